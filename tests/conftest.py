@@ -1,0 +1,78 @@
+"""Shared fixtures: every test gets its own WASMRUN_HOME and sees no third-party plugins."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from wasmrun.testing import require_tool  # noqa: F401  (re-exported for test modules)
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("wasmrun-home")
+    monkeypatch.setenv("WASMRUN_HOME", str(home))
+    monkeypatch.setenv("WASMRUN_LOAD_PLUGINS", "")
+    for name in ("WASMRUN_DISABLE_PLUGINS", "WASMRUN_TRACE_PLUGINS", "WASMRUN_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    yield home
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Callable[[str], Path]:
+    """Copy ``examples/NAME`` into the test's tmp dir, so builds never write into the repo."""
+
+    def copy(name: str) -> Path:
+        target = tmp_path / name
+        shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns("wasmrun-out"))
+        return target
+
+    return copy
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[..., Path]:
+    """Write a project from a {relative path: content} dict."""
+
+    def make(files: dict[str, str], name: str = "project") -> Path:
+        root = tmp_path / name
+        root.mkdir(parents=True, exist_ok=True)
+        for rel, content in files.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+        return root
+
+    return make
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli() -> Callable[..., CliResult]:
+    """Invoke ``wasmrun ARGS`` in-process; returns exit code, stdout and stderr."""
+    from typer.testing import CliRunner
+
+    from wasmrun.cli.app import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str) -> CliResult:
+        result = runner.invoke(app, [str(a) for a in args])
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
+    return invoke

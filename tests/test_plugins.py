@@ -1,0 +1,238 @@
+"""The plugin manager: loading, isolation of broken plugins, choosing, and the environment."""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wasmrun import __version__, hookimpl
+from wasmrun.building import choose_plugin, compile_project
+from wasmrun.errors import NoPluginError, PluginError
+from wasmrun.models import BuildConfig, BuildResult, Claim, PluginInfo
+from wasmrun.plugins import Plugins, load_plugins
+
+
+class FakeC:
+    """A test plugin that claims C projects too, as an external C plugin would."""
+
+    @hookimpl
+    def plugin_info(self) -> PluginInfo:
+        return PluginInfo(name="fake-c", version="9.9", extensions=[".c"])
+
+    @hookimpl
+    def can_handle_project(self, project_dir: Path) -> Claim | None:
+        return Claim(evidence=["main.c"]) if (project_dir / "main.c").exists() else None
+
+
+class Raising:
+    @hookimpl
+    def plugin_info(self) -> PluginInfo:
+        return PluginInfo(name="raising", version="1.0")
+
+    @hookimpl
+    def can_handle_project(self, project_dir: Path) -> Claim | None:
+        raise RuntimeError("boom in the plugin")
+
+
+@pytest.fixture
+def plugins() -> Iterator[Plugins]:
+    manager = load_plugins(entry_points=False)
+    yield manager
+
+
+def test_builtins_load(plugins: Plugins) -> None:
+    assert [r.name for r in plugins.loaded()] == ["wat", "c"]
+    assert all(r.builtin and r.error is None for r in plugins.loaded())
+    assert plugins.info("c").version == __version__
+    assert plugins.get("cpp").name == "c"  # aliases work
+
+
+def test_external_plugin_wins_over_builtin_and_unregisters(plugins: Plugins,
+                                                           make_project: Callable[..., Path]) -> None:
+    project = make_project({"main.c": "int main(void){return 0;}"})
+    assert choose_plugin(project, plugins) == "c"
+    plugins.register(FakeC(), "fake-c", builtin=False, source="fake-c-dist")
+    try:
+        claims = [name for name, _ in plugins.claims(project)]
+        assert claims == ["fake-c", "c"]
+        assert choose_plugin(project, plugins) == "fake-c"
+        assert choose_plugin(project, plugins, language="c") == "c"  # --language always wins
+    finally:
+        plugins.unregister("fake-c")
+    assert choose_plugin(project, plugins) == "c"
+
+
+def test_fallback_claim_loses_to_a_real_one(plugins: Plugins, make_project: Callable[..., Path]) -> None:
+    class Fallback:
+        @hookimpl
+        def plugin_info(self) -> PluginInfo:
+            return PluginInfo(name="anything", version="1")
+
+        @hookimpl
+        def can_handle_project(self, project_dir: Path) -> Claim:
+            return Claim(evidence=["."], fallback=True)
+
+    project = make_project({"main.wat": "(module)"})
+    plugins.register(Fallback(), "anything")
+    assert [n for n, _ in plugins.claims(project)] == ["wat", "anything"]
+
+
+def test_hookimpl_matching_no_spec_is_reported_by_name(plugins: Plugins) -> None:
+    class Misspelt(FakeC):
+        @hookimpl
+        def can_handle_projet(self, project_dir: Path) -> None:
+            return None
+
+    record = plugins.register(Misspelt(), "misspelt")
+    assert record.error == "hookimpl 'can_handle_projet' matches no wasmrun hook"
+    assert not record.loaded
+    assert [r.name for r in plugins.loaded()] == ["wat", "c"]
+
+
+def test_plugin_without_required_hooks_is_refused(plugins: Plugins) -> None:
+    class InfoOnly:
+        @hookimpl
+        def plugin_info(self) -> PluginInfo:
+            return PluginInfo(name="info-only", version="1")
+
+    record = plugins.register(InfoOnly(), "info-only")
+    assert record.error == "missing required hook(s): can_handle_project"
+
+
+def test_incompatible_hook_api_is_refused_naming_both_versions(plugins: Plugins) -> None:
+    class Future(FakeC):
+        @hookimpl
+        def plugin_info(self) -> PluginInfo:
+            return PluginInfo(name="future", version="1", hook_api="2.0")
+
+    record = plugins.register(Future(), "future")
+    assert record.error is not None
+    assert "hook API 2.0" in record.error and "1.0" in record.error
+
+
+def test_plugin_that_raises_becomes_a_plugin_error_naming_it(plugins: Plugins,
+                                                              make_project: Callable[..., Path]) -> None:
+    plugins.register(Raising(), "raising")
+    with pytest.raises(PluginError, match="plugin 'raising' failed in can_handle_project: RuntimeError: boom"):
+        plugins.claims(make_project({"x.txt": ""}))
+
+
+def test_wrapper_plugins_run_around_the_chosen_build(plugins: Plugins, make_project: Callable[..., Path]) -> None:
+    seen: list[str] = []
+
+    class Timing:
+        @hookimpl(wrapper=True)
+        def build(self, config: BuildConfig) -> Any:
+            seen.append("before")
+            result = yield
+            seen.append(f"after {result.wasm_path.name}")
+            return result
+
+    plugins.pm.register(Timing(), name="timing")
+    project = make_project({"main.wat": "(module)"})
+    compile_project(project, plugins)
+    assert seen == ["before", "after main.wasm"]
+
+
+def test_unknown_language_lists_the_choices(plugins: Plugins) -> None:
+    with pytest.raises(NoPluginError, match=r"unknown language plugin 'cobol' \(available: c, wat\)"):
+        plugins.get("cobol")
+
+
+def test_disable_builtin_by_environment(make_project: Callable[..., Path]) -> None:
+    plugins = load_plugins(entry_points=False, environ={"WASMRUN_DISABLE_PLUGINS": "wat"})
+    assert [r.name for r in plugins.loaded()] == ["c"]
+    assert plugins.records["wat"].state == "disabled"
+    with pytest.raises(NoPluginError, match="disabled"):
+        plugins.get("wat")
+    with pytest.raises(NoPluginError, match="no language plugin claims"):
+        choose_plugin(make_project({"main.wat": "(module)"}), plugins)
+
+
+# -- entry points: each loaded on its own ----------------------------------------------------------
+
+class FakeEntryPoint:
+    def __init__(self, name: str, value: str, loader: Callable[[], object]) -> None:
+        self.name, self.value, self._loader, self.dist = name, value, loader, None
+
+    def load(self) -> object:
+        return self._loader()
+
+
+def _good_module() -> types.ModuleType:
+    module = types.ModuleType("wasmrun_good")
+    module.plugin_info = hookimpl(lambda: PluginInfo(name="good", version="1.2"))  # type: ignore[attr-defined]
+    module.can_handle_project = hookimpl(lambda project_dir: None)  # type: ignore[attr-defined]
+    return module
+
+
+def _broken() -> object:
+    raise ImportError("No module named 'missing_dependency'")
+
+
+@pytest.fixture
+def entry_points(monkeypatch: pytest.MonkeyPatch) -> list[FakeEntryPoint]:
+    eps = [FakeEntryPoint("broken", "wasmrun_broken:plugin", _broken),
+           FakeEntryPoint("good", "wasmrun_good", _good_module)]
+    monkeypatch.setattr("wasmrun.plugins.external_entry_points", lambda: eps)
+    return eps
+
+
+def test_broken_entry_point_is_reported_and_others_load(entry_points: list[FakeEntryPoint]) -> None:
+    plugins = load_plugins(environ={})
+    assert plugins.records["good"].loaded
+    broken = plugins.records["broken"]
+    assert not broken.loaded
+    assert broken.error == "cannot import wasmrun_broken:plugin: ImportError: No module named 'missing_dependency'"
+
+
+@pytest.mark.parametrize(("value", "loaded"), [
+    (None, {"good"}),
+    ("", set()),
+    ("good", {"good"}),
+    ("broken", set()),
+])
+def test_load_plugins_allow_list(entry_points: list[FakeEntryPoint], value: str | None, loaded: set[str]) -> None:
+    env = {} if value is None else {"WASMRUN_LOAD_PLUGINS": value}
+    plugins = load_plugins(environ=env)
+    assert {r.name for r in plugins.loaded() if not r.builtin} == loaded
+    assert {r.name for r in plugins.loaded() if r.builtin} == {"wat", "c"}
+
+
+def test_trace_prints_every_hook_call(capsys: pytest.CaptureFixture[str], make_project: Callable[..., Path]) -> None:
+    plugins = load_plugins(entry_points=False, environ={"WASMRUN_TRACE_PLUGINS": "1"})
+    plugins.claims(make_project({"main.wat": "(module)"}))
+    err = capsys.readouterr().err
+    assert "wasmrun trace: can_handle_project(project_dir=" in err
+    assert "returned Claim(evidence=['main.wat']" in err
+
+
+def test_core_tests_see_no_third_party_plugins() -> None:
+    from wasmrun.building import default_plugins
+
+    assert {r.name for r in default_plugins().loaded()} == {"wat", "c"}
+    assert sys.modules.get("wasmrun_rust") is None
+
+
+def test_build_returning_wrong_type_is_a_plugin_error(plugins: Plugins, make_project: Callable[..., Path]) -> None:
+    class Liar(FakeC):
+        @hookimpl
+        def plugin_info(self) -> PluginInfo:
+            return PluginInfo(name="liar", version="1")
+
+        @hookimpl
+        def can_handle_project(self, project_dir: Path) -> Claim:
+            return Claim(evidence=["x"])
+
+        @hookimpl
+        def build(self, config: BuildConfig) -> BuildResult:
+            return "not a result"  # type: ignore[return-value]
+
+    plugins.register(Liar(), "liar")
+    with pytest.raises(PluginError, match="returned str from build"):
+        compile_project(make_project({"x": ""}), plugins, language="liar")

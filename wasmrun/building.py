@@ -1,0 +1,222 @@
+"""Choosing the plugin for a project, and building, cleaning and checking through it.
+
+These are the functions the CLI is a thin layer over; tests call them directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from wasmrun import toolchain
+from wasmrun.errors import BuildError, MissingToolchainError, NoPluginError, PluginError, UsageError
+from wasmrun.models import BuildConfig, BuildResult, Claim, Optimization, Target, ToolStatus
+from wasmrun.outputs import Staging, default_output_dir, remove_outputs
+from wasmrun.plugins import Plugins, load_plugins
+
+#: Directories never searched for sources.
+SKIPPED_DIRS = frozenset({"node_modules", "target", "wasmrun-out", "__pycache__", "zig-cache", "zig-out"})
+
+
+def default_plugins() -> Plugins:
+    """The plugins as the user configured them: config file, then environment."""
+    from wasmrun.config import load_config
+
+    config = load_config()
+    return load_plugins(disabled=config.plugins.disabled)
+
+
+def project_path(path: str | Path) -> Path:
+    """An existing project directory, absolute; a clear error otherwise."""
+    project = Path(path).expanduser()
+    if not project.exists():
+        raise UsageError(f"no such file or directory: {path}")
+    if not project.is_dir():
+        raise UsageError(f"not a project directory: {path}")
+    return project.resolve()
+
+
+@dataclass
+class Detection:
+    """Which plugin claims a project, and who else could have."""
+
+    project_dir: Path
+    claims: list[tuple[str, Claim]]
+
+    @property
+    def chosen(self) -> str | None:
+        return self.claims[0][0] if self.claims else None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "project": str(self.project_dir),
+            "plugin": self.chosen,
+            "candidates": [
+                {"plugin": name, "evidence": claim.evidence, "fallback": claim.fallback, "note": claim.note}
+                for name, claim in self.claims
+            ],
+        }
+
+
+def detect(project_dir: Path, plugins: Plugins) -> Detection:
+    return Detection(project_dir, plugins.claims(project_dir))
+
+
+def choose_plugin(project_dir: Path, plugins: Plugins, language: str | None = None) -> str:
+    """``language`` when given (by name, always); else the best claim on the project."""
+    if language:
+        return plugins.get(language).name
+    detection = detect(project_dir, plugins)
+    if detection.chosen is None:
+        known = sorted({ext for record in plugins.loaded() for ext in plugins.info(record.name).extensions})
+        raise NoPluginError(
+            f"no language plugin claims {project_dir}"
+            + (f" (looked for {', '.join(known)} sources and project files)" if known else ""))
+    return detection.chosen
+
+
+def check_toolchain(plugins: Plugins, name: str, target: Target, *, probe: bool = False) -> list[ToolStatus]:
+    """The plugin's tools for ``target``; raises when a build could not run."""
+    statuses = plugins.call(name, "check_dependencies", target=target, probe=probe) or []
+    required_missing = [s for s in statuses if not s.optional and not s.usable]
+    if required_missing:
+        tool = required_missing[0]
+        raise MissingToolchainError(_missing_message(name, target, [tool]))
+    alternatives = [s for s in statuses if s.optional]
+    if alternatives and not any(s.usable for s in alternatives):
+        raise MissingToolchainError(_missing_message(name, target, alternatives))
+    return statuses
+
+
+def _missing_message(plugin: str, target: Target, tools: list[ToolStatus]) -> str:
+    names = " or ".join(t.name for t in tools)
+    hints = "; ".join(f"{t.name}: {t.install_hint}" for t in tools if t.install_hint)
+    broken = [t for t in tools if t.found and t.probe_ok is False]
+    what = "is installed but cannot build" if broken and len(tools) == 1 else "is needed"
+    line = f"{names} {what} to build {plugin} for --target {target.value}"
+    return f"{line} (install {hints})" if hints else line
+
+
+def compile_project(
+    project_dir: Path,
+    plugins: Plugins,
+    *,
+    output_dir: Path | None = None,
+    optimization: Optimization = Optimization.RELEASE,
+    target: Target = Target.WASM,
+    language: str | None = None,
+    toolchain_name: str | None = None,
+    extra_args: list[str] | None = None,
+    debug_info: bool = False,
+    verbose: bool = False,
+) -> BuildResult:
+    """Build the project with the plugin that claims it; outputs land in ``output_dir``."""
+    name = choose_plugin(project_dir, plugins, language)
+    problems = plugins.call(name, "validate_project", project_dir=project_dir) or []
+    if problems:
+        raise UsageError(f"{project_dir} cannot be built by {name}: {problems[0]}")
+    check_toolchain(plugins, name, target)
+    out = (output_dir or default_output_dir(project_dir)).absolute()
+    staging = Staging(out)
+    started = time.perf_counter()
+    commands = toolchain.start_recording()
+    try:
+        config = BuildConfig(project_dir=project_dir, output_dir=staging.path, optimization=optimization,
+                             target=target, debug_info=debug_info, toolchain=toolchain_name,
+                             extra_args=list(extra_args or []), verbose=verbose)
+        result = plugins.call(name, "build", config=config)
+        if not isinstance(result, BuildResult):
+            raise PluginError(f"plugin '{name}' returned {type(result).__name__} from build, not BuildResult")
+        if not result.wasm_path.is_file():
+            raise BuildError(f"{name} reported {result.wasm_path} but did not write it")
+        moves = {staged.resolve(): final for staged, final in staging.commit(result.files()).items()}
+    finally:
+        staging.discard()
+
+    def moved(path: Path | None) -> Path | None:
+        return None if path is None else moves.get(path.resolve(), path)
+
+    return result.model_copy(update={
+        "wasm_path": moved(result.wasm_path),
+        "js_path": moved(result.js_path),
+        "html_path": moved(result.html_path),
+        "additional_files": [moved(p) for p in result.additional_files],
+        "plugin": name,
+        "commands": list(commands),
+        "duration_s": round(time.perf_counter() - started, 4),
+    })
+
+
+def clean_project(project_dir: Path, plugins: Plugins, *, output_dir: Path | None = None,
+                  language: str | None = None) -> list[Path]:
+    """Remove what wasmrun built for the project: recorded outputs, then the plugin's own."""
+    out = (output_dir or default_output_dir(project_dir)).absolute()
+    removed = remove_outputs(out)
+    try:
+        name = choose_plugin(project_dir, plugins, language)
+    except NoPluginError:
+        return removed
+    removed += plugins.call(name, "clean", project_dir=project_dir, output_dir=out) or []
+    return removed
+
+
+def source_files(project_dir: Path, plugins: Plugins, name: str) -> list[Path]:
+    """The files that matter to the build: the plugin's answer, or its extensions and entry files."""
+    listed = plugins.call(name, "source_files", project_dir=project_dir)
+    if listed is not None:
+        return sorted(listed)
+    info = plugins.info(name)
+    return walk_sources(project_dir, info.extensions, info.entry_files)
+
+
+def walk_sources(project_dir: Path, extensions: Iterable[str], names: Iterable[str] = ()) -> list[Path]:
+    """Files under ``project_dir`` with one of ``extensions`` or named in ``names``, skipping hidden
+    and build directories."""
+    import os
+
+    found: list[Path] = []
+    wanted_names = set(names)
+    suffixes = tuple(extensions)
+    for root, dirs, files in os.walk(project_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
+        for filename in files:
+            if filename in wanted_names or (suffixes and filename.endswith(suffixes)):
+                found.append(Path(root) / filename)
+    return sorted(found)
+
+
+@dataclass
+class LanguageReport:
+    """``wasmrun doctor`` for one plugin and target."""
+
+    plugin: str
+    target: Target
+    tools: list[ToolStatus]
+    error: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        if self.error:
+            return False
+        required_ok = all(t.usable for t in self.tools if not t.optional)
+        optional = [t for t in self.tools if t.optional]
+        return required_ok and (not optional or any(t.usable for t in optional))
+
+
+def doctor(plugins: Plugins, *, probe: bool = True) -> list[LanguageReport]:
+    """Every plugin's tools for each target it can build, probed."""
+    from wasmrun.models import Capability
+
+    reports: list[LanguageReport] = []
+    for record in plugins.loaded():
+        info = plugins.info(record.name)
+        targets = [Target.WASM] + ([Target.WEB] if Capability.WEB in info.capabilities else [])
+        for target in targets:
+            try:
+                tools = plugins.call(record.name, "check_dependencies", target=target, probe=probe) or []
+                reports.append(LanguageReport(record.name, target, tools))
+            except (PluginError, MissingToolchainError) as exc:
+                reports.append(LanguageReport(record.name, target, [], error=exc.message))
+    return reports

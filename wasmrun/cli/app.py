@@ -1,0 +1,44 @@
+"""The typer application: global options and the command groups.
+
+Command modules import only typer at module level; each command imports what it needs when it
+runs, so ``--version`` and ``--help`` stay fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from wasmrun.cli import build_commands, doctor_commands, plugin_commands, wasm_commands
+
+app = typer.Typer(
+    name="wasmrun",
+    help="Build a project in any language to WebAssembly, and run it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if not value:
+        return
+    from wasmrun.cli.version import version_text
+
+    typer.echo(version_text())
+    raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True,
+                                          help="Show the version and the plugins, then exit.")] = False,
+) -> None:
+    """Build a project in any language to WebAssembly, and run it."""
+
+
+build_commands.register(app)
+wasm_commands.register(app)
+doctor_commands.register(app)
+app.add_typer(plugin_commands.app, name="plugin")

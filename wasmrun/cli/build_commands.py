@@ -1,0 +1,112 @@
+"""``compile``, ``detect`` and ``clean``: a project in, a module out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wasmrun.cli.output import err, handles_errors, print_json
+
+PathArg = Annotated[str, typer.Argument(help="The project directory.", show_default=True)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+LanguageOpt = Annotated[str | None, typer.Option("--language", "-l", help="Use this language plugin, by name.")]
+
+
+@handles_errors
+def compile_command(
+    path: PathArg = ".",
+    extra_args: Annotated[list[str] | None, typer.Argument(
+        help="After --: extra arguments passed to the compiler as-is.", show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output directory [default: PATH/wasmrun-out].")] = None,
+    optimization: Annotated[str, typer.Option("--optimization", help="debug, release or size.")] = "release",
+    language: LanguageOpt = None,
+    target: Annotated[str, typer.Option("--target", help="wasm (a plain or WASI module) or web (with JS glue).")] = "wasm",
+    toolchain: Annotated[str | None, typer.Option("--toolchain", help="Pick one of the plugin's toolchains (e.g. clang, zig, emcc).")] = None,
+    debug_info: Annotated[bool, typer.Option("--debug-info", help="Keep debug information.")] = False,
+    as_json: JsonOpt = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print the exact toolchain commands.")] = False,
+) -> None:
+    """Build a project to WebAssembly."""
+    from wasmrun.building import compile_project, default_plugins, project_path
+
+    if path.startswith("-"):  # `wasmrun compile -- -DX`: no PATH before the extra arguments
+        extra_args = [path, *(extra_args or [])]
+        path = "."
+    opt = _choice("--optimization", optimization, ("debug", "release", "size"))
+    tgt = _choice("--target", target, ("wasm", "web"))
+    if verbose:
+        _log_commands()
+    from wasmrun.models import Optimization, Target
+
+    result = compile_project(
+        project_path(path), default_plugins(), output_dir=output, optimization=Optimization(opt),
+        target=Target(tgt), language=language, toolchain_name=toolchain, extra_args=extra_args or [],
+        debug_info=debug_info, verbose=verbose)
+    if as_json:
+        print_json(result)
+        return
+    size = result.wasm_path.stat().st_size
+    typer.echo(f"built {result.wasm_path} ({size:,} bytes) with {result.plugin}"
+               f"{f' ({result.toolchain})' if result.toolchain else ''} in {result.duration_s:.2f} s")
+    for extra in (result.js_path, result.html_path, *result.additional_files):
+        if extra is not None:
+            typer.echo(f"      {extra}")
+
+
+@handles_errors
+def detect_command(path: PathArg = ".", as_json: JsonOpt = False) -> None:
+    """Show which plugin claims a project, who else could, and the evidence."""
+    from wasmrun.building import default_plugins, detect, project_path
+
+    detection = detect(project_path(path), default_plugins())
+    if as_json:
+        print_json(detection.as_dict())
+        if detection.chosen is None:
+            raise typer.Exit(2)
+        return
+    if detection.chosen is None:
+        err(f"error: no language plugin claims {detection.project_dir}")
+        raise typer.Exit(2)
+    for index, (name, claim) in enumerate(detection.claims):
+        marker = "->" if index == 0 else "  "
+        kind = " (fallback)" if claim.fallback else ""
+        typer.echo(f"{marker} {name}{kind}: {', '.join(claim.evidence)}{f' ({claim.note})' if claim.note else ''}")
+
+
+@handles_errors
+def clean_command(
+    path: PathArg = ".",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="The output directory used to build.")] = None,
+    language: LanguageOpt = None,
+) -> None:
+    """Delete what wasmrun built for a project (and nothing else)."""
+    from wasmrun.building import clean_project, default_plugins, project_path
+
+    removed = clean_project(project_path(path), default_plugins(), output_dir=output, language=language)
+    typer.echo(f"removed {len(removed)} file(s)" if removed else "nothing to clean")
+
+
+def _choice(option: str, value: str, choices: tuple[str, ...]) -> str:
+    from wasmrun.errors import UsageError
+
+    if value not in choices:
+        raise UsageError(f"{option} must be one of {', '.join(choices)}, not '{value}'")
+    return value
+
+
+def _log_commands() -> None:
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("wasmrun.toolchain")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compile", context_settings={"allow_interspersed_args": True})(compile_command)
+    app.command("detect")(detect_command)
+    app.command("clean")(clean_command)

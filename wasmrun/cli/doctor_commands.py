@@ -1,0 +1,44 @@
+"""``doctor``: which languages can build here, which tools are missing and how to get them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from wasmrun.cli.output import handles_errors, print_json
+
+
+@handles_errors
+def doctor_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    no_probe: Annotated[bool, typer.Option("--no-probe", help="Only look tools up; skip the probe compiles.")] = False,
+) -> None:
+    """Check every language's toolchain, with a probe compile where a tool can be present yet broken."""
+    from wasmrun.building import default_plugins, doctor
+
+    reports = doctor(default_plugins(), probe=not no_probe)
+    if as_json:
+        print_json([
+            {"plugin": r.plugin, "target": r.target.value, "ready": r.ready, "error": r.error,
+             "tools": [t.model_dump(mode="json") for t in r.tools]}
+            for r in reports
+        ])
+        return
+    for report in reports:
+        status = "ready" if report.ready else "NOT READY"
+        typer.echo(f"{report.plugin} (--target {report.target.value}): {status}")
+        if report.error:
+            typer.echo(f"    error: {report.error}")
+        for tool in report.tools:
+            if tool.usable:
+                typer.echo(f"    ok       {tool.name} {tool.version or ''} {tool.path or ''}".rstrip())
+            elif tool.found:
+                typer.echo(f"    BROKEN   {tool.name} {tool.path}: {tool.probe_error}")
+            else:
+                label = "optional" if tool.optional else "MISSING "
+                typer.echo(f"    {label} {tool.name}: install with {tool.install_hint}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor_command)

@@ -1,0 +1,68 @@
+"""Printing for the CLI: JSON, one-line errors, and the decorator that turns wasmrun's errors
+into exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+
+from wasmrun.errors import EXIT_FAILURE, EXIT_INTERRUPTED, BuildError, WasmrunError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def err(message: str) -> None:
+    """A line to stderr."""
+    typer.echo(message, err=True)
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output: always valid JSON on stdout, nothing else."""
+    if hasattr(data, "model_dump"):
+        data = data.model_dump(mode="json")
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def report_error(exc: WasmrunError) -> None:
+    if isinstance(exc, BuildError) and exc.output:
+        err(exc.output)
+    err(f"error: {exc.message}")
+    if exc.hint:
+        err(f"hint: {exc.hint}")
+
+
+def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Run a command so that a user's mistake or a tool's failure ends as one line and an exit
+    code, never a traceback (``WASMRUN_DEBUG=1`` shows the traceback of unexpected errors)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except WasmrunError as exc:
+            report_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("WASMRUN_DEBUG"):
+                raise
+            first = (str(exc).strip().splitlines() or [""])[0]
+            err(f"error: internal error: {type(exc).__name__}: {first} (set WASMRUN_DEBUG=1 for details)")
+            raise typer.Exit(EXIT_FAILURE) from None
+
+    return wrapper
+
+
+def is_tty() -> bool:
+    return sys.stdout.isatty()

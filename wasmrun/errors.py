@@ -1,0 +1,67 @@
+"""Errors a user can cause, each carrying the exit code the CLI ends with.
+
+The CLI prints ``error: <message>`` (one line) for any :class:`WasmrunError` and exits with
+its ``exit_code``; everything else is a bug and is reported as such, still without a traceback
+unless ``WASMRUN_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+#: Exit codes, documented in docs/reference/exit-codes.md and stable.
+EXIT_OK = 0
+EXIT_FAILURE = 1  # the build (or the module, or the check) failed
+EXIT_USAGE = 2  # bad usage or input: no such path, no plugin, missing toolchain, bad config
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+
+class WasmrunError(Exception):
+    """An error the user can act on; ``str(error)`` is the one line printed."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(WasmrunError):
+    """Bad arguments or input: a missing path, an unknown name, a malformed value."""
+
+
+class ConfigError(WasmrunError):
+    """The config file cannot be read or does not match its schema."""
+
+
+class NoPluginError(WasmrunError):
+    """No language plugin claims the project (or the requested one does not exist)."""
+
+
+class MissingToolchainError(WasmrunError):
+    """A tool the build needs is not installed; the message names it and how to get it."""
+
+
+class BuildError(WasmrunError):
+    """The toolchain ran and failed; ``output`` holds what it printed."""
+
+    exit_code = EXIT_FAILURE
+
+    def __init__(self, message: str, *, output: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.output = output
+
+
+class PluginError(WasmrunError):
+    """A plugin raised or returned something it should not have."""
+
+    exit_code = EXIT_FAILURE
+
+
+class WasmFormatError(WasmrunError):
+    """A ``.wasm`` file is malformed; ``offset`` is where reading failed."""
+
+    exit_code = EXIT_FAILURE
+
+    def __init__(self, message: str, *, offset: int | None = None) -> None:
+        super().__init__(message if offset is None else f"{message} (at byte offset {offset})")
+        self.offset = offset

@@ -1,0 +1,131 @@
+"""The data that crosses the hook boundary, as pydantic models.
+
+Plugins receive a :class:`BuildConfig` and return a :class:`BuildResult`, a :class:`PluginInfo`,
+a :class:`Claim` and :class:`ToolStatus` entries. Everything here serialises to the JSON that
+``--json`` prints, so field names are part of the stable interface.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Optimization(str, Enum):
+    """How hard the toolchain optimises: fast builds, fast code, or small code."""
+
+    DEBUG = "debug"
+    RELEASE = "release"
+    SIZE = "size"
+
+
+class Target(str, Enum):
+    """What the build produces: a plain module (WASI or exports) or browser output with JS glue."""
+
+    WASM = "wasm"
+    WEB = "web"
+
+
+class Capability(str, Enum):
+    """What a language plugin can produce; ``wasmrun plugin list --capability`` filters on these."""
+
+    WASM = "wasm"  # a plain module
+    WASI = "wasi"  # a WASI command that runs natively
+    LIBRARY = "library"  # a module of exports, no _start
+    WEB = "web"  # browser output with its JS glue
+    OPTIMIZATION_LEVELS = "optimization-levels"  # debug/release/size give different code
+    DEBUG_INFO = "debug-info"  # DWARF or a name section on request
+    COMPONENT = "component"  # component-model binaries
+
+
+class GlueKind(str, Enum):
+    """What an output needs around it to run: how ``exec`` and the dev server treat it."""
+
+    NONE = "none"  # a module of exports, instantiated with no imports
+    WASI = "wasi"  # a WASI preview1 module: run with WASI imports
+    EMSCRIPTEN = "emscripten"  # emscripten's JS glue (and maybe its HTML page)
+    WASM_BINDGEN = "wasm-bindgen"  # wasm-bindgen's ES module
+    GO = "go"  # Go's wasm_exec.js
+    ASSEMBLYSCRIPT = "assemblyscript"  # AssemblyScript's ESM bindings
+    HTML = "html"  # the project's own page
+
+
+class PluginInfo(_Model):
+    """Who a plugin is and what it can do."""
+
+    name: str
+    version: str
+    aliases: list[str] = Field(default_factory=list, description="other names accepted by --language")
+    description: str = ""
+    author: str = ""
+    extensions: list[str] = Field(default_factory=list, description="source file extensions, with the dot")
+    entry_files: list[str] = Field(default_factory=list, description="files that mark a project root")
+    builtin: bool = False
+    source: str = Field("", description="where it came from: 'builtin', a distribution, a path")
+    tools: list[str] = Field(default_factory=list, description="external tools the plugin may call")
+    capabilities: list[Capability] = Field(default_factory=list)
+    hook_api: str = Field("1.0", description="the hook contract version the plugin was written for")
+
+
+class Claim(_Model):
+    """A plugin's answer to "is this project yours?", with the files that convinced it."""
+
+    evidence: list[str] = Field(description="project-relative files that show the language")
+    fallback: bool = Field(False, description="claim only when no other plugin claims the project")
+    note: str = ""
+
+
+class ToolStatus(_Model):
+    """One external tool a plugin needs: found (with version) or missing (with an install hint)."""
+
+    name: str
+    found: bool
+    path: str | None = None
+    version: str | None = None
+    required_for: str = Field("", description="what needs it, e.g. 'wasm' or 'web' or 'C++'")
+    optional: bool = Field(False, description="an alternative exists; missing it is not an error")
+    install_hint: str = ""
+    probe_ok: bool | None = Field(None, description="a probe compile worked (None: not probed)")
+    probe_error: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.found and self.probe_ok is not False
+
+
+class BuildConfig(_Model):
+    """Everything a plugin's ``build`` hook needs to know."""
+
+    project_dir: Path
+    output_dir: Path
+    optimization: Optimization = Optimization.RELEASE
+    target: Target = Target.WASM
+    debug_info: bool = False
+    toolchain: str | None = Field(None, description="pick one of the plugin's toolchains by name")
+    extra_args: list[str] = Field(default_factory=list, description="passed to the compiler as-is")
+    verbose: bool = False
+
+
+class BuildResult(_Model):
+    """What a build produced. Paths are absolute."""
+
+    wasm_path: Path
+    js_path: Path | None = None
+    html_path: Path | None = None
+    additional_files: list[Path] = Field(default_factory=list)
+    glue: GlueKind = GlueKind.WASI
+    plugin: str = ""
+    toolchain: str = Field("", description="which compiler built it, e.g. 'clang 14.0.6'")
+    commands: list[list[str]] = Field(default_factory=list, description="the toolchain commands run")
+    duration_s: float = 0.0
+
+    def files(self) -> list[Path]:
+        """Every file the build produced."""
+        found = [self.wasm_path, self.js_path, self.html_path, *self.additional_files]
+        return [p for p in found if p is not None]

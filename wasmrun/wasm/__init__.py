@@ -1,0 +1,1 @@
+"""The WebAssembly binary format: reading, inspecting, verifying and executing modules."""
