@@ -7,7 +7,7 @@ a :class:`Claim` and :class:`ToolStatus` entries. Everything here serialises to 
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +17,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
-class Optimization(str, Enum):
+class Optimization(StrEnum):
     """How hard the toolchain optimises: fast builds, fast code, or small code."""
 
     DEBUG = "debug"
@@ -25,14 +25,14 @@ class Optimization(str, Enum):
     SIZE = "size"
 
 
-class Target(str, Enum):
+class Target(StrEnum):
     """What the build produces: a plain module (WASI or exports) or browser output with JS glue."""
 
     WASM = "wasm"
     WEB = "web"
 
 
-class Capability(str, Enum):
+class Capability(StrEnum):
     """What a language plugin can produce; ``wasmrun plugin list --capability`` filters on these."""
 
     WASM = "wasm"  # a plain module
@@ -44,7 +44,7 @@ class Capability(str, Enum):
     COMPONENT = "component"  # component-model binaries
 
 
-class GlueKind(str, Enum):
+class GlueKind(StrEnum):
     """What an output needs around it to run: how ``exec`` and the dev server treat it."""
 
     NONE = "none"  # a module of exports, instantiated with no imports

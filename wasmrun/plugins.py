@@ -175,7 +175,7 @@ class Plugins:
             return caller(**kwargs)
         except WasmrunError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a plugin's bug must not become our traceback
+        except Exception as exc:  # a plugin's bug must not become our traceback
             raise PluginError(f"plugin '{record.name}' failed in {hook}: {_describe(exc)}") from exc
 
     def _is_language(self, plugin: object) -> bool:

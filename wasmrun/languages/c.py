@@ -333,7 +333,10 @@ def _build_wasi(config: BuildConfig, sources: list[Path]) -> BuildResult:
     cmd = [*compiler, *compile_flags, *(["-fno-exceptions"] if cxx else []), *kind, *_include_flags(config.project_dir),
            *map(str, sources), *link_flags, *config.extra_args, "-o", str(out)]
     toolchain.run(cmd, cwd=config.project_dir, what=f"{name} ({'C++' if cxx else 'C'})")
-    version = toolchain.tool_version(*compiler[:-2], "version") if name == "zig" else toolchain.tool_version(compiler[0])
+    if name == "zig":
+        version = toolchain.tool_version(*compiler[:-3], "version")
+    else:
+        version = toolchain.tool_version(compiler[0])
     return BuildResult(wasm_path=out, glue=GlueKind.WASI, toolchain=f"{name} {version or ''}".strip())
 
 
@@ -366,15 +369,16 @@ def _build_with_make(config: BuildConfig) -> BuildResult:
     if make is None:
         raise MissingToolchainError("make is needed: the project's Makefile has a wasm target",
                                     hint="apt-get install make")
-    sources = _sources(config.project_dir)
-    cxx = _is_cxx(sources)
     if config.target is Target.WEB:
         cc, cxx_cmd, compiler_name = "emcc", "em++", "emcc"
         env = _emscripten_env()
     else:
         compiler_name, c_cmd = _choose_wasi_compiler(config, cxx=False)
-        cxx_cmd_list = _clang_command(cxx=True) if compiler_name == "clang" else [*c_cmd[:-3], "c++", "-target", "wasm32-wasi"]
-        cc, cxx_cmd = " ".join(c_cmd), " ".join(cxx_cmd_list or c_cmd)
+        if compiler_name == "clang":
+            cxx_cmd_list = _clang_command(cxx=True) or c_cmd
+        else:
+            cxx_cmd_list = [*c_cmd[:-3], "c++", "-target", "wasm32-wasi"]
+        cc, cxx_cmd = " ".join(c_cmd), " ".join(cxx_cmd_list)
         env = {}
     compile_flags, link_flags = _opt_flags(config, compiler_name)
     flags = " ".join([*compile_flags, *config.extra_args])

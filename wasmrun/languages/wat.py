@@ -108,7 +108,7 @@ def build(config: BuildConfig) -> BuildResult:
         out = config.output_dir / (source.stem + ".wasm")
         toolchain.log.info("$ wat2wasm %s -o %s  (wasmtime, in-process)", source, out)
         try:
-            binary = wasmtime.wat2wasm(source.read_text(encoding="utf-8"))
+            binary = bytes(wasmtime.wat2wasm(source.read_text(encoding="utf-8")))
         except (wasmtime.WasmtimeError, UnicodeDecodeError) as exc:
             raise BuildError(f"wat2wasm failed on {source.relative_to(config.project_dir)}",
                              output=str(exc).strip()) from None

@@ -1,0 +1,205 @@
+"""The command line as a user meets it: output, JSON shapes, exit codes, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliResult
+from wasmrun import __version__, hookimpl
+from wasmrun.models import Claim, PluginInfo
+
+Cli = Callable[..., CliResult]
+MakeProject = Callable[..., Path]
+
+
+def test_version_lists_the_plugins(cli: Cli) -> None:
+    result = cli("--version")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"wasmrun {__version__}")
+    assert f"  wat {__version__} (built-in)" in lines
+    assert f"  c {__version__} (built-in)" in lines
+
+
+def test_python_dash_m_and_console_script_agree() -> None:
+    proc = subprocess.run([sys.executable, "-m", "wasmrun", "--version"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith(f"wasmrun {__version__}")
+
+
+def test_compile_json_is_the_build_result(cli: Cli, example: Callable[[str], Path]) -> None:
+    project = example("wat-hello")
+    result = cli("compile", project, "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["wasm_path"] == str(project / "wasmrun-out" / "main.wasm")
+    assert data["plugin"] == "wat"
+    assert data["glue"] == "wasi"
+    assert set(data) == {"wasm_path", "js_path", "html_path", "additional_files", "glue", "plugin", "toolchain",
+                         "commands", "duration_s"}
+
+
+def test_detect_text_and_json(cli: Cli, make_project: MakeProject) -> None:
+    project = make_project({"main.wat": "(module)", "src/x.c": ""})
+    text = cli("detect", project)
+    assert text.exit_code == 0
+    assert text.stdout.splitlines() == ["-> c: src/x.c", "   wat: main.wat"]
+    data = json.loads(cli("detect", project, "--json").stdout)
+    assert data["plugin"] == "c"
+    assert [c["plugin"] for c in data["candidates"]] == ["c", "wat"]
+    assert data["candidates"][1]["evidence"] == ["main.wat"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["compile", "/no/such/dir"], "error: no such file or directory: /no/such/dir"),
+    (["compile", "--optimization", "fast", "."],
+     "error: --optimization must be one of debug, release, size, not 'fast'"),
+    (["compile", "--target", "native", "."], "error: --target must be one of wasm, web, not 'native'"),
+    (["compile", "--language", "cobol", "."], "error: unknown language plugin 'cobol' (available: c, wat)"),
+    (["detect", "/no/such/dir"], "error: no such file or directory: /no/such/dir"),
+    (["plugin", "info", "cobol"], "error: unknown language plugin 'cobol' (available: c, wat)"),
+    (["exec", "/no/such/file.wasm"], "error: no such file or directory: /no/such/file.wasm"),
+])
+def test_bad_usage_is_one_line_and_exit_2(cli: Cli, args: list[str], message: str) -> None:
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == message
+
+
+def test_a_file_is_not_a_project(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "main.c").write_text("")
+    result = cli("compile", tmp_path / "main.c")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: not a project directory: {tmp_path / 'main.c'}"
+
+
+def test_no_plugin_claims_the_project(cli: Cli, make_project: MakeProject) -> None:
+    project = make_project({"notes.txt": "hi"})
+    result = cli("compile", project)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: no language plugin claims {project} (looked for ")
+    assert cli("detect", project).exit_code == 2
+
+
+def test_bad_config_file_is_named_and_exit_2(cli: Cli, isolated_home: Path, make_project: MakeProject) -> None:
+    config = isolated_home / "config" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("[plugins]\ndisabled = 'wat'\n")
+    result = cli("compile", make_project({"main.wat": "(module)"}))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: config file {config}: plugins.disabled: Input should be a valid list"
+    config.write_text("[plugins\n")
+    result = cli("plugin", "list")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: config file {config} is not valid TOML:")
+
+
+def test_config_disables_a_builtin(cli: Cli, isolated_home: Path, make_project: MakeProject) -> None:
+    from wasmrun.config import Config, PluginsConfig, load_config, save_config
+
+    save_config(Config(plugins=PluginsConfig(disabled=["wat"])))
+    assert load_config().plugins.disabled == ["wat"]
+    listed = {row["name"]: row for row in json.loads(cli("plugin", "list", "--json").stdout)}
+    assert listed["wat"]["enabled"] is False and listed["wat"]["state"] == "disabled"
+    assert cli("compile", make_project({"main.wat": "(module)"})).exit_code == 2
+
+
+def test_plugin_list_and_info(cli: Cli) -> None:
+    rows = json.loads(cli("plugin", "list", "--json").stdout)
+    assert [(r["name"], r["builtin"], r["state"]) for r in rows] == [("wat", True, "loaded"), ("c", True, "loaded")]
+    web = json.loads(cli("plugin", "list", "--json", "--capability", "web").stdout)
+    assert [r["name"] for r in web] == ["c"]
+    info = json.loads(cli("plugin", "info", "c", "--json").stdout)
+    assert info["name"] == "c" and "web" in info["capabilities"] and ".cpp" in info["extensions"]
+    assert cli("plugin", "list", "--capability", "teleport").exit_code == 2
+
+
+def test_plugin_that_raises_is_one_line_exit_1(cli: Cli, monkeypatch: pytest.MonkeyPatch,
+                                               make_project: MakeProject) -> None:
+    class Exploding:
+        @hookimpl
+        def plugin_info(self) -> PluginInfo:
+            return PluginInfo(name="exploding", version="0.1")
+
+        @hookimpl
+        def can_handle_project(self, project_dir: Path) -> Claim | None:
+            raise ZeroDivisionError("division by zero")
+
+    class EP:
+        name, value, dist = "exploding", "exploding:plugin", None
+
+        def load(self) -> object:
+            return Exploding()
+
+    monkeypatch.setattr("wasmrun.plugins.external_entry_points", lambda: [EP()])
+    monkeypatch.delenv("WASMRUN_LOAD_PLUGINS")
+    result = cli("compile", make_project({"main.wat": "(module)"}))
+    assert result.exit_code == 1
+    assert result.stderr.strip() == \
+        "error: plugin 'exploding' failed in can_handle_project: ZeroDivisionError: division by zero"
+
+
+def test_clean_deletes_only_what_wasmrun_built(cli: Cli, example: Callable[[str], Path]) -> None:
+    project = example("wat-hello")
+    out = project / "wasmrun-out"
+    out.mkdir()
+    mine = out / "notes.txt"
+    mine.write_text("the user's own file")
+    assert cli("compile", project).exit_code == 0
+    assert (out / "main.wasm").is_file()
+    result = cli("clean", project)
+    assert result.exit_code == 0 and result.stdout.strip() == "removed 1 file(s)"
+    assert not (out / "main.wasm").exists()
+    assert mine.read_text() == "the user's own file"
+    assert (project / "main.wat").is_file()
+    assert cli("clean", project).stdout.strip() == "nothing to clean"
+
+
+def test_build_never_overwrites_a_file_it_did_not_make(cli: Cli, example: Callable[[str], Path]) -> None:
+    project = example("wat-hello")
+    out = project / "wasmrun-out"
+    out.mkdir()
+    (out / "main.wasm").write_bytes(b"precious")
+    result = cli("compile", project)
+    assert result.exit_code == 2
+    assert "already exists and was not built by wasmrun" in result.stderr
+    assert (out / "main.wasm").read_bytes() == b"precious"
+    # A file wasmrun built is replaced on the next build.
+    (out / "main.wasm").unlink()
+    assert cli("compile", project).exit_code == 0
+    assert cli("compile", project).exit_code == 0
+
+
+def test_exec_project_builds_then_runs(tmp_path: Path, example: Callable[[str], Path]) -> None:
+    project = example("wat-hello")
+    proc = subprocess.run([sys.executable, "-m", "wasmrun", "exec", str(project)], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "hello from WebAssembly text\n"
+
+
+def test_ctrl_c_during_a_build_exits_130_without_traceback(make_project: MakeProject) -> None:
+    project = make_project({"Makefile": "wasm:\n\tsleep 30\n", "main.c": ""})
+    proc = subprocess.Popen([sys.executable, "-m", "wasmrun", "compile", str(project), "-v"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 60
+    line = ""
+    while "make" not in line and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "interrupted"
+    assert not list((project / "wasmrun-out").glob(".staging-*"))
