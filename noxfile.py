@@ -10,18 +10,25 @@ import tempfile
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "plugins", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
+
+
+PLUGIN_PACKAGES = sorted(os.path.dirname(p) for p in glob.glob("plugins/*/pyproject.toml"))
+
+
+def _build_wheel(session: nox.Session, source: str) -> str:
+    dist = tempfile.mkdtemp(prefix="wasmrun-wheel-")
+    session.run("python", "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", dist, source)
+    return glob.glob(os.path.join(dist, "*.whl"))[0]
 
 
 def _install_wheel(session: nox.Session, extras: str) -> None:
     """Build a wheel and install it (not editable): a file missing from the package fails tests."""
-    dist = tempfile.mkdtemp(prefix="wasmrun-wheel-")
-    session.run("python", "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", dist, ".")
-    wheel = glob.glob(os.path.join(dist, "wasmrun-*.whl"))[0]
+    wheel = _build_wheel(session, ".")
     session.install("--force-reinstall", "--no-deps", wheel)
     session.install(f"{wheel}[{extras}]")
-    shutil.rmtree(dist, ignore_errors=True)
+    shutil.rmtree(os.path.dirname(wheel), ignore_errors=True)
 
 
 @nox.session
@@ -32,9 +39,21 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def plugins(session: nox.Session) -> None:
+    """Each package in plugins/, installed from its wheel beside wasmrun's, runs its own tests."""
+    _install_wheel(session, "c,test")
+    for package in PLUGIN_PACKAGES:
+        wheel = _build_wheel(session, package)
+        session.install("--force-reinstall", "--no-deps", wheel)
+        session.install(wheel)
+        session.run("pytest", "--rootdir", package, os.path.join(package, "tests"), *session.posargs)
+        shutil.rmtree(os.path.dirname(wheel), ignore_errors=True)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")
-    session.run("ruff", "check", "wasmrun", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "wasmrun", "tests", "benchmarks", "plugins", "noxfile.py")
 
 
 @nox.session
