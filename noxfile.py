@@ -65,7 +65,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the documentation site in strict mode (broken links and warnings fail)."""
-    session.install("mkdocs", "-e", ".")
+    session.install("mkdocs", "pymdown-extensions", "-e", ".")
     session.run("mkdocs", "build", "--strict", "--site-dir", os.path.join(session.create_tmp(), "site"))
 
 

@@ -25,7 +25,9 @@ def default_plugins() -> Plugins:
     from wasmrun.config import load_config
 
     config = load_config()
-    return load_plugins(disabled=config.plugins.disabled)
+    return load_plugins(disabled=config.plugins.disabled,
+                        installed_dirs=[record.path for record in config.plugins.installed.values()],
+                        commands=config.plugins.commands)
 
 
 def project_path(path: str | Path) -> Path:

@@ -1,7 +1,9 @@
 """The one config file, ``config.toml`` in the config directory, and its schema.
 
 A file that cannot be parsed or does not match the schema is a :class:`ConfigError` naming the
-file and the offending key; it is never silently ignored or rewritten.
+file and the offending line or key; it is never silently ignored, reset or rewritten. Files of an
+older schema version are migrated forward in memory and written back only when wasmrun next saves
+the config; a file from a newer wasmrun is refused rather than downgraded.
 """
 
 from __future__ import annotations
@@ -17,6 +19,39 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from wasmrun.errors import ConfigError
 from wasmrun.locations import Locations
 
+#: The config file's schema version; :data:`MIGRATIONS` brings older files up to it.
+SCHEMA_VERSION = 2
+
+
+class InstalledPlugin(BaseModel):
+    """A plugin distribution installed by ``wasmrun plugin install`` into its own directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    distribution: str
+    version: str
+    source: str = Field(description="what was asked for: NAME[==VERSION], a path, or git+URL")
+    installed_at: str
+    path: str = Field(description="the directory holding the plugin and its own dependencies")
+    entry_points: list[str] = Field(default_factory=list, description="plugin names it provides")
+
+
+class CommandPluginConfig(BaseModel):
+    """A plugin that is an executable speaking the command protocol (docs/plugins/command.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: str = Field(description="absolute path of the executable")
+    version: str = "0"
+    description: str = ""
+    extensions: list[str] = Field(default_factory=list)
+    entry_files: list[str] = Field(default_factory=list)
+    tools: list[str] = Field(default_factory=list)
+    capabilities: list[str] = Field(default_factory=lambda: ["wasm"])
+    subcommands: list[str] = Field(default_factory=lambda: ["compile"],
+                                   description="which of compile, can-handle, check-deps, clean it offers")
+    installed_at: str = ""
+
 
 class PluginsConfig(BaseModel):
     """The ``[plugins]`` table."""
@@ -24,6 +59,8 @@ class PluginsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     disabled: list[str] = Field(default_factory=list, description="plugins not to load, built-ins too")
+    installed: dict[str, InstalledPlugin] = Field(default_factory=dict, description="by distribution name")
+    commands: dict[str, CommandPluginConfig] = Field(default_factory=dict, description="by plugin name")
 
 
 class Config(BaseModel):
@@ -31,7 +68,31 @@ class Config(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    schema_version: int = SCHEMA_VERSION
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
+
+
+def _from_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 (no ``schema_version``) had only ``[plugins] disabled``: nothing to move."""
+    return {**data, "schema_version": 2}
+
+
+#: from-version -> function returning the data at the next version.
+MIGRATIONS: dict[int, Any] = {1: _from_v1}
+
+
+def migrate(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Bring ``data`` forward to :data:`SCHEMA_VERSION`, step by step."""
+    version = data.get("schema_version", 1)
+    if not isinstance(version, int) or version < 1:
+        raise ConfigError(f"config file {path}: schema_version must be a positive integer")
+    if version > SCHEMA_VERSION:
+        raise ConfigError(f"config file {path} has schema version {version}, newer than this wasmrun "
+                          f"understands ({SCHEMA_VERSION}); upgrade wasmrun")
+    while version < SCHEMA_VERSION:
+        data = MIGRATIONS[version](data)
+        version = data["schema_version"]
+    return data
 
 
 def load_config(locations: Locations | None = None) -> Config:
@@ -46,7 +107,9 @@ def load_config(locations: Locations | None = None) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        where = str(exc).replace("(at end of document)", f"(at the end of the file, line {text.count(chr(10)) + 1})")
+        raise ConfigError(f"config file {path} is not valid TOML: {where}") from None
+    data = migrate(data, path)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
@@ -88,6 +151,19 @@ def save_config(config: Config, locations: Locations | None = None) -> Path:
     path = (locations or Locations.from_environment()).config_file
     write_atomic(path, dump_toml(config.model_dump(mode="json")))
     return path
+
+
+def update_config(change: Any, locations: Locations | None = None) -> Config:
+    """Read, change and write the config under the config lock, so two processes do not lose
+    each other's changes. ``change`` mutates the :class:`Config` it is given."""
+    from wasmrun.locking import file_lock
+
+    where = locations or Locations.from_environment()
+    with file_lock(where.config_dir / ".config.lock"):
+        config = load_config(where)
+        change(config)
+        save_config(config, where)
+    return config
 
 
 def write_atomic(path: Path, text: str) -> None:

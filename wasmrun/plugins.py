@@ -51,6 +51,7 @@ class PluginRecord:
     source: str
     version: str
     enabled: bool = True
+    origin: str = ""  # builtin | environment (pip) | installed (wasmrun plugin install) | command
     plugin: object | None = None
     error: str | None = None
     _info: PluginInfo | None = field(default=None, repr=False)
@@ -85,11 +86,11 @@ class Plugins:
     # -- registration -------------------------------------------------------------------------
 
     def register(self, plugin: object, name: str, *, builtin: bool = False, source: str = "",
-                 version: str | None = None) -> PluginRecord:
+                 version: str | None = None, origin: str = "") -> PluginRecord:
         """Register ``plugin`` under ``name``; a plugin that does not fit the contract is
         recorded with its error instead of raising."""
         record = PluginRecord(name=name, builtin=builtin, source=source or ("builtin" if builtin else name),
-                              version=version or __version__)
+                              version=version or __version__, origin=origin or ("builtin" if builtin else ""))
         self.records[name] = record
         try:
             self._check_hookimpls(plugin)
@@ -113,11 +114,13 @@ class Plugins:
         record.version = record._info.version
         return record
 
-    def record_failure(self, name: str, error: str, *, source: str, version: str = "") -> None:
-        self.records[name] = PluginRecord(name=name, builtin=False, source=source, version=version, error=error)
+    def record_failure(self, name: str, error: str, *, source: str, version: str = "", origin: str = "") -> None:
+        self.records[name] = PluginRecord(name=name, builtin=False, source=source, version=version, error=error,
+                                          origin=origin)
 
-    def record_disabled(self, name: str, *, builtin: bool, source: str, version: str) -> None:
-        self.records[name] = PluginRecord(name=name, builtin=builtin, source=source, version=version, enabled=False)
+    def record_disabled(self, name: str, *, builtin: bool, source: str, version: str, origin: str = "") -> None:
+        self.records[name] = PluginRecord(name=name, builtin=builtin, source=source, version=version, enabled=False,
+                                          origin=origin or ("builtin" if builtin else ""))
 
     def unregister(self, name: str) -> None:
         if self.pm.has_plugin(name):
@@ -239,11 +242,15 @@ def load_plugins(
     disabled: Iterable[str] = (),
     entry_points: bool = True,
     builtins: Iterable[str] = BUILTIN_PLUGINS,
+    installed_dirs: Iterable[str] = (),
+    commands: Mapping[str, Any] | None = None,
 ) -> Plugins:
     """Build the plugin manager: built-ins, then entry-point plugins, honouring enable/disable.
 
     :param disabled: names disabled in the config file (the environment adds to them).
     :param entry_points: ``False`` loads built-ins only (what core tests use).
+    :param installed_dirs: directories of plugins installed by ``wasmrun plugin install``.
+    :param commands: executable plugins by name (:class:`wasmrun.config.CommandPluginConfig`).
     """
     env = os.environ if environ is None else environ
     plugins = Plugins(trace=_env_flag(env, "WASMRUN_TRACE_PLUGINS"))
@@ -258,16 +265,40 @@ def load_plugins(
     if entry_points:
         allow = env.get("WASMRUN_LOAD_PLUGINS")
         allowed = None if allow is None else _split_names(allow)
+        managed = [(directory, ep) for directory in installed_dirs for ep in entry_points_in(directory)]
+        # A plugin directory already on sys.path (loaded earlier in this process) shows up in the
+        # environment's entry points too: load it once, as the installed plugin it is.
+        managed_names = {ep.name for _, ep in managed}
         for ep in external_entry_points():
-            _load_entry_point(plugins, ep, allowed=allowed, off=off)
+            if ep.name not in managed_names:
+                _load_entry_point(plugins, ep, allowed=allowed, off=off, origin="environment")
+        for directory, ep in managed:
+            _load_entry_point(plugins, ep, allowed=allowed, off=off, origin="installed", path=directory)
+        for name, spec in (commands or {}).items():
+            if (allowed is not None and name not in allowed) or name in off:
+                plugins.record_disabled(name, builtin=False, source=spec.command, version=spec.version,
+                                        origin="command")
+                continue
+            from wasmrun.command_plugin import CommandPlugin
+
+            plugins.register(CommandPlugin(name, spec), name, source=spec.command, version=spec.version,
+                             origin="command")
     return plugins
 
 
 def external_entry_points() -> list[Any]:
-    """The ``wasmrun`` entry points of installed distributions, without importing them."""
+    """The ``wasmrun`` entry points of distributions in the environment, without importing them."""
     from importlib.metadata import entry_points
 
     return list(entry_points(group=ENTRY_POINT_GROUP))
+
+
+def entry_points_in(directory: str) -> list[Any]:
+    """The ``wasmrun`` entry points of the distributions in one plugin directory."""
+    from importlib.metadata import distributions
+
+    return [ep for dist in distributions(path=[directory]) for ep in dist.entry_points
+            if ep.group == ENTRY_POINT_GROUP]
 
 
 def distribution_label(ep: Any) -> tuple[str, str]:
@@ -278,19 +309,23 @@ def distribution_label(ep: Any) -> tuple[str, str]:
     return f"{dist.metadata['Name']}", dist.version
 
 
-def _load_entry_point(plugins: Plugins, ep: Any, *, allowed: set[str] | None, off: set[str]) -> None:
+def _load_entry_point(plugins: Plugins, ep: Any, *, allowed: set[str] | None, off: set[str], origin: str,
+                      path: str | None = None) -> None:
     source, version = distribution_label(ep)
     if ep.name in plugins.records and plugins.records[ep.name].builtin:
         # An external plugin named like a built-in replaces it (the user installed it for that).
         plugins.unregister(ep.name)
     if (allowed is not None and ep.name not in allowed) or ep.name in off:
-        plugins.record_disabled(ep.name, builtin=False, source=source, version=version)
+        plugins.record_disabled(ep.name, builtin=False, source=source, version=version, origin=origin)
         return
+    if path is not None and path not in sys.path:
+        sys.path.append(path)  # after the host's own packages: a plugin never shadows them
     try:
         obj = ep.load()
     except Exception as exc:  # noqa: BLE001 - one broken plugin must not stop the others
-        plugins.record_failure(ep.name, f"cannot import {ep.value}: {_describe(exc)}", source=source, version=version)
+        plugins.record_failure(ep.name, f"cannot import {ep.value}: {_describe(exc)}", source=source, version=version,
+                               origin=origin)
         return
-    plugins.register(obj, ep.name, builtin=False, source=source, version=version or None)
+    plugins.register(obj, ep.name, builtin=False, source=source, version=version or None, origin=origin)
 
 

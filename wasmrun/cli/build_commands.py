@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +21,7 @@ def compile_command(
     path: PathArg = ".",
     extra_args: Annotated[list[str] | None, typer.Argument(
         help="After --: extra arguments passed to the compiler as-is.", show_default=False)] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output directory [default: PATH/wasmrun-out].")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output directory.", show_default="PATH/wasmrun-out")] = None,
     optimization: Annotated[str, typer.Option("--optimization", help="debug, release or size.")] = "release",
     language: LanguageOpt = None,
     target: Annotated[str, typer.Option("--target", help="wasm (a plain or WASI module) or web (with JS glue).")] = "wasm",
@@ -36,14 +38,13 @@ def compile_command(
         path = "."
     opt = _choice("--optimization", optimization, ("debug", "release", "size"))
     tgt = _choice("--target", target, ("wasm", "web"))
-    if verbose:
-        _log_commands()
     from wasmrun.models import Optimization, Target
 
-    result = compile_project(
-        project_path(path), default_plugins(), output_dir=output, optimization=Optimization(opt),
-        target=Target(tgt), language=language, toolchain_name=toolchain, extra_args=extra_args or [],
-        debug_info=debug_info, verbose=verbose)
+    with log_commands(verbose):
+        result = compile_project(
+            project_path(path), default_plugins(), output_dir=output, optimization=Optimization(opt),
+            target=Target(tgt), language=language, toolchain_name=toolchain, extra_args=extra_args or [],
+            debug_info=debug_info, verbose=verbose)
     if as_json:
         print_json(result)
         return
@@ -96,14 +97,27 @@ def _choice(option: str, value: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def _log_commands() -> None:
+@contextmanager
+def log_commands(enabled: bool) -> Iterator[None]:
+    """While building, print each toolchain command to stderr (``-v``)."""
     import logging
+    import sys
 
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    class ToStderr(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            sys.stderr.write(record.getMessage() + "\n")  # the stderr of now, not of import time
+
+    if not enabled:
+        yield
+        return
     logger = logging.getLogger("wasmrun.toolchain")
+    handler = ToStderr()
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -35,6 +36,7 @@ def list_command(
             "version": record.version,
             "builtin": record.builtin,
             "source": record.source,
+            "origin": record.origin,
             "enabled": record.enabled,
             "state": "error" if record.error else ("loaded" if record.loaded else "disabled"),
             "error": record.error,
@@ -44,9 +46,9 @@ def list_command(
         print_json(rows)
         return
     for row in rows:
-        kind = "built-in" if row["builtin"] else f"external, {row['source']}"
+        kind = "built-in" if row["builtin"] else f"{row['origin'] or 'external'}: {row['source']}"
         state = f"error: {row['error']}" if row["error"] else row["state"]
-        typer.echo(f"{row['name']:<12} {row['version']:<10} {kind:<28} {state}")
+        typer.echo(f"{row['name']:<16} {row['version']:<10} {kind:<40} {state}")
 
 
 @app.command("info")
@@ -69,3 +71,127 @@ def info_command(
     typer.echo(f"  entry files:  {', '.join(info.entry_files) or '-'}")
     typer.echo(f"  tools:        {', '.join(info.tools) or '-'}")
     typer.echo(f"  capabilities: {', '.join(c.value for c in info.capabilities) or '-'}")
+
+
+def _installed_paths() -> dict[str, str]:
+    from wasmrun.config import load_config
+
+    config = load_config()
+    return {ep: record.path for record in config.plugins.installed.values() for ep in record.entry_points}
+
+
+@app.command("install")
+@handles_errors
+def install_command(
+    source: Annotated[str | None, typer.Argument(help="NAME[==VERSION], a path (project or wheel), or git+URL.",
+                                                 show_default=False)] = None,
+    command: Annotated[str | None, typer.Option("--command", help="Register an executable plugin instead.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Plugin name (--command).")] = None,
+    metadata: Annotated[Path | None, typer.Option("--metadata", help="Metadata TOML file (--command).")] = None,
+    extensions: Annotated[str | None, typer.Option("--extensions", help="Comma-separated, e.g. .rs (--command).")] = None,
+    entry_files: Annotated[str | None, typer.Option("--entry-files", help="Comma-separated (--command).")] = None,
+    tools: Annotated[str | None, typer.Option("--tools", help="Comma-separated tools it needs (--command).")] = None,
+    capabilities: Annotated[str | None, typer.Option("--capabilities", help="Comma-separated (--command).")] = None,
+    subcommands: Annotated[str | None, typer.Option("--subcommands", help="Which of compile,can-handle,check-deps,clean it offers (--command).")] = None,
+    version: Annotated[str | None, typer.Option("--version", help="Plugin version (--command).")] = None,
+) -> None:
+    """Install a plugin with pip into its own directory, or register an executable plugin."""
+    from wasmrun.errors import UsageError
+
+    if command:
+        from wasmrun.plugin_store import install_command as register
+
+        def split(value: str | None) -> list[str]:
+            return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+        options: dict[str, list[str] | str] = {
+            "extensions": split(extensions), "entry_files": split(entry_files), "tools": split(tools),
+            "capabilities": split(capabilities), "subcommands": split(subcommands), "version": version or ""}
+        plugin = register(command, name=name, metadata_file=metadata, options=options)
+        typer.echo(f"registered command plugin '{plugin}' ({command})")
+        return
+    if not source:
+        raise UsageError("give a plugin to install: NAME[==VERSION], a path, git+URL, or --command PATH")
+    from wasmrun.plugin_store import install
+
+    installed = install(source)
+    typer.echo(f"installed {installed.distribution} {installed.version}: plugin(s) {', '.join(installed.entry_points)}")
+
+
+@app.command("uninstall")
+@handles_errors
+def uninstall_command(name: Annotated[str, typer.Argument(help="Plugin or distribution name.")]) -> None:
+    """Remove an installed plugin: its files and its config entry."""
+    from wasmrun.plugin_store import uninstall, uninstall_command
+
+    if uninstall_command(name):
+        typer.echo(f"unregistered command plugin '{name}'")
+        return
+    path = uninstall(name)
+    typer.echo(f"uninstalled {name} (removed {path})")
+
+
+@app.command("update")
+@handles_errors
+def update_command(
+    name: Annotated[str | None, typer.Argument(help="Plugin or distribution name.", show_default=False)] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Update every installed plugin.")] = False,
+) -> None:
+    """Reinstall a plugin when a newer version is available."""
+    from wasmrun.errors import UsageError
+    from wasmrun.plugin_store import installed_names, update
+
+    if all_ == (name is not None):
+        raise UsageError("give a plugin name or --all (not both)")
+    for target in installed_names() if all_ else [name or ""]:
+        result = update(target)
+        if result.changed:
+            typer.echo(f"updated {result.distribution} to {result.version}")
+        else:
+            typer.echo(f"{result.distribution} {result.version} is already up to date")
+
+
+def _set_enabled(name: str, enabled: bool) -> None:
+    from wasmrun.building import default_plugins
+    from wasmrun.plugin_store import set_enabled
+
+    known = set(default_plugins().records)
+    changed = set_enabled(name, enabled, known=known)
+    state = "enabled" if enabled else "disabled"
+    typer.echo(f"{name} {state}" if changed else f"{name} was already {state}")
+
+
+@app.command("enable")
+@handles_errors
+def enable_command(name: Annotated[str, typer.Argument(help="Plugin name.")]) -> None:
+    """Enable a plugin (built-ins too)."""
+    _set_enabled(name, True)
+
+
+@app.command("disable")
+@handles_errors
+def disable_command(name: Annotated[str, typer.Argument(help="Plugin name.")]) -> None:
+    """Disable a plugin (built-ins too); it is still listed."""
+    _set_enabled(name, False)
+
+
+@app.command("health")
+@handles_errors
+def health_command(
+    name: Annotated[str | None, typer.Argument(help="One plugin (default: all).", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Healthy, MissingDependencies (which tools), NotFound, or LoadError (the error)."""
+    from wasmrun import plugin_health
+    from wasmrun.building import default_plugins
+
+    plugins = default_plugins()
+    paths = _installed_paths()
+    reports = [plugin_health.check(plugins, name, paths)] if name else plugin_health.check_all(plugins, paths)
+    if as_json:
+        print_json([r.as_dict() for r in reports])
+    else:
+        for report in reports:
+            typer.echo(f"{report.name:<16} {report.status}{f': {report.detail}' if report.detail else ''}")
+    if any(r.status != plugin_health.HEALTHY for r in reports) and name:
+        raise typer.Exit(1)

@@ -1,0 +1,180 @@
+"""Shared by the benchmarks: time commands interleaved, take medians, compare with a target,
+print a table and write ``benchmarks/results/<name>.json``.
+
+A benchmark measures a command beside its yardstick in the same run: the runs alternate (A B,
+B A, A B, ...) so that a noisy neighbour or a thermal swing hits both alike, and the figure is
+the median of the repeats, never a single run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import sysconfig
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+RESULTS_DIR = BENCH_DIR / "results"
+
+
+@dataclass
+class Step:
+    """One process to run: its argv, working directory and extra environment."""
+
+    argv: list[str]
+    cwd: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    def shown(self) -> str:
+        import shlex
+
+        prefix = "".join(f"{k}={shlex.quote(v)} " for k, v in self.env.items())
+        where = f"(cd {shlex.quote(str(self.cwd))} && " if self.cwd else ""
+        return f"{where}{prefix}{shlex.join(self.argv)}{')' if self.cwd else ''}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Pass when ``median <= factor * yardstick + slack_s``."""
+
+    factor: float
+    slack_s: float = 0.0
+
+    def limit(self, yardstick_s: float) -> float:
+        return self.factor * yardstick_s + self.slack_s
+
+    def __str__(self) -> str:
+        return f"<= {self.factor:g}x" + (f" + {self.slack_s:g} s" if self.slack_s else "")
+
+
+@dataclass
+class Row:
+    """One measurement beside its yardstick."""
+
+    name: str
+    command: str
+    yardstick_name: str
+    yardstick: str
+    median_s: float
+    yardstick_median_s: float
+    runs: int
+    target: str | None = None
+    limit_s: float | None = None
+    passed: bool | None = None  # None: reported, no target
+
+    @property
+    def ratio(self) -> float:
+        return self.median_s / self.yardstick_median_s
+
+    @property
+    def overhead_s(self) -> float:
+        return self.median_s - self.yardstick_median_s
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "ratio": round(self.ratio, 3), "overhead_s": round(self.overhead_s, 4)}
+
+
+def console_script(name: str) -> str:
+    """The console script installed beside this interpreter (the venv being benchmarked)."""
+    for directory in (sysconfig.get_path("scripts"), str(Path(sys.executable).parent)):
+        candidate = Path(directory) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    raise SystemExit(f"no '{name}' console script beside {sys.executable}: install wasmrun into this environment")
+
+
+def run_once(steps: Sequence[Step], env: Mapping[str, str]) -> float:
+    """Wall time of running ``steps`` one after the other; a failing step aborts the benchmark."""
+    started = time.perf_counter()
+    for step in steps:
+        proc = subprocess.run(step.argv, cwd=step.cwd, env={**env, **step.env}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, check=False)
+        if proc.returncode != 0:
+            raise SystemExit(f"benchmark command failed (exit {proc.returncode}): {step.shown()}\n"
+                             f"{proc.stderr.decode(errors='replace')}")
+    return time.perf_counter() - started
+
+
+def interleaved(candidates: Mapping[str, Sequence[Step]], *, runs: int, warmup: int = 1,
+                env: Mapping[str, str] | None = None) -> dict[str, list[float]]:
+    """Run every candidate ``runs`` times, alternating their order each round; the times in seconds."""
+    environ = dict(os.environ if env is None else env)
+    names = list(candidates)
+    for _ in range(warmup):
+        for name in names:
+            run_once(candidates[name], environ)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for round_no in range(runs):
+        order = names if round_no % 2 == 0 else names[::-1]
+        for name in order:
+            times[name].append(run_once(candidates[name], environ))
+    return times
+
+
+def compare(name: str, steps: Sequence[Step], yardstick_name: str, yardstick: Sequence[Step], *, runs: int,
+            target: Target | None = None, warmup: int = 1, env: Mapping[str, str] | None = None) -> Row:
+    """Time ``steps`` beside ``yardstick`` and judge the medians against ``target``."""
+    times = interleaved({"candidate": steps, "yardstick": yardstick}, runs=runs, warmup=warmup, env=env)
+    median = statistics.median(times["candidate"])
+    base = statistics.median(times["yardstick"])
+    row = Row(name=name, command=" && ".join(s.shown() for s in steps), yardstick_name=yardstick_name,
+              yardstick=" && ".join(s.shown() for s in yardstick), median_s=round(median, 4),
+              yardstick_median_s=round(base, 4), runs=runs)
+    if target is not None:
+        row.target = str(target)
+        row.limit_s = round(target.limit(base), 4)
+        row.passed = median <= target.limit(base)
+    return row
+
+
+def verdict(row: Mapping[str, object]) -> str:
+    passed = row.get("passed")
+    return "report" if passed is None else ("ok" if passed else "FAIL")
+
+
+def table(rows: Sequence[Mapping[str, object]]) -> str:
+    """Rows (as dicts) as a plain-text table."""
+    header = ("benchmark", "median", "yardstick", "its median", "ratio", "overhead", "target", "")
+    lines = [header]
+    for row in rows:
+        lines.append((
+            str(row["name"]), f"{row['median_s']:.3f} s", str(row["yardstick_name"]),
+            f"{row['yardstick_median_s']:.3f} s", f"{row['ratio']:.2f}x", f"{row['overhead_s']:+.3f} s",
+            str(row.get("target") or "-"), verdict(row),
+        ))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+                     for line in lines)
+
+
+def write_results(name: str, rows: Sequence[Row], **extra: object) -> Path:
+    """Write ``results/<name>.json``: {"benchmark", "python", "rows": [...], ...extra}."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    data = {"benchmark": name, "python": sys.version.split()[0], "rows": [r.as_dict() for r in rows], **extra}
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def report(name: str, rows: Sequence[Row], **extra: object) -> int:
+    """Print the table, write the JSON; the exit code is 1 when a target was missed."""
+    print(table([r.as_dict() for r in rows]))
+    path = write_results(name, rows, **extra)
+    print(f"\nwritten {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+    return 1 if any(r.passed is False for r in rows) else 0
+
+
+def runs_argument(default: int) -> int:
+    """``--runs N`` from the command line (default ``default``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=default, help=f"repeats per command (default {default})")
+    return int(parser.parse_args().runs)
