@@ -5,7 +5,7 @@ Plugin authors import :data:`hookimpl` from here to mark their hook implementati
 
 from __future__ import annotations
 
-import pluggy
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -13,7 +13,22 @@ __version__ = "0.1.0"
 #: version it was written for; the major number must match.
 HOOK_API_VERSION = "1.0"
 
-#: Marks a function as a wasmrun hook implementation.
-hookimpl = pluggy.HookimplMarker("wasmrun")
+if TYPE_CHECKING:
+    import pluggy
+
+    #: Marks a function as a wasmrun hook implementation.
+    hookimpl: pluggy.HookimplMarker
+
+
+def __getattr__(name: str) -> Any:
+    # pluggy is imported on first use of ``hookimpl``, not by ``wasmrun --version`` or ``--help``.
+    if name == "hookimpl":
+        import pluggy
+
+        marker = pluggy.HookimplMarker("wasmrun")
+        globals()["hookimpl"] = marker
+        return marker
+    raise AttributeError(f"module 'wasmrun' has no attribute {name!r}")
+
 
 __all__ = ["HOOK_API_VERSION", "__version__", "hookimpl"]

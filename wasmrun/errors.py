@@ -65,3 +65,18 @@ class WasmFormatError(WasmrunError):
     def __init__(self, message: str, *, offset: int | None = None) -> None:
         super().__init__(message if offset is None else f"{message} (at byte offset {offset})")
         self.offset = offset
+
+
+#: Exit codes of ``wasmrun exec`` when wasmrun stops the module (all above 125, so never one a
+#: module can give through WASI's ``proc_exit``): signal-style numbers, 128 + the signal whose
+#: meaning is closest.
+EXIT_TRAP = 134  # the module trapped (128 + SIGABRT, as the wasmtime CLI)
+EXIT_MEMORY_LIMIT = 137  # --max-memory refused the memory the module needed (128 + SIGKILL, as an OOM kill)
+EXIT_TIMEOUT = 142  # --timeout expired (128 + SIGALRM)
+EXIT_OUT_OF_FUEL = 152  # --fuel ran out (128 + SIGXCPU, CPU limit exceeded)
+
+
+class ModuleRefusedError(WasmrunError):
+    """``exec`` will not run this binary natively (it needs JS glue, or is a component it cannot run)."""
+
+    exit_code = EXIT_FAILURE

@@ -8,9 +8,24 @@ import sys
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; Ctrl-C anywhere ends quietly with exit code 130."""
     try:
+        if (sys.argv[1:] if argv is None else argv) == ["--version"]:
+            # The fast path: no typer, no pydantic, no plugin imported just to print versions.
+            from wasmrun.cli.version import version_text
+
+            print(version_text())
+            return
         from wasmrun.cli.app import app
 
-        app(args=argv, prog_name="wasmrun")
+        args = list(sys.argv[1:] if argv is None else argv)
+        # `wasmrun PATH` is `wasmrun run PATH` when PATH is not a command name and exists.
+        if args and not args[0].startswith("-"):
+            import os
+
+            names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+            names |= {g.name or "" for g in app.registered_groups}
+            if args[0] not in names and os.path.exists(args[0]):
+                args.insert(0, "run")
+        app(args=args, prog_name="wasmrun")
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         sys.exit(130)

@@ -1,21 +1,96 @@
-"""``wasmrun --version``: the version and every plugin, read from metadata without importing any."""
+"""``wasmrun --version``: the version and every plugin, from metadata alone.
+
+Runs before typer and pydantic are imported (see :func:`wasmrun.cli.main`), so it must use the
+standard library only: it reads dist-info directories and the config file directly and imports no
+plugin.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+BUILTIN_NAMES = ("wat", "c", "assemblyscript", "python")
+
+
+def _entry_point_section(text: str, group: str = "wasmrun") -> list[str]:
+    names: list[str] = []
+    inside = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            inside = line == f"[{group}]"
+        elif inside and "=" in line:
+            names.append(line.split("=", 1)[0].strip())
+    return names
+
+
+def environment_plugins(paths: list[str] | None = None) -> Iterator[tuple[str, str, str]]:
+    """(plugin name, distribution, version) for each ``wasmrun`` entry point on ``sys.path``."""
+    seen: set[str] = set()
+    for entry in paths if paths is not None else sys.path:
+        try:
+            children = list(os.scandir(entry or "."))
+        except OSError:
+            continue
+        for child in children:
+            if not child.name.endswith(".dist-info") or child.name in seen:
+                continue
+            seen.add(child.name)
+            try:
+                text = Path(child.path, "entry_points.txt").read_text(encoding="utf-8")
+            except OSError:
+                continue
+            if "[wasmrun]" not in text:
+                continue
+            dist, _, version = child.name.removesuffix(".dist-info").partition("-")
+            for name in _entry_point_section(text):
+                yield name, dist, version
+
+
+def _config() -> dict[str, object]:
+    import tomllib
+
+    home = os.environ.get("WASMRUN_HOME")
+    if home:
+        path = Path(home).expanduser() / "config" / "config.toml"
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_config_dir("wasmrun", appauthor=False)) / "config.toml"
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # --version never fails on a bad config; every other command reports it
 
 
 def version_text() -> str:
     from wasmrun import __version__
-    from wasmrun.plugins import BUILTIN_PLUGINS, distribution_label, external_entry_points
 
+    config = _config()
+    plugins_table = config.get("plugins", {})
+    table = plugins_table if isinstance(plugins_table, dict) else {}
+    disabled = set(table.get("disabled", []))
+    disabled |= {p.strip() for p in os.environ.get("WASMRUN_DISABLE_PLUGINS", "").split(",") if p.strip()}
     lines = [f"wasmrun {__version__} (Python {sys.version.split()[0]})", "plugins:"]
-    disabled = {p.strip() for p in os.environ.get("WASMRUN_DISABLE_PLUGINS", "").split(",") if p.strip()}
-    for module in BUILTIN_PLUGINS:
-        name = module.rsplit(".", 1)[-1]
-        lines.append(f"  {name} {__version__} (built-in){' [disabled]' if name in disabled else ''}")
-    for ep in external_entry_points():
-        source, version = distribution_label(ep)
-        lines.append(f"  {ep.name} {version or '?'} ({source}){' [disabled]' if ep.name in disabled else ''}")
+
+    def line(name: str, version: str, where: str) -> str:
+        return f"  {name} {version or '?'} ({where}){' [disabled]' if name in disabled else ''}"
+
+    for name in BUILTIN_NAMES:
+        lines.append(line(name, __version__, "built-in"))
+    installed = table.get("installed", {})
+    installed_names: set[str] = set()
+    for record in (installed.values() if isinstance(installed, dict) else []):
+        for name in record.get("entry_points", []):
+            installed_names.add(name)
+            lines.append(line(name, record.get("version", ""), f"{record.get('distribution', '')}, installed"))
+    for name, dist, version in environment_plugins():
+        if name not in installed_names:
+            lines.append(line(name, version, dist))
+    commands = table.get("commands", {})
+    for name, spec in (commands.items() if isinstance(commands, dict) else []):
+        lines.append(line(name, spec.get("version", ""), f"command {spec.get('command', '')}"))
     return "\n".join(lines)

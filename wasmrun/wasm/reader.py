@@ -5,7 +5,9 @@ at once; each section is decoded the first time it is asked for (``module.import
 ``module.code`` ...). Nothing read from the file is trusted: every count is checked against the
 bytes left in its section before anything is allocated for it (an entry takes at least one
 byte), every length against the end of its section, every LEB128 against its width, and every
-index the reader resolves against the space it indexes. Any failure is a
+index the reader resolves (type indices, exported, start and element function indices) against
+the space it indexes; the memory and table a data or element segment names are left to
+validation, so that ``inspect`` can explain them as findings. Any failure is a
 :class:`~wasmrun.errors.WasmFormatError` carrying the absolute byte offset.
 
 Component-model binaries are recognised (``module.is_component``): their section table is read,
@@ -716,8 +718,17 @@ class WasmModule:
 
     def space_size(self, kind: str) -> int:
         """How many items of ``kind`` (func, table, memory, global, tag) exist, imported and defined."""
-        defined = {"func": lambda: self.functions, "table": lambda: self.tables, "memory": lambda: self.memories,
-                   "global": lambda: self.globals, "tag": lambda: self.tags}[kind]()
+        defined: list[Any]
+        if kind == "func":
+            defined = self.functions
+        elif kind == "table":
+            defined = self.tables
+        elif kind == "memory":
+            defined = self.memories
+        elif kind == "global":
+            defined = self.globals
+        else:
+            defined = self.tags
         return len(self.imported(kind)) + len(defined)
 
     def _index(self, r: ByteReader, kind: str) -> int:
@@ -785,7 +796,7 @@ class WasmModule:
             table: int | None = None
             offset_expr: ConstExpr | None = None
             if mode == "active":
-                table = self._index(r, "table") if explicit_table else 0
+                table = r.u32() if explicit_table else 0  # an index past the tables is left to validation
                 offset_expr = self._const_expr(r)
             element_type = "funcref"
             if passive_or_declarative or explicit_table:
@@ -803,8 +814,6 @@ class WasmModule:
             else:
                 count = r.count("function indices")
                 functions = [self._index(r, "func") for _ in range(count)]
-            if mode == "active" and not explicit_table and self.space_size("table") == 0:
-                raise r.fail("element segment for table 0, but the module has no table", start)
             out.append(ElementSegment(mode, table, offset_expr, element_type, count, tuple(functions), start))
         r.expect_end()
         return out
@@ -873,13 +882,7 @@ class WasmModule:
                 mode = "passive"
             elif flags in (0, 2):
                 mode = "active"
-                if flags == 2:
-                    memory = r.u32()
-                else:
-                    memory = 0
-                memories = self.space_size("memory")
-                if memory >= memories:
-                    raise r.fail(f"data segment for memory {memory}, but the module has {memories} memories", start)
+                memory = r.u32() if flags == 2 else 0  # an index past the memories is left to validation
                 offset_expr = self._const_expr(r)
             else:
                 raise r.fail(f"bad data segment flags {flags}", start)
