@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wasmrun import toolchain
+from wasmrun.cache import cached_build
 from wasmrun.errors import BuildError, MissingToolchainError, NoPluginError, PluginError, UsageError
 from wasmrun.models import BuildConfig, BuildResult, Claim, Optimization, Target, ToolStatus
 from wasmrun.outputs import Staging, default_output_dir, remove_outputs
@@ -113,8 +114,13 @@ def compile_project(
     extra_args: list[str] | None = None,
     debug_info: bool = False,
     verbose: bool = False,
+    use_cache: bool = True,
 ) -> BuildResult:
-    """Build the project with the plugin that claims it; outputs land in ``output_dir``."""
+    """Build the project with the plugin that claims it; outputs land in ``output_dir``.
+
+    A build with the same inputs as an earlier one is restored from the build cache
+    (:mod:`wasmrun.cache`) without running the toolchain; ``use_cache=False`` builds anyway.
+    """
     name = choose_plugin(project_dir, plugins, language)
     problems = plugins.call(name, "validate_project", project_dir=project_dir) or []
     if problems:
@@ -128,7 +134,8 @@ def compile_project(
         config = BuildConfig(project_dir=project_dir, output_dir=staging.path, optimization=optimization,
                              target=target, debug_info=debug_info, toolchain=toolchain_name,
                              extra_args=list(extra_args or []), verbose=verbose)
-        result = plugins.call(name, "build", config=config)
+        result, cached = cached_build(plugins, name, config, lambda: plugins.call(name, "build", config=config),
+                                      read=use_cache)
         if not isinstance(result, BuildResult):
             raise PluginError(f"plugin '{name}' returned {type(result).__name__} from build, not BuildResult")
         if not result.wasm_path.is_file():
@@ -148,6 +155,7 @@ def compile_project(
         "plugin": name,
         "commands": list(commands),
         "duration_s": round(time.perf_counter() - started, 4),
+        "cached": cached,
     })
 
 

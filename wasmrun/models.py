@@ -124,6 +124,7 @@ class BuildResult(_Model):
     toolchain: str = Field("", description="which compiler built it, e.g. 'clang 14.0.6'")
     commands: list[list[str]] = Field(default_factory=list, description="the toolchain commands run")
     duration_s: float = 0.0
+    cached: bool = Field(False, description="restored from the build cache; no toolchain ran")
 
     def files(self) -> list[Path]:
         """Every file the build produced."""

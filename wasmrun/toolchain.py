@@ -79,11 +79,61 @@ def find_tool(name: str, extra_dirs: Iterable[str | Path] = ()) -> str | None:
 
 @functools.lru_cache(maxsize=64)
 def tool_version(program: str, *args: str) -> str | None:
-    """The first version number a tool prints for ``args`` (default ``--version``), cached."""
+    """The first version number a tool prints for ``args`` (default ``--version``).
+
+    Remembered on disk by the program's path, size and modification time, so a build does not
+    pay for starting every compiler just to ask its version (build cache keys need it)."""
+    memo_key = _memo_key(program, args)
+    memo = _read_memo()
+    if memo_key is not None and memo_key in memo:
+        return memo[memo_key]
     try:
         proc = subprocess.run([program, *(args or ("--version",))], capture_output=True, text=True,
                               errors="replace", timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     match = re.search(r"\d+\.\d+(?:\.\d+)?(?:[-+.~][0-9A-Za-z.]+)?", proc.stdout + proc.stderr)
-    return match.group(0) if match else None
+    version = match.group(0) if match else None
+    if memo_key is not None and version is not None and proc.returncode == 0:
+        _write_memo({**memo, memo_key: version})
+    return version
+
+
+def _memo_key(program: str, args: tuple[str, ...]) -> str | None:
+    path = shutil.which(program) or program
+    try:
+        info = os.stat(os.path.realpath(path))
+    except OSError:
+        return None
+    return f"{os.path.realpath(path)}|{info.st_size}|{info.st_mtime_ns}|{' '.join(args)}"
+
+
+def _memo_path() -> Path:
+    from wasmrun.locations import Locations
+
+    return Locations.from_environment().cache_dir / "tool-versions.json"
+
+
+def _read_memo() -> dict[str, str]:
+    import json
+
+    try:
+        data = json.loads(_memo_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _write_memo(memo: dict[str, str]) -> None:
+    import json
+
+    path = _memo_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(memo, indent=0, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # only a memo: never fail a build over it

@@ -29,6 +29,7 @@ def compile_command(
     debug_info: Annotated[bool, typer.Option("--debug-info", help="Keep debug information.")] = False,
     as_json: JsonOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print the exact toolchain commands.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Build even when the build cache has the result (and replace it).")] = False,
 ) -> None:
     """Build a project to WebAssembly."""
     from wasmrun.building import compile_project, default_plugins, project_path
@@ -44,13 +45,14 @@ def compile_command(
         result = compile_project(
             project_path(path), default_plugins(), output_dir=output, optimization=Optimization(opt),
             target=Target(tgt), language=language, toolchain_name=toolchain, extra_args=extra_args or [],
-            debug_info=debug_info, verbose=verbose)
+            debug_info=debug_info, verbose=verbose, use_cache=not no_cache)
     if as_json:
         print_json(result)
         return
     size = result.wasm_path.stat().st_size
     typer.echo(f"built {result.wasm_path} ({size:,} bytes) with {result.plugin}"
-               f"{f' ({result.toolchain})' if result.toolchain else ''} in {result.duration_s:.2f} s")
+               f"{f' ({result.toolchain})' if result.toolchain else ''} in {result.duration_s:.2f} s"
+               f"{' (cached)' if result.cached else ''}")
     for extra in (result.js_path, result.html_path, *result.additional_files):
         if extra is not None:
             typer.echo(f"      {extra}")

@@ -241,9 +241,21 @@ def _tool_statuses(target: Target, probe: bool) -> list[ToolStatus]:
     zig = _zig_command()
     zig_status = ToolStatus(name="zig", found=zig is not None, path=" ".join(zig) if zig else None, optional=True,
                             required_for="wasm (WASI)", install_hint=ZIG_HINT,
-                            version=toolchain.tool_version(*zig, "version") if zig else None)
+                            version=_zig_version(zig) if zig else None)
     statuses.append(zig_status)
     return statuses
+
+
+def _zig_version(zig: list[str]) -> str | None:
+    """PyPI's ziglang says its version in its metadata; a zig on PATH is asked."""
+    if len(zig) > 1:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("ziglang")
+        except PackageNotFoundError:
+            return None
+    return toolchain.tool_version(zig[0], "version")
 
 
 def _emcc_version(emcc: str) -> str | None:
@@ -333,10 +345,7 @@ def _build_wasi(config: BuildConfig, sources: list[Path]) -> BuildResult:
     cmd = [*compiler, *compile_flags, *(["-fno-exceptions"] if cxx else []), *kind, *_include_flags(config.project_dir),
            *map(str, sources), *link_flags, *config.extra_args, "-o", str(out)]
     toolchain.run(cmd, cwd=config.project_dir, what=f"{name} ({'C++' if cxx else 'C'})")
-    if name == "zig":
-        version = toolchain.tool_version(*compiler[:-3], "version")
-    else:
-        version = toolchain.tool_version(compiler[0])
+    version = _zig_version(compiler[:-3]) if name == "zig" else toolchain.tool_version(compiler[0])
     return BuildResult(wasm_path=out, glue=GlueKind.WASI, toolchain=f"{name} {version or ''}".strip())
 
 

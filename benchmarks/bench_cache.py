@@ -1,0 +1,223 @@
+"""The build cache (issue 9): a hit beside the full build, and a 1,000-file check beside a 1-file one.
+
+(a) For every example and C toolchain (clang; zig with ``--toolchain zig`` when present): a hit
+    (sources unchanged, output directory deleted) beside the full build of the same project.
+    Target, where the full build takes over 1 s: the hit at least 10x faster.
+(b) A hit on a project of 1,000 source files (``main.c`` and 999 headers) beside a hit on a
+    1-file project. Target: at most 0.1 s more.
+
+Each is timed twice: end to end, one process per build (what a user waits for), and in-process
+(``wasmrun.cache.cached_build`` alone: what the cache itself costs, without interpreter start-up).
+End to end uses ``wasmrun compile`` (``--no-cache`` for the full build) once the CLI has that
+option; until then each process runs this script's ``--driver``, which does what
+``compile_project`` does around the cache.
+
+    python benchmarks/bench_cache.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from _common import REPO, Row, Step, Target, compare, console_script, report
+
+HIT_FACTOR = Target(0.1)  # the hit at least 10x faster than the full build
+MANY_FILES = Target(1.0, 0.1)  # 1,000 files at most 0.1 s over 1 file
+SLOW_BUILD_S = 1.0  # the hit target applies to builds slower than this
+
+
+def cli_has_no_cache(wasmrun: str) -> bool:
+    proc = subprocess.run([wasmrun, "compile", "--help"], capture_output=True, text=True, check=False)
+    return "--no-cache" in proc.stdout
+
+
+def build_step(wasmrun: str | None, project: Path, *, no_cache: bool, toolchain: str | None) -> list[Step]:
+    """Delete the output directory, then build: with the CLI, or with ``--driver`` before it has --no-cache."""
+    flags = [*(["--no-cache"] if no_cache else []), *(["--toolchain", toolchain] if toolchain else [])]
+    remove = Step([sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)",
+                   str(project / "wasmrun-out")])
+    if wasmrun:
+        return [remove, Step([wasmrun, "compile", str(project), *flags])]
+    return [remove, Step([sys.executable, str(Path(__file__).resolve()), "--driver", str(project), *flags])]
+
+
+def driver(project: Path, *, no_cache: bool, toolchain: str | None) -> None:
+    """``compile_project`` with the cache around the plugin's build (until building.py has it)."""
+    from wasmrun.building import check_toolchain, choose_plugin, default_plugins
+    from wasmrun.cache import cached_build
+    from wasmrun.models import BuildConfig, Target
+    from wasmrun.outputs import Staging, default_output_dir
+
+    plugins = default_plugins()
+    name = choose_plugin(project, plugins)
+    plugins.call(name, "validate_project", project_dir=project)
+    check_toolchain(plugins, name, Target.WASM)
+    staging = Staging(default_output_dir(project))
+    try:
+        config = BuildConfig(project_dir=project, output_dir=staging.path, toolchain=toolchain)
+        result, _ = cached_build(plugins, name, config, lambda: plugins.call(name, "build", config=config),
+                                 read=not no_cache)
+        staging.commit(result.files())
+    finally:
+        staging.discard()
+
+
+def in_process(name: str, project: Path, *, runs: int, toolchain: str | None,
+               compare_with: Path | None = None, target: Target | None = None) -> Row:
+    """Median of ``cached_build`` in this process: a hit beside a full build (or beside a hit on
+    ``compare_with``), the output directory deleted before each."""
+    from wasmrun.building import check_toolchain, choose_plugin
+    from wasmrun.cache import cached_build
+    from wasmrun.models import BuildConfig
+    from wasmrun.models import Target as BuildTarget
+    from wasmrun.outputs import Staging, default_output_dir
+    from wasmrun.plugins import load_plugins
+
+    plugins = load_plugins(entry_points=False)
+
+    def once(where: Path, read: bool) -> float:
+        shutil.rmtree(default_output_dir(where), ignore_errors=True)
+        plugin = choose_plugin(where, plugins)
+        check_toolchain(plugins, plugin, BuildTarget.WASM)
+        started = time.perf_counter()
+        staging = Staging(default_output_dir(where))
+        try:
+            config = BuildConfig(project_dir=where, output_dir=staging.path, toolchain=toolchain)
+            result, hit = cached_build(plugins, plugin, config, lambda: plugins.call(plugin, "build", config=config),
+                                       read=read)
+            staging.commit(result.files())
+        finally:
+            staging.discard()
+        elapsed = time.perf_counter() - started
+        if hit != read:
+            raise SystemExit(f"expected {'a hit' if read else 'a build'} for {where}")
+        return elapsed
+
+    base = compare_with or project
+    candidate: Callable[[], float] = lambda: once(project, True)  # noqa: E731
+    yardstick: Callable[[], float] = (lambda: once(base, True)) if compare_with else (lambda: once(base, False))
+    candidate(), yardstick()  # warm: the entries exist, the memos are written
+    times: dict[str, list[float]] = {"candidate": [], "yardstick": []}
+    for round_no in range(runs):
+        order = [("candidate", candidate), ("yardstick", yardstick)]
+        for label, run in order if round_no % 2 == 0 else order[::-1]:
+            times[label].append(run())
+    median, base_median = statistics.median(times["candidate"]), statistics.median(times["yardstick"])
+    row = Row(name=name, command="cached_build (hit)", yardstick_name="1-file hit" if compare_with else "full build",
+              yardstick="cached_build (hit)" if compare_with else "cached_build (read=False)",
+              median_s=round(median, 4), yardstick_median_s=round(base_median, 4), runs=runs)
+    judge(row, target, base_median)
+    return row
+
+
+def judge(row: Row, target: Target | None, yardstick_s: float) -> None:
+    if target is not None:
+        row.target = str(target)
+        row.limit_s = round(target.limit(yardstick_s), 4)
+        row.passed = row.median_s <= row.limit_s
+
+
+def many_files_project(root: Path, count: int) -> Path:
+    """``main.c`` plus ``count - 1`` headers of about 2 KB in 10 directories: ``count`` source files."""
+    root.mkdir(parents=True)
+    (root / "main.c").write_text('#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n')
+    filler = "/* " + "lorem ipsum dolor sit amet " * 70 + "*/\n"
+    for index in range(1, count):
+        header = root / "include" / f"d{index % 10}" / f"h{index}.h"
+        header.parent.mkdir(parents=True, exist_ok=True)
+        header.write_text(f"#pragma once\n#define H{index} {index}\n{filler}")
+    return root
+
+
+def c_toolchains() -> list[str]:
+    from wasmrun.languages import c
+
+    found = ["clang"] if c._find_clang() and c._wasi_sysroot() else []
+    return found + (["zig"] if c._zig_command() else [])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5, help="repeats per command (default 5)")
+    parser.add_argument("--driver", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--no-cache", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--toolchain", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.driver:
+        driver(args.driver, no_cache=args.no_cache, toolchain=args.toolchain)
+        return 0
+
+    wasmrun = console_script("wasmrun")
+    cli = wasmrun if cli_has_no_cache(wasmrun) else None
+    mode = "wasmrun compile [--no-cache]" if cli else "bench_cache.py --driver (compile_project + cached_build)"
+    print(f"end to end through: {mode}\n", flush=True)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="wasmrun-bench-cache-") as tmp:
+        home = Path(tmp) / "home"
+        os.environ["WASMRUN_HOME"] = str(home)  # for the in-process rows and every child process
+        env = dict(os.environ)
+        builds = [("wat-hello", None)] + [(example, toolchain) for toolchain in c_toolchains()
+                                          for example in ("c-hello", "cpp-hello")]
+        for example, toolchain in builds:
+            project = Path(tmp) / f"{example}-{toolchain or 'default'}"
+            shutil.copytree(REPO / "examples" / example, project, ignore=shutil.ignore_patterns("wasmrun-out"))
+            label = f"{example}{f' --toolchain {toolchain}' if toolchain else ''}"
+            row = compare(f"hit: {label}", build_step(cli, project, no_cache=False, toolchain=toolchain),
+                          "full build", build_step(cli, project, no_cache=True, toolchain=toolchain),
+                          runs=args.runs, env=env)
+            if row.yardstick_median_s > SLOW_BUILD_S:
+                judge(row, HIT_FACTOR, row.yardstick_median_s)
+            rows.append(row)
+            inner = in_process(f"hit, in-process: {label}", project, runs=args.runs, toolchain=toolchain)
+            if inner.yardstick_median_s > SLOW_BUILD_S:
+                judge(inner, HIT_FACTOR, inner.yardstick_median_s)
+            rows.append(inner)
+            print(f"  {label}: done", flush=True)
+
+        if "clang" in c_toolchains():
+            one = many_files_project(Path(tmp) / "files-1", 1)
+            thousand = many_files_project(Path(tmp) / "files-1000", 1000)
+            time.sleep(2.1)  # past the memo's racy window: a file written just now is always hashed again
+            rows.append(compare("hit: 1,000 source files", build_step(cli, thousand, no_cache=False, toolchain=None),
+                                "hit: 1 source file", build_step(cli, one, no_cache=False, toolchain=None),
+                                runs=args.runs, target=MANY_FILES, env=env))
+            rows.append(in_process("hit, in-process: 1,000 source files", thousand, runs=args.runs, toolchain=None,
+                                   compare_with=one, target=MANY_FILES))
+            rows.append(cold_check(thousand, one, runs=args.runs))
+    return report("cache", rows, end_to_end=mode)
+
+
+def cold_check(thousand: Path, one: Path, *, runs: int) -> Row:
+    """Computing the key with no memo (every file read and hashed), reported: the first check after
+    a checkout, or after ``wasmrun cache clear``."""
+    from wasmrun.cache import BuildCache
+    from wasmrun.models import BuildConfig
+    from wasmrun.plugins import load_plugins
+
+    plugins = load_plugins(entry_points=False)
+    cache = BuildCache.default()
+
+    def key_time(project: Path) -> float:
+        shutil.rmtree(cache.root / "memo", ignore_errors=True)
+        started = time.perf_counter()
+        cache.key(plugins, "c", BuildConfig(project_dir=project, output_dir=project / "wasmrun-out"))
+        return time.perf_counter() - started
+
+    many = statistics.median(key_time(thousand) for _ in range(runs))
+    few = statistics.median(key_time(one) for _ in range(runs))
+    return Row(name="key, no memo: 1,000 source files", command="BuildCache.key (memo deleted)",
+               yardstick_name="1 source file", yardstick="BuildCache.key (memo deleted)", median_s=round(many, 4),
+               yardstick_median_s=round(few, 4), runs=runs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
