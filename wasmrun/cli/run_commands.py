@@ -1,0 +1,127 @@
+"""``run`` (also ``serve`` and ``dev``) and ``stop``: the dev server, see docs/run.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wasmrun.cli.output import err, handles_errors
+
+RUN_HELP = """Build a project (or take a .wasm file) and serve it with a page that runs it.
+
+A plain module runs on wasmrun's page (with a browser WASI shim, its exports callable from forms);
+a build with its own page or JS glue, or a project with an index.html, is served as it is. ARGS
+after -- are the module's argv on the page. Ctrl-C stops the server.
+"""
+
+
+@handles_errors
+def run_command(
+    path: Annotated[str, typer.Argument(help="A project directory, a .wasm file, or a directory with an index.html.")] = ".",
+    args: Annotated[list[str] | None, typer.Argument(help="After --: the module's arguments (its argv after its name).", show_default=False)] = None,
+    port: Annotated[int | None, typer.Option("--port", "-p", min=0, max=65535, help="Listen on this port (an error when taken) [default: 8420, or the next free one].")] = None,
+    host: Annotated[str, typer.Option("--host", help="Listen on this address; anything but loopback makes the files reachable from other machines.")] = "127.0.0.1",
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Rebuild when a source file changes, and reload open pages.")] = False,
+    env: Annotated[list[str] | None, typer.Option("--env", help="KEY=VALUE in the module's environment on the page (repeatable).")] = None,
+    target: Annotated[str, typer.Option("--target", help="wasm (a plain or WASI module, run on wasmrun's page) or web (the toolchain's own page and JS glue).")] = "wasm",
+    optimization: Annotated[str, typer.Option("--optimization", help="debug, release or size.")] = "release",
+    language: Annotated[str | None, typer.Option("--language", "-l", help="Use this language plugin, by name.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output directory [default: PATH/wasmrun-out].")] = None,
+    toolchain: Annotated[str | None, typer.Option("--toolchain", help="Pick one of the plugin's toolchains.")] = None,
+    log_requests: Annotated[bool, typer.Option("--log-requests", help="Print a line for every request.")] = False,
+) -> None:
+    import os
+
+    from wasmrun.errors import UsageError
+    from wasmrun.server.app import DEFAULT_PORT, BuildOptions, ServeOptions, is_loopback, open_server
+    from wasmrun.server.records import ServerRecord
+
+    for option, value, choices in (("--target", target, ("wasm", "web")),
+                                   ("--optimization", optimization, ("debug", "release", "size"))):
+        if value not in choices:
+            raise UsageError(f"{option} must be one of {', '.join(choices)}, not '{value}'")
+    environment: dict[str, str] = {}
+    for item in env or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--env takes KEY=VALUE, not '{item}'")
+        environment[key] = value
+    options = ServeOptions(host=host, port=port, watch=watch, args=list(args or []), env=environment,
+                           log_requests=log_requests, log=err)
+    build = BuildOptions(output_dir=output, optimization=optimization, target=target, language=language,
+                         toolchain=toolchain)
+    server = open_server(path, options, build)
+    try:
+        if not is_loopback(host):
+            err(f"warning: listening on {host}: anyone who can reach this machine can read the served files")
+        if port is None and server.port != DEFAULT_PORT:
+            err(f"port {DEFAULT_PORT} is in use; using {server.port}")
+        result = server.site.result
+        if result is not None:
+            typer.echo(f"built {result.wasm_path} with {result.plugin} in {result.duration_s:.2f} s")
+        record = ServerRecord(pid=os.getpid(), host=host, port=server.port, url=server.url,
+                              project=str(Path(path).resolve()), token=server.token)
+        record.write()
+    except BaseException:
+        server.close()
+        raise
+    try:
+        typer.echo(f"serving {server.site.name} at {server.url}"
+                   f"{' (watching for changes)' if watch else ''}; press Ctrl-C to stop", color=False)
+        if open_browser:
+            import threading
+            import webbrowser
+
+            threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+        server.serve()
+    finally:
+        record.remove()
+    err("stopped")
+
+
+run_command.__doc__ = RUN_HELP
+
+
+@handles_errors
+def stop_command(
+    path: Annotated[str | None, typer.Argument(help="Stop the servers of this project (or .wasm file) [default: the current directory].", show_default=False)] = None,
+    stop_all: Annotated[bool, typer.Option("--all", help="Stop every server wasmrun started.")] = False,
+    port: Annotated[int | None, typer.Option("--port", "-p", help="Stop the server on this port.")] = None,
+) -> None:
+    """Stop dev servers started by `wasmrun run`."""
+    from wasmrun.server.records import is_live, read_records, stop_servers
+
+    records = read_records()
+    if stop_all:
+        chosen = records
+    elif port is not None:
+        chosen = [r for r in records if r.port == port]
+    else:
+        wanted = str(Path(path or ".").resolve())
+        chosen = [r for r in records if r.project == wanted]
+    outcome = stop_servers(chosen)
+    for record in outcome.stopped:
+        typer.echo(f"stopped {record.url} ({record.project}, pid {record.pid})")
+    for record in outcome.stale:
+        typer.echo(f"removed a stale record of {record.url} (pid {record.pid} no longer serves it)")
+    if outcome.stopped or stop_all:
+        if not outcome.stopped:
+            typer.echo("no wasmrun server was running")
+        return
+    where = f" on port {port}" if port is not None else f" for {Path(path or '.').resolve()}"
+    err(f"no running wasmrun server{where}")
+    others = [r for r in records if r not in chosen and is_live(r)]
+    if others:
+        err("running: " + ", ".join(f"{r.url} ({r.project})" for r in others) + "; `wasmrun stop --all` stops them all")
+    raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    settings = {"allow_interspersed_args": True}
+    app.command("run", context_settings=settings)(run_command)
+    app.command("serve", context_settings=settings, hidden=True, help="The same as `wasmrun run`.")(run_command)
+    app.command("dev", context_settings=settings, hidden=True, help="The same as `wasmrun run`.")(run_command)
+    app.command("stop")(stop_command)

@@ -1,0 +1,702 @@
+"""The dev server: what is served (:class:`Site`), how (:class:`Handler`), and its lifetime
+(:class:`DevServer`, :func:`open_server`).
+
+Standard library only (``http.server``'s ThreadingHTTPServer): one thread per request, which the
+Server-Sent Events stream of live reload needs, and nothing to install.
+
+URL layout:
+
+``/``
+    the project's own page when there is one (the build's HTML, else the project's ``index.html``),
+    otherwise wasmrun's page for the module.
+``/__wasmrun/``
+    wasmrun's page, always (for a web app too, to inspect its module).
+``/__wasmrun/static/...``, ``info.json``, ``inspect.json``, ``status.json``, ``events``, ``ping``
+    the page's files, what it needs to know, the module report, the build state, the live-reload
+    stream, and the token ``wasmrun stop`` checks.
+anything else
+    a file from the output directory, then the project directory (see :mod:`wasmrun.server.paths`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import mimetypes
+import os
+import shutil
+import signal
+import socket
+import socketserver
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from wasmrun.errors import UsageError
+from wasmrun.models import BuildResult, GlueKind
+from wasmrun.server.paths import is_inside, request_segments, resolve_in_roots
+from wasmrun.server.reload import Builder, BuildState, Watcher, build_error_text, ignored
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8420
+#: How many ports after the default are tried when it is taken.
+PORT_TRIES = 50
+INTERNAL = "/__wasmrun/"
+STATIC_DIR = Path(__file__).parent / "static"
+LIVE_SCRIPT = "/__wasmrun/static/live.js"
+#: Files whose change needs no rebuild, only a reload (unless the plugin lists them as sources).
+WEB_SUFFIXES = frozenset({".html", ".htm", ".css", ".js", ".mjs", ".json", ".png", ".jpg", ".jpeg", ".gif",
+                          ".svg", ".ico", ".webp", ".txt", ".map"})
+#: Every response says this: a reload always fetches the current build.
+NO_CACHE = "no-store, no-cache, must-revalidate, max-age=0"
+
+_CONTENT_TYPES = {
+    ".wasm": "application/wasm",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".wat": "text/plain; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".data": "application/octet-stream",
+}
+
+
+def content_type(path: Path) -> str:
+    """The Content-Type for a served file (``.wasm`` is ``application/wasm``, for streaming compilation)."""
+    suffix = path.suffix.lower()
+    if suffix in _CONTENT_TYPES:
+        return _CONTENT_TYPES[suffix]
+    guessed, _ = mimetypes.guess_type(path.name)
+    return guessed or "application/octet-stream"
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class ServeOptions:
+    """How to serve: address, live reload, and the module's argv and environment on the page."""
+
+    host: str = DEFAULT_HOST
+    port: int | None = None  # None: DEFAULT_PORT, or the next free one after it
+    watch: bool = False
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    log_requests: bool = False
+    log: Callable[[str], None] = field(default=lambda line: None)
+
+
+@dataclass
+class Site:
+    """What is served: a built project, a ``.wasm`` file, or a directory with an ``index.html``."""
+
+    name: str
+    state: BuildState
+    project_dir: Path | None = None
+    output_dir: Path | None = None
+    wasm_file: Path | None = None
+    plugin: str | None = None
+    plugins: Any = None  # the Plugins that build it, to ask which files are sources
+
+    def roots(self) -> list[Path]:
+        roots: list[Path] = []
+        result = self.state.result
+        for root in (self.output_dir, result.wasm_path.parent if result else None, self.project_dir,
+                     self.wasm_file.parent if self.wasm_file else None):
+            if root is not None and root not in roots:
+                roots.append(root)
+        return roots
+
+    @property
+    def result(self) -> BuildResult | None:
+        return self.state.result
+
+    def wasm_path(self) -> Path | None:
+        result = self.state.result
+        return result.wasm_path if result is not None else self.wasm_file
+
+    def glue(self) -> GlueKind:
+        result = self.state.result
+        return result.glue if result is not None else GlueKind.WASI
+
+    def app_page(self) -> Path | None:
+        """The page that runs a web app: the build's HTML, else the project's ``index.html``."""
+        result = self.state.result
+        if result is not None and result.html_path is not None and result.html_path.is_file():
+            return result.html_path
+        if self.project_dir is not None and (self.project_dir / "index.html").is_file():
+            return self.project_dir / "index.html"
+        return None
+
+    def url_for(self, path: Path | None) -> str | None:
+        if path is None:
+            return None
+        resolved = path.resolve()
+        for root in self.roots():
+            base = root.resolve()
+            if is_inside(base, resolved):
+                return "/" + quote(resolved.relative_to(base).as_posix())
+        return None
+
+    def page_mode(self) -> str:
+        """How wasmrun's page runs the module: ``module`` (WASI shim), ``go``, ``emscripten`` or ``esm``."""
+        result = self.state.result
+        glue = self.glue()
+        if result is None or result.js_path is None or not result.js_path.is_file():
+            return "module"
+        if glue is GlueKind.GO:
+            return "go"
+        if glue is GlueKind.EMSCRIPTEN:
+            return "emscripten"
+        if glue in (GlueKind.WASM_BINDGEN, GlueKind.ASSEMBLYSCRIPT):
+            return "esm"
+        return "module"
+
+
+# ---------------------------------------------------------------------------------------------
+# Module information
+
+
+_info_cache: dict[tuple[str, int, int], tuple[dict[str, Any], dict[str, Any]]] = {}
+_info_lock = threading.Lock()
+
+
+def module_info(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(exports and imports with their types, the ``wasmrun inspect --json`` report) for a module."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    with _info_lock:
+        if key in _info_cache:
+            return _info_cache[key]
+    from wasmrun.wasm.reader import WasmModule
+
+    module = WasmModule.from_file(path)
+    functions: list[dict[str, Any]] = []
+    imports: list[dict[str, Any]] = []
+    if not module.is_component:
+        for exp in module.exports:
+            entry: dict[str, Any] = {"name": exp.name, "kind": exp.kind}
+            if exp.kind == "func":
+                func_type = module.function_type(exp.index)
+                entry["params"] = list(func_type.params) if func_type else []
+                entry["results"] = list(func_type.results) if func_type else []
+            functions.append(entry)
+        imports = [{"module": i.module, "name": i.name, "kind": i.kind} for i in module.imports]
+    summary = {"exports": functions, "imports": imports, "size": len(module.data), "kind": module.kind}
+    report = _inspect_report(path, module, summary)
+    with _info_lock:
+        _info_cache.clear()
+        _info_cache[key] = (summary, report)
+    return summary, report
+
+
+def _inspect_report(path: Path, module: Any, summary: dict[str, Any]) -> dict[str, Any]:
+    try:
+        from wasmrun.wasm.inspect import inspect_module
+    except ImportError:  # an older wasmrun without ``inspect``: the short form
+        return {"file": str(path), **summary}
+    report: dict[str, Any] = inspect_module(module, str(path))
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP
+
+
+class DevHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = os.name != "nt"  # on Windows it would let two servers share a port
+    dev: DevServer
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks the host up with getfqdn, which can take seconds.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
+
+class DevHTTPServer6(DevHTTPServer):
+    address_family = socket.AF_INET6
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: DevHTTPServer
+    server_version = "wasmrun"
+    # Headers and body go out in separate writes: with Nagle's algorithm the body would wait
+    # for the browser's delayed ACK (40 ms a request on Linux).
+    disable_nagle_algorithm = True
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.dev.options.log_requests:
+            super().log_message(format, *args)
+
+    def do_GET(self) -> None:
+        self._handle(head=False)
+
+    def do_HEAD(self) -> None:
+        self._handle(head=True)
+
+    # -- responses ------------------------------------------------------------------------------
+
+    def _headers(self, status: int, ctype: str, length: int | None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        if length is not None:
+            self.send_header("Content-Length", str(length))
+        self.send_header("Cache-Control", NO_CACHE)
+        self.send_header("Pragma", "no-cache")
+        self.send_header("Expires", "0")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+
+    def _send(self, status: int, body: bytes, ctype: str, head: bool) -> None:
+        self._headers(status, ctype, len(body))
+        if not head:
+            self.wfile.write(body)
+
+    def _json(self, data: Any, head: bool) -> None:
+        self._send(200, json.dumps(data).encode(), "application/json", head)
+
+    def _not_found(self, head: bool) -> None:
+        self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8", head)
+
+    def _html(self, text: str, head: bool) -> None:
+        self._send(200, self.server.dev.inject_live(text).encode(), "text/html; charset=utf-8", head)
+
+    def _file(self, path: Path, head: bool) -> None:
+        if path.suffix.lower() in (".html", ".htm"):
+            self._html(path.read_text(encoding="utf-8", errors="replace"), head)
+            return
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            self._headers(200, content_type(path), size)
+            if not head:
+                shutil.copyfileobj(handle, self.wfile)
+
+    # -- routing --------------------------------------------------------------------------------
+
+    def _handle(self, head: bool) -> None:
+        dev = self.server.dev
+        try:
+            if not dev.host_allowed(self.headers.get("Host")):
+                self._send(HTTPStatus.FORBIDDEN, b"forbidden host\n", "text/plain; charset=utf-8", head)
+                return
+            segments = request_segments(self.path)
+            if segments is None:
+                self._not_found(head)
+                return
+            if segments[:1] == ["__wasmrun"]:
+                self._internal(segments[1:], head)
+                return
+            site = dev.site
+            if not segments or segments == ["index.html"]:
+                page = site.app_page()
+                if page is not None:
+                    self._file(page, head)
+                else:
+                    self._html(dev.page_html(), head)
+                return
+            found = resolve_in_roots(self.path, site.roots())
+            if found is None:
+                self._not_found(head)
+            else:
+                self._file(found, head)
+        except (ConnectionError, TimeoutError):
+            pass
+
+    def _internal(self, rest: list[str], head: bool) -> None:
+        dev = self.server.dev
+        name = "/".join(rest)
+        if name in ("", "index.html"):
+            self._html(dev.page_html(), head)
+        elif name == "ping":
+            self._send(200, dev.token.encode(), "text/plain; charset=utf-8", head)
+        elif name == "info.json":
+            self._json(dev.info(), head)
+        elif name == "inspect.json":
+            wasm = dev.site.wasm_path()
+            if wasm is None or not wasm.is_file():
+                self._not_found(head)
+            else:
+                self._json(dev.inspect_report(wasm), head)
+        elif name == "status.json":
+            self._json(dev.state.snapshot(), head)
+        elif name == "events":
+            self._events(head)
+        elif rest[:1] == ["static"]:
+            found = resolve_in_roots("/" + "/".join(quote(s) for s in rest[1:]), [STATIC_DIR])
+            if found is None:
+                self._not_found(head)
+            else:
+                self._file(found, head)
+        else:
+            self._not_found(head)
+
+    def _events(self, head: bool) -> None:
+        """Server-Sent Events: ``hello`` with the current state, then ``building``, ``reload`` and
+        ``build-failed`` as they happen; a comment every 15 s keeps the connection open."""
+        dev = self.server.dev
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if head:
+            return
+        state = dev.state
+        seen = state.seq
+        hello = {"server": dev.instance, **state.snapshot()}
+        self.wfile.write(f"retry: 500\nevent: hello\ndata: {json.dumps(hello)}\n\n".encode())
+        self.wfile.flush()
+        while not dev.closing.is_set():
+            event = state.wait(seen, timeout=15.0)
+            if dev.closing.is_set():
+                break
+            if event is None:
+                self.wfile.write(b": keep-alive\n\n")
+            else:
+                seen = event.seq
+                self.wfile.write(f"event: {event.kind}\ndata: {json.dumps(event.data)}\n\n".encode())
+            self.wfile.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# The server
+
+
+def bind(host: str, port: int | None) -> DevHTTPServer:
+    """A server bound to ``host``: on ``port`` (an error when taken), or on the default port or
+    the next free one after it when ``port`` is None."""
+    family_class = DevHTTPServer6 if ":" in host.strip("[]") else DevHTTPServer
+    address = host.strip("[]")
+    candidates = [port] if port is not None else list(range(DEFAULT_PORT, DEFAULT_PORT + PORT_TRIES))
+    last: OSError | None = None
+    for candidate in candidates:
+        try:
+            return family_class((address, candidate), Handler)
+        except socket.gaierror as exc:
+            raise UsageError(f"cannot serve on host '{host}': {exc.strerror or exc}") from None
+        except PermissionError:
+            raise UsageError(f"not allowed to listen on {host}:{candidate} (ports below 1024 need privileges)",
+                             hint="choose another with --port") from None
+        except OSError as exc:
+            import errno
+
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise UsageError(f"cannot serve on host '{host}': it is not an address of this machine") from None
+            if exc.errno != errno.EADDRINUSE:
+                raise UsageError(f"cannot listen on {host}:{candidate}: {exc.strerror or exc}") from None
+            last = exc
+    if port is not None:
+        raise UsageError(f"port {port} on {host} is already in use",
+                         hint="choose another with --port, leave --port out to take the next free one, "
+                              "or stop a wasmrun server with `wasmrun stop`")
+    raise UsageError(f"ports {DEFAULT_PORT}-{DEFAULT_PORT + PORT_TRIES - 1} on {host} are all in use ({last})",
+                     hint="choose one with --port")
+
+
+class DevServer:
+    """A bound server for one site. ``start()`` serves from a background thread (tests);
+    ``serve()`` serves in the calling thread until Ctrl-C or SIGTERM (the CLI)."""
+
+    def __init__(self, site: Site, options: ServeOptions, builder: Builder | None = None) -> None:
+        import secrets
+
+        self.site = site
+        self.state = site.state
+        self.options = options
+        self.builder = builder
+        self.token = secrets.token_hex(16)
+        self.instance = secrets.token_hex(6)
+        self.closing = threading.Event()
+        self.httpd = bind(options.host, options.port)
+        self.httpd.dev = self
+        self.watcher: Watcher | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    # -- what it serves -------------------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        return self.options.host
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_port
+
+    @property
+    def url(self) -> str:
+        host = self.options.host
+        if host in ("0.0.0.0", ""):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}/"
+
+    def host_allowed(self, header: str | None) -> bool:
+        """On a loopback address, only requests naming a loopback host (this stops DNS rebinding)."""
+        if not is_loopback(self.options.host):
+            return True
+        if not header:
+            return False
+        name = header.rsplit(":", 1)[0] if not header.endswith("]") else header
+        if header.startswith("["):
+            name = header[1:].split("]", 1)[0]
+        return is_loopback(name)
+
+    def inject_live(self, html: str) -> str:
+        """With --watch, an HTML page gets the live-reload script (before ``</body>``, or at the end)."""
+        if not self.options.watch:
+            return html
+        tag = f'<script src="{LIVE_SCRIPT}" data-generation="{self.state.generation}"></script>'
+        index = html.lower().rfind("</body>")
+        return html + tag if index < 0 else html[:index] + tag + html[index:]
+
+    def page_html(self) -> str:
+        """wasmrun's page with its info inlined, and the module's download started by the HTML
+        itself: the page then needs no round trip before compiling (as fast as a hand-written one)."""
+        info = self.info()
+        data = json.dumps(info).replace("</", "<\\/")
+        head = f'<script id="wasmrun-info" type="application/json">{data}</script>'
+        if info["wasm"] and info["mode"] == "module":
+            url = json.dumps(info["wasm"])
+            head += f'<script>window.__wasmrunModule = fetch({url}, {{cache: "no-store"}});</script>'
+        return (STATIC_DIR / "index.html").read_text(encoding="utf-8").replace("<!--wasmrun:head-->",
+                                                                              head + _inline_assets(), 1)
+
+    def info(self) -> dict[str, Any]:
+        """What wasmrun's page needs: where the module and its glue are, argv, environment, exports."""
+        site = self.site
+        wasm = site.wasm_path()
+        result = site.result
+        data: dict[str, Any] = {
+            "name": site.name,
+            "plugin": site.plugin,
+            "mode": site.page_mode(),
+            "glue": site.glue().value,
+            "wasm": site.url_for(wasm) if wasm is not None and wasm.is_file() else None,
+            "js": site.url_for(result.js_path) if result is not None else None,
+            "app": site.url_for(site.app_page()),
+            "args": [wasm.name if wasm is not None else site.name, *self.options.args],
+            "env": dict(self.options.env),
+            "watch": self.options.watch,
+            **self.state.snapshot(),
+            "exports": [],
+            "imports": [],
+            "info_error": None,
+        }
+        if wasm is not None and wasm.is_file():
+            try:
+                summary, _ = module_info(wasm)
+                data["exports"] = summary["exports"]
+                data["imports"] = summary["imports"]
+                data["size"] = summary["size"]
+            except Exception as exc:  # noqa: BLE001  (a malformed module: the page says why)
+                data["info_error"] = build_error_text(exc)
+        return data
+
+    def inspect_report(self, wasm: Path) -> dict[str, Any]:
+        try:
+            return module_info(wasm)[1]
+        except Exception as exc:  # noqa: BLE001
+            return {"file": str(wasm), "error": build_error_text(exc)}
+
+    # -- live reload ----------------------------------------------------------------------------
+
+    def on_change(self, changes: set[Path]) -> None:
+        if self.builder is not None and self._needs_build(changes):
+            self.builder.rebuild()
+        else:
+            names = ", ".join(sorted(p.name for p in changes)[:3])
+            self.options.log(f"changed: {names}; reloading")
+            self.state.succeeded(None)
+
+    def _needs_build(self, changes: set[Path]) -> bool:
+        sources: set[Path] = set()
+        if self.site.project_dir is not None and self.site.plugin is not None:
+            from wasmrun.building import default_plugins, source_files
+
+            with contextlib.suppress(Exception):
+                plugins = self.site.plugins or default_plugins()
+                sources = set(source_files(self.site.project_dir, plugins, self.site.plugin))
+        return any(p in sources or p.suffix.lower() not in WEB_SUFFIXES for p in changes)
+
+    def start_watching(self) -> None:
+        root = self.site.project_dir or (self.site.wasm_file.parent if self.site.wasm_file else None)
+        if root is None or self.watcher is not None:
+            return
+        output = self.site.output_dir.resolve() if self.site.output_dir else None
+        resolved_root = root.resolve()
+        self.watcher = Watcher(resolved_root, lambda p: ignored(p, resolved_root, output), self.on_change)
+        self.watcher.start()
+
+    # -- lifetime -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Serve from a daemon thread (and watch, with --watch)."""
+        if self.options.watch:
+            self.start_watching()
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="wasmrun-server", daemon=True)
+        self._thread.start()
+
+    def serve(self) -> None:
+        """Serve in this thread until Ctrl-C or SIGTERM, then close; returns normally either way."""
+        if self.options.watch:
+            self.start_watching()
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            self.httpd.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+            self.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.closing.set()
+        self.state.close()
+        if self.watcher is not None:
+            self.watcher.stop()
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join(5)
+        self.httpd.server_close()
+
+    def __enter__(self) -> DevServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _inline_assets() -> str:
+    """page.css, wasi.js and page.js inlined into the page (one request instead of four; the
+    files stay separate in the package, and ``wasi.js`` is also served for reuse)."""
+    import re
+
+    css = (STATIC_DIR / "page.css").read_text(encoding="utf-8")
+    wasi = re.sub(r"^export ", "", (STATIC_DIR / "wasi.js").read_text(encoding="utf-8"), flags=re.M)
+    page = re.sub(r"^import .*$", "", (STATIC_DIR / "page.js").read_text(encoding="utf-8"), flags=re.M)
+    script = f"{wasi}\n{page}".replace("</script", "<\\/script")
+    return f"<style>\n{css}</style>\n<script type=\"module\">\n{script}</script>"
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+# ---------------------------------------------------------------------------------------------
+# From a path to a server
+
+
+@dataclass
+class BuildOptions:
+    """The ``compile`` options ``run`` passes on."""
+
+    output_dir: Path | None = None
+    optimization: str = "release"
+    target: str = "wasm"
+    language: str | None = None
+    toolchain: str | None = None
+    extra_args: list[str] = field(default_factory=list)
+
+
+def prepare_site(path: str | Path, options: ServeOptions, build: BuildOptions | None = None,
+                 plugins: Any = None) -> tuple[Site, Builder | None]:
+    """Build the project at ``path`` (or take the ``.wasm`` file, or the directory with an
+    ``index.html``) and return what to serve. A failed first build raises, unless watching: then
+    the page shows the error until a build succeeds."""
+    from wasmrun.building import choose_plugin, compile_project, default_plugins
+    from wasmrun.errors import NoPluginError
+    from wasmrun.models import Optimization, Target
+    from wasmrun.outputs import default_output_dir
+
+    build = build or BuildOptions()
+    given = Path(path).expanduser()
+    if not given.exists():
+        raise UsageError(f"no such file or directory: {path}")
+    given = given.resolve()
+    state = BuildState()
+    if given.is_file():
+        if given.suffix.lower() != ".wasm":
+            raise UsageError(f"not a project directory or a .wasm file: {path}")
+        return Site(given.stem, state, wasm_file=given), None
+    plugins = plugins or default_plugins()
+    try:
+        plugin = choose_plugin(given, plugins, build.language)
+    except NoPluginError:
+        if (given / "index.html").is_file():
+            return Site(given.name, state, project_dir=given), None
+        raise
+    output_dir = (build.output_dir or default_output_dir(given)).absolute()
+
+    def run_build() -> BuildResult:
+        return compile_project(given, plugins, output_dir=output_dir, optimization=Optimization(build.optimization),
+                               target=Target(build.target), language=build.language,
+                               toolchain_name=build.toolchain, extra_args=build.extra_args)
+
+    site = Site(given.name, state, project_dir=given, output_dir=output_dir, plugin=plugin, plugins=plugins)
+
+    def report(result: BuildResult | None, error: str | None) -> None:
+        if result is not None:
+            options.log(f"built {result.wasm_path.name} in {result.duration_s:.2f} s; reloading")
+        else:
+            options.log(f"build failed; still serving the last good build\n{error}")
+
+    builder = Builder(state, run_build, report)
+    try:
+        state.result = run_build()
+    except Exception as exc:
+        if not options.watch:
+            raise
+        state.failed(build_error_text(exc))
+        options.log(f"build failed; watching for changes\n{state.error}")
+    return site, builder
+
+
+def open_server(path: str | Path, options: ServeOptions | None = None, build: BuildOptions | None = None,
+                plugins: Any = None) -> DevServer:
+    """Build (or take) what ``path`` names and bind a server for it; call ``start()`` or ``serve()``."""
+    options = options or ServeOptions()
+    site, builder = prepare_site(path, options, build, plugins)
+    return DevServer(site, options, builder)

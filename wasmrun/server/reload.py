@@ -1,0 +1,221 @@
+"""Live reload: the build state pages follow, the rebuild, and the file watcher.
+
+:class:`BuildState` is what the server reads: the last good build, the current error, and a
+generation number that grows with every change a page should reload for. Pages follow it through
+Server-Sent Events (``/__wasmrun/events``); :class:`Builder` rebuilds and publishes; :func:`watch`
+turns file changes into rebuilds (source files) or plain reloads (anything else served).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wasmrun.models import BuildResult
+
+#: Directory names never watched (besides hidden ones and the output directory).
+IGNORED_DIRS = frozenset({"node_modules", "target", "wasmrun-out", "__pycache__", "zig-cache", "zig-out",
+                          ".zig-cache"})
+#: Editor scratch files: backups, swap files and vim's write test.
+_SCRATCH_SUFFIXES = ("~", ".swp", ".swx", ".tmp")
+
+
+@dataclass
+class Event:
+    """One thing pages hear about: ``reload``, ``build-failed`` or ``building`` (not ``error``, which
+    is EventSource's own connection-error event)."""
+
+    seq: int
+    kind: str
+    data: dict[str, Any]
+
+
+class BuildState:
+    """The shared state between the builder thread and the request threads."""
+
+    def __init__(self, result: BuildResult | None = None) -> None:
+        self._cond = threading.Condition()
+        self.result = result
+        self.error: str | None = None
+        self.generation = 1
+        self.building = False
+        self.closed = False
+        self._event = Event(0, "hello", {})
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._cond:
+            return {"generation": self.generation, "error": self.error, "building": self.building}
+
+    def _publish(self, kind: str, data: dict[str, Any]) -> None:
+        self._event = Event(self._event.seq + 1, kind, data)
+        self._cond.notify_all()
+
+    def started(self) -> None:
+        with self._cond:
+            self.building = True
+            self._publish("building", {"generation": self.generation})
+
+    def succeeded(self, result: BuildResult | None) -> None:
+        """A good build (or, with ``result`` None, a change that needs no build): pages reload."""
+        with self._cond:
+            if result is not None:
+                self.result = result
+            self.error = None
+            self.building = False
+            self.generation += 1
+            self._publish("reload", {"generation": self.generation})
+
+    def failed(self, error: str) -> None:
+        """A failed build: pages show ``error``; the last good build stays served."""
+        with self._cond:
+            self.error = error
+            self.building = False
+            self._publish("build-failed", {"generation": self.generation, "error": error})
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+    @property
+    def seq(self) -> int:
+        with self._cond:
+            return self._event.seq
+
+    def wait(self, seen: int, timeout: float) -> Event | None:
+        """The newest event after ``seen``; None on timeout or when the server is closing."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.closed or self._event.seq > seen, timeout=timeout)
+            if self.closed or self._event.seq <= seen:
+                return None
+            return self._event
+
+
+def build_error_text(exc: BaseException) -> str:
+    """What a page shows for a failed build: the compiler's output, then wasmrun's one line."""
+    from wasmrun.errors import BuildError, WasmrunError
+
+    if isinstance(exc, BuildError):
+        return "\n".join(part for part in (exc.output.rstrip(), f"error: {exc.message}") if part)
+    if isinstance(exc, WasmrunError):
+        return f"error: {exc.message}"
+    return f"error: internal error: {type(exc).__name__}: {exc}"
+
+
+@dataclass
+class Builder:
+    """Builds one project with fixed options and publishes the outcome to ``state``."""
+
+    state: BuildState
+    build: Callable[[], BuildResult]
+    on_result: Callable[[BuildResult | None, str | None], None] = field(default=lambda result, error: None)
+
+    def rebuild(self) -> bool:
+        self.state.started()
+        started = time.perf_counter()
+        try:
+            result = self.build()
+        except Exception as exc:  # noqa: BLE001  (any failure is shown on the page; the server stays up)
+            text = build_error_text(exc)
+            self.state.failed(text)
+            self.on_result(None, text)
+            return False
+        if not result.duration_s:
+            result = result.model_copy(update={"duration_s": round(time.perf_counter() - started, 4)})
+        self.state.succeeded(result)
+        self.on_result(result, None)
+        return True
+
+
+def ignored(path: Path, root: Path, output_dir: Path | None) -> bool:
+    """Whether a change at ``path`` is not one to react to."""
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return True
+    if output_dir is not None:
+        try:
+            path.relative_to(output_dir)
+            return True
+        except ValueError:
+            pass
+    parts = rel.parts
+    if any(p.startswith(".") or p in IGNORED_DIRS for p in parts[:-1]):
+        return True
+    name = parts[-1] if parts else ""
+    return name.startswith(".") or name.endswith(_SCRATCH_SUFFIXES) or name == "4913"
+
+
+def watch(root: Path, skip: Callable[[Path], bool], stop: threading.Event) -> Iterator[set[Path]]:
+    """Batches of changed paths under ``root`` until ``stop`` is set.
+
+    watchfiles (OS notifications, batches closed after 50 ms of quiet) when installed; otherwise
+    a polling fallback that compares modification times every 0.2 s.
+    """
+    try:
+        import watchfiles
+    except ImportError:
+        yield from _poll(root, skip, stop)
+        return
+    for changes in watchfiles.watch(root, watch_filter=lambda _change, path: not skip(Path(path)),
+                                    stop_event=stop, debounce=1600, step=50, raise_interrupt=False,
+                                    ignore_permission_denied=True):
+        if stop.is_set():
+            return
+        yield {Path(path) for _change, path in changes}
+
+
+def _snapshot(root: Path, skip: Callable[[Path], bool]) -> dict[Path, float]:
+    found: dict[Path, float] = {}
+    for dirpath, dirs, files in os.walk(root):
+        here = Path(dirpath)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in IGNORED_DIRS]
+        for name in files:
+            path = here / name
+            if skip(path):
+                continue
+            try:
+                found[path] = path.stat().st_mtime_ns
+            except OSError:
+                continue
+    return found
+
+
+def _poll(root: Path, skip: Callable[[Path], bool], stop: threading.Event, interval: float = 0.2
+          ) -> Iterator[set[Path]]:
+    before = _snapshot(root, skip)
+    while not stop.wait(interval):
+        after = _snapshot(root, skip)
+        changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+        before = after
+        if changed:
+            yield changed
+
+
+@dataclass
+class Watcher:
+    """A thread that watches ``root`` and calls ``on_change`` with each batch of changes."""
+
+    root: Path
+    skip: Callable[[Path], bool]
+    on_change: Callable[[set[Path]], None]
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="wasmrun-watch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        for changes in watch(self.root, self.skip, self.stop_event):
+            self.on_change(changes)
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self.stop_event.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

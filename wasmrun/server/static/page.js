@@ -1,0 +1,273 @@
+// wasmrun's page: runs the module (WASI shim, or its JS glue), lists the exports with a form to
+// call each, and shows the module information. Everything comes from /__wasmrun/info.json.
+//
+// `window.wasmrun` holds what happened (stdout, stderr, exitCode, status) for tests and the console.
+
+import { WASI, WasiExit } from "./wasi.js";
+
+const $ = (selector) => document.querySelector(selector);
+const state = (window.wasmrun = { status: "loading", stdout: "", stderr: "", exitCode: null, instance: null, wasi: null });
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key.startsWith("data-")) node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function setStatus(kind, text) {
+  state.status = kind;
+  document.body.dataset.status = kind;
+  $("#status").textContent = text;
+}
+
+function write(text, stream = "stdout") {
+  if (stream === "stdout" || stream === "stderr") state[stream] += text;
+  const console_ = $("#console");
+  const last = console_.lastElementChild;
+  if (last && last.className === stream) last.textContent += text;
+  else console_.append(el("span", { class: stream }, text));
+  console_.scrollTop = console_.scrollHeight;
+}
+
+function exited(code) {
+  state.exitCode = code;
+  setStatus("exited", `exited with code ${code}`);
+}
+
+function trapped(error) {
+  setStatus("trapped", `trapped: ${error.message}`);
+  write(`${error.name}: ${error.message}\n`, "stderr");
+}
+
+// -- calling exports ------------------------------------------------------------------------
+
+const NUMERIC = new Set(["i32", "i64", "f32", "f64"]);
+
+function parseArg(text, type) {
+  const value = text.trim();
+  if (value === "") throw new Error(`a ${type} value is needed`);
+  switch (type) {
+    case "i32": {
+      if (!/^[+-]?(0x[0-9a-f]+|\d+)$/i.test(value)) throw new Error(`'${value}' is not an i32`);
+      return Number(value) | 0;
+    }
+    case "i64":
+      try { return BigInt(value); } catch { throw new Error(`'${value}' is not an i64`); }
+    case "f32":
+    case "f64": {
+      const number = Number(value);
+      if (Number.isNaN(number) && !/^[+-]?nan$/i.test(value)) throw new Error(`'${value}' is not an ${type}`);
+      return number;
+    }
+    default:
+      throw new Error(`cannot pass a ${type} from the page`);
+  }
+}
+
+function formatResult(value) {
+  if (value === undefined) return "(no result)";
+  if (Array.isArray(value)) return value.map(formatResult).join(", ");
+  return String(value);
+}
+
+function exportForm(entry, call) {
+  const inputs = (entry.params || []).map((type, i) =>
+    el("input", { name: `p${i}`, placeholder: type, "data-type": type, autocomplete: "off", ariaLabel: `${entry.name} argument ${i + 1} (${type})` }));
+  const output = el("output", { name: "result" });
+  const button = el("button", { type: "submit" }, "call");
+  const results = (entry.results || []).join(", ") || "()";
+  const callable = (entry.params || []).every((t) => NUMERIC.has(t));
+  if (!callable) { button.disabled = true; output.textContent = "takes types the page cannot pass"; }
+  const form = el("form", { class: "export", "data-export": entry.name },
+    el("code", {}, entry.name), "(", ...inputs.flatMap((input, i) => (i ? [", ", input] : [input])), `) → ${results}`, button, output);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    output.className = "";
+    try {
+      const args = inputs.map((input) => parseArg(input.value, input.dataset.type));
+      const value = call(...args);
+      Promise.resolve(value).then((v) => { output.textContent = formatResult(v); }, (error) => showCallError(output, error));
+    } catch (error) {
+      showCallError(output, error);
+    }
+  });
+  return form;
+}
+
+function showCallError(output, error) {
+  state.wasi?.flush();
+  output.className = "error";
+  output.textContent = error instanceof WasiExit ? `exited with code ${error.code}` : `${error.name}: ${error.message}`;
+}
+
+function renderExports(entries, exportsObject) {
+  const box = $("#exports");
+  box.replaceChildren();
+  const funcs = entries.filter((e) => e.kind === "func");
+  for (const entry of funcs) {
+    const fn = exportsObject[entry.name];
+    if (typeof fn === "function") box.append(exportForm(entry, (...args) => fn(...args)));
+  }
+  const others = entries.filter((e) => e.kind !== "func");
+  if (others.length) {
+    box.append(el("p", { class: "muted" }, `also exported: ${others.map((e) => `${e.kind} ${e.name}`).join(", ")}`));
+  }
+  if (!box.children.length) box.append(el("p", { class: "muted" }, "no exports"));
+}
+
+// -- running --------------------------------------------------------------------------------
+
+async function runModule(info) {
+  const response = window.__wasmrunModule || fetch(info.wasm, { cache: "no-store" });
+  const module = await WebAssembly.compileStreaming(response);
+  const wasi = new WASI({ args: info.args, env: info.env, stdout: (t) => write(t, "stdout"), stderr: (t) => write(t, "stderr") });
+  state.wasi = wasi;
+  const imports = {};
+  const missing = [];
+  for (const imp of WebAssembly.Module.imports(module)) {
+    const space = (imports[imp.module] ??= {});
+    if (imp.kind !== "function") { missing.push(`${imp.kind} ${imp.module}.${imp.name}`); continue; }
+    if (imp.module === "wasi_snapshot_preview1" || imp.module === "wasi_unstable") {
+      space[imp.name] = wasi.imports[imp.name] ?? wasi.unsupported(imp.name);
+    } else {
+      missing.push(`${imp.module}.${imp.name}`);
+      space[imp.name] = () => { throw new Error(`${imp.module}.${imp.name} is an import wasmrun's page does not provide`); };
+    }
+  }
+  if (missing.length) write(`note: the page does not provide ${missing.join(", ")}\n`, "note");
+  const instance = await WebAssembly.instantiate(module, imports);
+  state.instance = instance;
+  wasi.setInstance(instance);
+  const { _start, _initialize } = instance.exports;
+  renderExports(info.exports, instance.exports);
+  if (typeof _start === "function") {
+    setStatus("running", "running…");
+    try {
+      _start();
+      wasi.flush();
+      exited(0);
+    } catch (error) {
+      wasi.flush();
+      if (error instanceof WasiExit) exited(error.code);
+      else trapped(error);
+    }
+  } else {
+    if (typeof _initialize === "function") _initialize();
+    setStatus("ready", "ready: call an export below");
+  }
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const script = el("script", { src });
+    script.onload = resolve;
+    script.onerror = () => reject(new Error(`could not load ${src}`));
+    document.head.append(script);
+  });
+}
+
+async function runGo(info) {
+  await loadScript(info.js);
+  const go = new globalThis.Go();
+  go.argv = info.args;
+  go.env = info.env;
+  const log = console.log;
+  console.log = (...parts) => { write(`${parts.join(" ")}\n`); log(...parts); };
+  go.exit = (code) => exited(code);
+  const { instance } = await WebAssembly.instantiateStreaming(fetch(info.wasm, { cache: "no-store" }), go.importObject);
+  state.instance = instance;
+  setStatus("running", "running…");
+  await go.run(instance);
+  if (state.exitCode === null) exited(0);
+}
+
+async function runEmscripten(info) {
+  const base = new URL(info.js, location.href);
+  globalThis.Module = {
+    arguments: info.args.slice(1),
+    print: (text) => write(`${text}\n`, "stdout"),
+    printErr: (text) => write(`${text}\n`, "stderr"),
+    locateFile: (path) => new URL(path, base).href,
+    preRun: [(mod) => { for (const [k, v] of Object.entries(info.env)) mod.ENV && (mod.ENV[k] = v); }],
+    onRuntimeInitialized() { setStatus("running", "running…"); },
+    onExit: (code) => exited(code),
+    onAbort: (what) => trapped(new Error(String(what))),
+  };
+  setStatus("running", "loading glue…");
+  await loadScript(info.js);
+}
+
+async function runEsm(info) {
+  const mod = await import(new URL(info.js, location.href).href);
+  if (typeof mod.default === "function") await mod.default();
+  const entries = Object.entries(mod)
+    .filter(([name, value]) => name !== "default" && typeof value === "function")
+    .map(([name, value]) => ({ name, kind: "func", params: Array(value.length).fill("f64"), results: ["any"] }));
+  renderExports(entries, mod);
+  setStatus("ready", "ready: call an export below");
+}
+
+// -- module information ---------------------------------------------------------------------
+
+function row(label, value) {
+  return el("tr", {}, el("th", {}, label), el("td", {}, value));
+}
+
+async function showInfo(info) {
+  const box = $("#info");
+  box.replaceChildren();
+  if (info.info_error) { box.append(el("pre", { class: "stderr" }, info.info_error)); return; }
+  if (!info.wasm) { box.append(el("p", { class: "muted" }, "no module built yet")); return; }
+  const table = el("table", {},
+    row("file", el("a", { href: info.wasm }, info.wasm)),
+    row("size", `${(info.size ?? 0).toLocaleString()} bytes`),
+    row("built by", info.plugin || "(a .wasm file)"),
+    row("runs as", info.mode === "module" ? `${info.glue} module, with the page's WASI shim` : `${info.glue} (its own JS glue)`),
+    row("imports", info.imports.map((i) => `${i.module}.${i.name}`).join(", ") || "none"),
+    row("exports", info.exports.map((e) => e.name).join(", ") || "none"));
+  box.append(table);
+  try {
+    const report = await (await fetch("/__wasmrun/inspect.json", { cache: "no-store" })).json();
+    state.inspect = report;
+    if (report.conclusion?.summary) table.append(row("conclusion", report.conclusion.summary));
+    for (const finding of report.findings || []) table.append(row(finding.level, finding.message));
+    $("#inspect").textContent = JSON.stringify(report, null, 2);
+  } catch (error) {
+    $("#inspect").textContent = `could not load: ${error.message}`;
+  }
+}
+
+async function loadInfo() {
+  const inline = document.getElementById("wasmrun-info");
+  if (inline) return JSON.parse(inline.textContent);
+  return (await fetch("/__wasmrun/info.json", { cache: "no-store" })).json();
+}
+
+async function main() {
+  const info = await loadInfo();
+  state.info = info;
+  document.title = `${info.name} · wasmrun`;
+  $("#name").textContent = info.name;
+  if (!info.wasm) {
+    showInfo(info);
+    setStatus("failed", info.error ? "build failed" : "nothing to run");
+    if (info.error) write(info.error, "stderr");
+    return;
+  }
+  const run = { go: runGo, emscripten: runEmscripten, esm: runEsm }[info.mode] || runModule;
+  try {
+    await run(info);
+  } finally {
+    showInfo(info); // after the module ran: its output first
+  }
+}
+
+main().catch((error) => {
+  setStatus("failed", `failed: ${error.message}`);
+  write(`${error.name}: ${error.message}\n`, "stderr");
+});
