@@ -1,0 +1,219 @@
+"""Rust crates built with the real cargo and rustc, and the modules executed under wasmtime."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import wasmtime
+from wasmrun.building import clean_project, compile_project
+from wasmrun.errors import UsageError
+from wasmrun.models import GlueKind, Optimization, Target
+from wasmrun.plugins import Plugins, load_plugins
+from wasmrun.testing import require_tool, run_wasm
+
+import wasmrun_rust
+from wasmrun_rust import cargo as builder
+from wasmrun_rust import toolchain as rust_tools
+
+pytestmark = pytest.mark.slow
+
+Example = Callable[[str], Path]
+
+
+def _plugins() -> Plugins:
+    plugins = load_plugins(entry_points=False)
+    plugins.register(wasmrun_rust, "rust", source="wasmrun-rust", version=wasmrun_rust.__version__)
+    return plugins
+
+
+def require_rust(target: str | None = None) -> rust_tools.RustToolchain:
+    rust = rust_tools.find(target)
+    require_tool("cargo", found=rust is not None)
+    assert rust is not None
+    return rust
+
+
+def _instance(wasm: Path) -> tuple[wasmtime.Store, wasmtime.Instance, wasmtime.Module]:
+    engine = wasmtime.Engine()
+    module = wasmtime.Module.from_file(engine, str(wasm))
+    store = wasmtime.Store(engine)
+    return store, wasmtime.Instance(store, module, []), module
+
+
+def test_hello_builds_as_a_wasi_command_and_runs(example: Example) -> None:
+    rust = require_rust()
+    project = example("rust-hello")
+    result = compile_project(project, _plugins())
+    assert result.plugin == "rust"
+    assert result.glue is GlueKind.WASI
+    assert result.wasm_path == project / "wasmrun-out" / "rust-hello.wasm"
+    assert rust.wasi_target is not None and rust.wasi_target in result.toolchain
+    run = run_wasm(result.wasm_path, ["one", "two words"])
+    assert run.exit_code == 0
+    assert run.stdout == "hello from Rust\narg 1: one\narg 2: two words\n"
+
+
+def test_the_wasi_target_is_one_the_chosen_rustc_knows(example: Example) -> None:
+    rust = require_rust()
+    listed = subprocess.run([rust.rustc, "--print", "target-list"], capture_output=True, text=True,
+                            check=True).stdout.split()
+    assert rust.wasi_target in listed
+    # The newest name wins when a rustc knows both.
+    if "wasm32-wasip1" in listed and rust.has("wasm32-wasip1"):
+        assert rust.wasi_target == "wasm32-wasip1"
+
+
+def test_cdylib_builds_for_wasm32_unknown_unknown_and_its_exports_are_callable(example: Example) -> None:
+    require_rust(rust_tools.BARE_TARGET)
+    result = compile_project(example("rust-lib"), _plugins())
+    assert result.glue is GlueKind.NONE
+    assert result.wasm_path.name == "rust_lib.wasm"
+    assert "wasm32-unknown-unknown" in result.toolchain
+    store, instance, module = _instance(result.wasm_path)
+    assert module.imports == []
+    exports = instance.exports(store)
+    assert exports["add"](store, 2, -5) == -3  # type: ignore[operator]
+    assert exports["mul"](store, 1 << 20, 1 << 20) == 1 << 40  # type: ignore[operator]
+    assert exports["fib"](store, 50) == 12586269025  # type: ignore[operator]
+
+
+def test_optimization_levels_visibly_matter(example: Example) -> None:
+    require_rust()
+    project = example("rust-hello")
+    plugins = _plugins()
+    sizes = {}
+    for level in Optimization:
+        out = project / f"out-{level.value}"
+        wasm = compile_project(project, plugins, optimization=level, output_dir=out).wasm_path
+        assert run_wasm(wasm).stdout.startswith("hello from Rust")
+        sizes[level] = wasm.stat().st_size
+    assert sizes[Optimization.SIZE] < sizes[Optimization.RELEASE] < sizes[Optimization.DEBUG], sizes
+
+
+def test_debug_info_keeps_dwarf(example: Example) -> None:
+    require_rust()
+    project = example("rust-hello")
+    plain = compile_project(project, _plugins(), output_dir=project / "plain").wasm_path
+    debug = compile_project(project, _plugins(), output_dir=project / "dbg", debug_info=True).wasm_path
+    assert b".debug_info" in debug.read_bytes()
+    assert b".debug_info" not in plain.read_bytes()
+
+
+def test_the_users_target_dir_and_lockfile_are_left_alone(example: Example, isolated_home: Path) -> None:
+    require_rust()
+    project = example("rust-hello")
+    (project / "target").mkdir()
+    (project / "target" / "mine.txt").write_text("not wasmrun's")
+    compile_project(project, _plugins())
+    assert sorted(p.name for p in (project / "target").iterdir()) == ["mine.txt"]
+    assert not (project / "Cargo.lock").exists(), "wasmrun left the lockfile cargo wrote"
+    assert (isolated_home / "cache" / "cargo-target").is_dir()
+    assert sorted(p.name for p in project.iterdir()) == ["Cargo.toml", "src", "target", "wasmrun-out"]
+
+
+def test_a_lockfile_version_4_is_kept_byte_for_byte(example: Example) -> None:
+    require_rust()
+    project = example("rust-hello")
+    lock = project / "Cargo.lock"
+    text = ('# This file is automatically @generated by Cargo.\n# It is not intended for manual editing.\n'
+            'version = 4\n\n[[package]]\nname = "rust-hello"\nversion = "0.1.0"\n')
+    lock.write_text(text)
+    result = compile_project(project, _plugins())
+    assert run_wasm(result.wasm_path).stdout.startswith("hello from Rust")
+    assert lock.read_text() == text
+
+
+def test_an_existing_lockfile_stays(example: Example) -> None:
+    require_rust()
+    project = example("rust-hello")
+    lock = project / "Cargo.lock"
+    lock.write_text('version = 3\n\n[[package]]\nname = "rust-hello"\nversion = "0.1.0"\n')
+    compile_project(project, _plugins())
+    assert lock.is_file()
+
+
+def test_clean_removes_only_what_wasmrun_built(example: Example) -> None:
+    require_rust()
+    project = example("rust-hello")
+    (project / "target").mkdir()
+    (project / "target" / "mine.txt").write_text("keep")
+    plugins = _plugins()
+    result = compile_project(project, plugins)
+    cache = builder.cache_dirs(project)[0]
+    assert cache.is_dir()
+    removed = clean_project(project, plugins)
+    assert result.wasm_path in removed and cache in removed
+    assert not cache.exists()
+    assert (project / "target" / "mine.txt").read_text() == "keep"
+    assert (project / "src" / "main.rs").is_file() and (project / "Cargo.toml").is_file()
+
+
+def test_a_second_build_is_incremental(example: Example) -> None:
+    require_rust()
+    project = example("rust-hello")
+    plugins = _plugins()
+    compile_project(project, plugins)
+    again = compile_project(project, plugins)
+    assert again.duration_s < 5
+    (project / "src" / "main.rs").write_text('fn main() { println!("hello again"); }\n')
+    assert run_wasm(compile_project(project, plugins).wasm_path).stdout == "hello again\n"
+
+
+def test_several_binaries_are_all_copied(make_project: Callable[..., Path]) -> None:
+    require_rust()
+    project = make_project({
+        "Cargo.toml": '[package]\nname = "multi"\nversion = "0.1.0"\nedition = "2021"\n',
+        "src/main.rs": 'fn main() { println!("hello main"); }\n',
+        "src/bin/other.rs": 'fn main() { println!("hello other"); }\n',
+    })
+    result = compile_project(project, _plugins())
+    assert result.wasm_path.name == "multi.wasm"
+    assert [p.name for p in result.additional_files] == ["other.wasm"]
+    assert run_wasm(result.additional_files[0]).stdout == "hello other\n"
+
+
+def test_a_plain_rlib_crate_is_refused_with_the_fix(make_project: Callable[..., Path]) -> None:
+    project = make_project({"Cargo.toml": '[package]\nname = "plain"\nversion = "0.1.0"\n',
+                            "src/lib.rs": "pub fn f() {}\n"})
+    with pytest.raises(UsageError, match=r'crate-type = \["cdylib"\]'):
+        compile_project(project, _plugins())
+
+
+def test_a_virtual_workspace_is_refused_with_the_fix(make_project: Callable[..., Path]) -> None:
+    project = make_project({"Cargo.toml": '[workspace]\nmembers = ["a"]\n'})
+    with pytest.raises(UsageError, match="virtual workspace"):
+        compile_project(project, _plugins())
+
+
+def test_a_compile_error_is_a_build_error_with_cargos_output(make_project: Callable[..., Path]) -> None:
+    require_rust()
+    from wasmrun.errors import BuildError
+
+    project = make_project({"Cargo.toml": '[package]\nname = "bad"\nversion = "0.1.0"\n',
+                            "src/main.rs": "fn main() { let x: i32 = \"no\"; }\n"})
+    with pytest.raises(BuildError) as info:
+        compile_project(project, _plugins())
+    assert "mismatched types" in info.value.output
+
+
+@pytest.mark.parametrize("flavour", ["command", "library"])
+def test_the_templates_build(flavour: str, make_project: Callable[..., Path]) -> None:
+    require_rust(rust_tools.BARE_TARGET if flavour == "library" else None)
+    template = wasmrun_rust.project_template(flavour)
+    assert template is not None
+    result = compile_project(make_project(template, flavour), _plugins())
+    if flavour == "command":
+        assert run_wasm(result.wasm_path).stdout == "hello from Rust\n"
+    else:
+        store, instance, _ = _instance(result.wasm_path)
+        assert instance.exports(store)["add"](store, 40, 2) == 42  # type: ignore[operator]
+
+
+def test_probe_compiles_for_each_target() -> None:
+    require_rust()
+    for target in (Target.WASM, Target.WEB):
+        rustc = wasmrun_rust.check_dependencies(target, True)[0]
+        assert rustc.name == "rustc" and rustc.probe_ok, rustc

@@ -1,0 +1,142 @@
+"""Reading a crate's ``Cargo.toml``: what it builds (programs or a cdylib), its artefact names,
+whether it needs the network, and the lockfile version.
+
+Only the manifest is read (no ``cargo metadata``): claiming and validating must not run tools.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from wasmrun.errors import UsageError
+
+
+class Kind(StrEnum):
+    """What a crate builds, which decides the wasm target."""
+
+    COMMAND = "command"  # one or more binaries: WASI programs
+    LIBRARY = "library"  # a cdylib: a module of exports for wasm32-unknown-unknown
+    NONE = "none"  # nothing wasm can use (an rlib-only library, a virtual workspace)
+
+
+@dataclass
+class Crate:
+    """The facts of one crate that the build needs."""
+
+    root: Path
+    package: str | None
+    bins: list[str] = field(default_factory=list)
+    lib_name: str | None = None
+    crate_types: list[str] = field(default_factory=list)
+    is_workspace: bool = False
+    registry_dependencies: bool = False
+
+    @property
+    def kind(self) -> Kind:
+        if self.bins:
+            return Kind.COMMAND
+        if "cdylib" in self.crate_types:
+            return Kind.LIBRARY
+        return Kind.NONE
+
+    def problem(self) -> str | None:
+        """Why wasmrun cannot build this crate, in a line the user can act on; None when it can."""
+        if self.package is None:
+            what = "a virtual workspace" if self.is_workspace else "no [package]"
+            return f"Cargo.toml has {what}: build one member crate (wasmrun compile path/to/member)"
+        if self.kind is Kind.NONE:
+            return ("the crate has no binary (src/main.rs) and its library is not a cdylib: add "
+                    '[lib] crate-type = ["cdylib"] to Cargo.toml to export functions')
+        return None
+
+
+def _load(manifest: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(manifest.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {manifest}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{manifest} is not valid TOML: {exc}") from None
+
+
+def _dependency_tables(data: dict[str, Any]) -> list[dict[str, Any]]:
+    tables = [data.get(key) for key in ("dependencies", "build-dependencies", "dev-dependencies")]
+    for spec in (data.get("target") or {}).values():
+        if isinstance(spec, dict):
+            tables += [spec.get(key) for key in ("dependencies", "build-dependencies", "dev-dependencies")]
+    return [t for t in tables if isinstance(t, dict)]
+
+
+def _needs_registry(data: dict[str, Any]) -> bool:
+    """Whether any dependency comes from a registry or git (not a local path)."""
+    for table in _dependency_tables(data):
+        for spec in table.values():
+            if not (isinstance(spec, dict) and "path" in spec):
+                return True
+    return False
+
+
+def _bin_names(root: Path, data: dict[str, Any], package: str) -> list[str]:
+    declared = [b["name"] for b in data.get("bin") or [] if isinstance(b, dict) and isinstance(b.get("name"), str)]
+    autobins = (data.get("package") or {}).get("autobins", True) is not False
+    names = list(declared)
+    if autobins:
+        if (root / "src" / "main.rs").is_file() and package not in names:
+            names.insert(0, package)
+        bin_dir = root / "src" / "bin"
+        if bin_dir.is_dir():
+            for entry in sorted(bin_dir.iterdir()):
+                stem = entry.stem if entry.suffix == ".rs" else entry.name if (entry / "main.rs").is_file() else None
+                if stem and stem not in names:
+                    names.append(stem)
+    return names
+
+
+def read(root: Path) -> Crate:
+    """The crate at ``root`` (which holds ``Cargo.toml``)."""
+    data = _load(root / "Cargo.toml")
+    package = data.get("package")
+    name = package.get("name") if isinstance(package, dict) else None
+    crate = Crate(root=root, package=name if isinstance(name, str) else None,
+                  is_workspace="workspace" in data, registry_dependencies=_needs_registry(data))
+    if crate.package is None:
+        return crate
+    crate.bins = _bin_names(root, data, crate.package)
+    lib_table = data.get("lib")
+    lib: dict[str, Any] = lib_table if isinstance(lib_table, dict) else {}
+    if lib or (root / "src" / "lib.rs").is_file():
+        crate.lib_name = str(lib.get("name") or crate.package).replace("-", "_")
+        crate.crate_types = [str(t) for t in lib.get("crate-type") or lib.get("crate_type") or ["lib"]]
+    return crate
+
+
+_LOCK_VERSION = re.compile(r"^version\s*=\s*(\d+)\s*$", re.MULTILINE)
+
+
+def lock_version(lockfile: Path) -> int | None:
+    """The ``version = N`` of a Cargo.lock (None: absent or an old unversioned lockfile)."""
+    try:
+        match = _LOCK_VERSION.search(lockfile.read_text(encoding="utf-8", errors="replace")[:4096])
+    except OSError:
+        return None
+    return int(match.group(1)) if match else None
+
+
+def workspace_root(root: Path) -> Path:
+    """Where cargo keeps the lockfile: the nearest ancestor whose Cargo.toml has ``[workspace]``
+    (the crate itself when none does)."""
+    for directory in [root, *root.parents]:
+        manifest = directory / "Cargo.toml"
+        if manifest.is_file():
+            try:
+                if re.search(r"^\[workspace\]", manifest.read_text(encoding="utf-8", errors="replace"),
+                             re.MULTILINE):
+                    return directory
+            except OSError:
+                continue
+    return root
