@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import CliResult
 from wasmrun import __version__, hookimpl
 from wasmrun.models import Claim, PluginInfo
+from wasmrun.plugins import load_plugins
 
 Cli = Callable[..., CliResult]
 MakeProject = Callable[..., Path]
@@ -64,15 +65,16 @@ def test_detect_text_and_json(cli: Cli, make_project: MakeProject) -> None:
     (["compile", "--optimization", "fast", "."],
      "error: --optimization must be one of debug, release, size, not 'fast'"),
     (["compile", "--target", "native", "."], "error: --target must be one of wasm, web, not 'native'"),
-    (["compile", "--language", "cobol", "."], "error: unknown language plugin 'cobol' (available: c, wat)"),
+    (["compile", "--language", "cobol", "."], "error: unknown language plugin 'cobol' (available: {builtins})"),
     (["detect", "/no/such/dir"], "error: no such file or directory: /no/such/dir"),
-    (["plugin", "info", "cobol"], "error: unknown language plugin 'cobol' (available: c, wat)"),
+    (["plugin", "info", "cobol"], "error: unknown language plugin 'cobol' (available: {builtins})"),
     (["exec", "/no/such/file.wasm"], "error: no such file or directory: /no/such/file.wasm"),
 ])
 def test_bad_usage_is_one_line_and_exit_2(cli: Cli, args: list[str], message: str) -> None:
     result = cli(*args)
     assert result.exit_code == 2
-    assert result.stderr.strip() == message
+    builtins = ", ".join(sorted(r.name for r in load_plugins(entry_points=False).loaded()))
+    assert result.stderr.strip() == message.format(builtins=builtins)
 
 
 def test_a_file_is_not_a_project(cli: Cli, tmp_path: Path) -> None:

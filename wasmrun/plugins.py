@@ -37,6 +37,7 @@ ENTRY_POINT_GROUP = "wasmrun"
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "wasmrun.languages.wat",
     "wasmrun.languages.c",
+    "wasmrun.languages.python",
 )
 
 _REQUIRED_HOOKS = ("plugin_info", "can_handle_project")

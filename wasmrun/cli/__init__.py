@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; Ctrl-C anywhere ends quietly with exit code 130."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        if (sys.argv[1:] if argv is None else argv) == ["--version"]:
-            # The fast path: no typer, no pydantic, no plugin imported just to print versions.
+        if args == ["--version"]:
+            # Fast path: no typer, no pydantic, no plugin imported just to print versions.
             from wasmrun.cli.version import version_text
 
             print(version_text())
             return
+        from wasmrun.cli.fast import try_fast
+
+        code = try_fast(args)  # exec and verify of a file, without typer (see wasmrun.cli.fast)
+        if code is not None:
+            sys.exit(code)
         from wasmrun.cli.app import app
 
-        args = list(sys.argv[1:] if argv is None else argv)
         # `wasmrun PATH` is `wasmrun run PATH` when PATH is not a command name and exists.
         if args and not args[0].startswith("-"):
-            import os
-
             names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
             names |= {g.name or "" for g in app.registered_groups}
             if args[0] not in names and os.path.exists(args[0]):

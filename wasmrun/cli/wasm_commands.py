@@ -24,34 +24,11 @@ def verify_command(
 ) -> None:
     """Check that FILE is a valid WebAssembly module: magic and version, structure, then full
     validation. Exit 0 when valid, 1 when not (with the reason and byte offset), 2 for usage errors."""
-    from pathlib import Path
+    from wasmrun.cli.fast import verify_main
 
-    from wasmrun.cli.output import err, print_json
-    from wasmrun.errors import EXIT_FAILURE
-    from wasmrun.wasm.verify import verify_file
-
-    result = verify_file(Path(file))
-    if as_json:
-        print_json(result.as_dict(detailed=detailed))
-    elif result.valid:
-        typer.echo(result.message)
-        if detailed and result.module is not None:
-            from wasmrun.wasm.inspect import section_lines
-
-            data = result.as_dict(detailed=True)
-            typer.echo("")
-            typer.echo("Sections:")
-            for line in section_lines(data["sections"]):
-                typer.echo(f"  {line}")
-            typer.echo("")
-            typer.echo("Summary:")
-            for key, value in (data["summary"] or {}).items():
-                typer.echo(f"  {key}: {', '.join(map(str, value)) if isinstance(value, list) else value}")
-    for warning in result.warnings:
-        err(f"warning: {warning}")
-    if not result.valid:
-        err(f"error: {result.message}")
-        raise typer.Exit(EXIT_FAILURE)
+    code = verify_main(file, detailed=detailed, as_json=as_json)
+    if code:
+        raise typer.Exit(code)
 
 
 @handles_errors
@@ -85,44 +62,12 @@ def exec_command(
     max_memory: Annotated[str | None, typer.Option("--max-memory", help="Cap each linear memory at BYTES (suffixes K, M, G, KiB, MiB, GiB); exit 137 when reached.", metavar="BYTES")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Compile the module afresh, without reading or writing the compiled-module cache.")] = False,
 ) -> None:
-    from pathlib import Path
+    from wasmrun.cli.fast import exec_main
 
-    from wasmrun.cli.output import err, report_error
-    from wasmrun.errors import UsageError
-    from wasmrun.wasm.compile_cache import default_cache_dir
-    from wasmrun.wasm.runner import ModuleTrap, RunRequest, parse_dir, parse_env, parse_size, run_module
-
-    path = Path(target)
-    if path.is_dir():
-        from wasmrun.building import compile_project, default_plugins, project_path
-
-        path = compile_project(project_path(path), default_plugins()).wasm_path
-    elif not path.exists():
-        raise UsageError(f"no such file or directory: {target}")
-    request = RunRequest(
-        wasm_path=path,
-        args=list(args or []),
-        env=dict(parse_env(e) for e in env or []),
-        dirs=[parse_dir(d) for d in dirs or []],
-        invoke=invoke,
-        fuel=fuel,
-        timeout=timeout,
-        max_memory=None if max_memory is None else parse_size(max_memory, "--max-memory"),
-        cache_dir=None if no_cache else default_cache_dir(),
-    )
-    try:
-        outcome = run_module(request)
-    except ModuleTrap as exc:
-        report_error(exc)
-        if exc.backtrace:
-            err("wasm backtrace:")
-            for line in exc.backtrace:
-                err(line)
-        raise typer.Exit(exc.exit_code) from None
-    for value in outcome.formatted_results():
-        typer.echo(value)
-    if outcome.exit_code:
-        raise typer.Exit(outcome.exit_code)
+    code = exec_main(target, list(args or []), dirs=list(dirs or []), env=list(env or []), invoke=invoke, fuel=fuel,
+                     timeout=timeout, max_memory=max_memory, no_cache=no_cache)
+    if code:
+        raise typer.Exit(code)
 
 
 exec_command.__doc__ = EXEC_HELP

@@ -1,0 +1,80 @@
+"""The typer-free route for ``exec`` and ``verify`` accepts exactly what the typer commands do,
+and both routes give the same results."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+from wasmrun.cli import fast
+
+
+def _typer_options(command_name: str) -> set[str]:
+    import typer.main
+
+    from wasmrun.cli.app import app
+
+    group = typer.main.get_command(app)
+    command = group.commands[command_name]  # type: ignore[attr-defined]
+    return {opt for param in command.params for opt in param.opts if opt.startswith("--") and opt != "--help"}
+
+
+def test_fast_exec_knows_every_exec_option() -> None:
+    assert set(fast.EXEC_VALUE_OPTIONS) | set(fast.EXEC_FLAGS) == _typer_options("exec")
+
+
+def test_fast_verify_knows_every_verify_option() -> None:
+    assert set(fast.VERIFY_FLAGS) == _typer_options("verify")
+
+
+@pytest.fixture
+def adder(tmp_path: Path) -> Path:
+    path = tmp_path / "add.wasm"
+    path.write_bytes(wasmtime.wat2wasm('(module (func (export "add") (param i64 i64) (result i64)'
+                                       ' local.get 0 local.get 1 i64.add))'))
+    return path
+
+
+@pytest.mark.parametrize("argv", [
+    ["exec", "--invoke", "add", "{wasm}", "-7", "3"],
+    ["exec", "--call=add", "--fuel", "1000", "{wasm}", "40", "2"],
+    ["exec", "--no-cache", "--invoke", "nope", "{wasm}"],
+    ["exec", "{wasm}"],
+    ["verify", "{wasm}"],
+    ["verify", "--json", "--detailed", "{wasm}"],
+    ["verify", "{wasm}.missing"],
+])
+def test_fast_and_typer_routes_agree(argv: list[str], adder: Path) -> None:
+    args = [a.replace("{wasm}", str(adder)) for a in argv]
+    assert fast.try_fast(args) is not None or args[0] == "exec"  # the fast route takes these
+    fast_run = subprocess.run([sys.executable, "-m", "wasmrun", *args], capture_output=True, text=True, check=False)
+    # The same command through typer: an option the fast parser declines ("--") sends it there.
+    slow_args = [args[0], *args[1:]]
+    from typer.testing import CliRunner
+
+    from wasmrun.cli.app import app
+
+    slow = CliRunner().invoke(app, slow_args)
+    assert (fast_run.returncode, fast_run.stdout, fast_run.stderr) == (slow.exit_code, slow.stdout, slow.stderr)
+
+
+def test_help_and_projects_go_to_typer(tmp_path: Path) -> None:
+    assert fast.try_fast(["exec", "--help"]) is None
+    assert fast.try_fast(["exec", str(tmp_path)]) is None  # a directory is built first: full CLI
+    assert fast.try_fast(["exec", "--bogus", "x.wasm"]) is None
+    assert fast.try_fast(["exec", "--fuel", "many", "x.wasm"]) is None
+    assert fast.try_fast(["verify", "a.wasm", "b.wasm"]) is None
+    assert fast.try_fast(["compile", "."]) is None
+
+
+def test_exec_file_imports_neither_typer_nor_pydantic(adder: Path) -> None:
+    code = ("import sys; from wasmrun.cli import main\n"
+            "try:\n    main(['exec', '--invoke', 'add', sys.argv[1], '1', '2'])\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('typer', 'pydantic', 'pluggy') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code, str(adder)], capture_output=True, text=True, check=True)
+    assert proc.stdout.splitlines() == ["3", "[]"]

@@ -1,0 +1,155 @@
+"""``exec`` and ``verify`` without typer: the commands people run in loops start in a fraction
+of the time.
+
+:func:`wasmrun.cli.main` tries :func:`try_fast` first. It understands exactly the options the
+typer commands in :mod:`wasmrun.cli.wasm_commands` declare (a test keeps the two in step) and hands
+anything else (``--help``, a project directory to build, an unknown option, a malformed value) back
+to typer, which then gives the full help or the usual error. Both routes run the same functions,
+:func:`exec_main` and :func:`verify_main`, so they cannot disagree on behaviour.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from wasmrun.errors import EXIT_FAILURE, WasmrunError
+
+#: Options of ``exec`` that take a value, by their names; flags separately.
+EXEC_VALUE_OPTIONS = {"--dir": "dirs", "--env": "env", "--invoke": "invoke", "--call": "invoke",
+                      "--fuel": "fuel", "--timeout": "timeout", "--max-memory": "max_memory"}
+EXEC_FLAGS = {"--no-cache": "no_cache"}
+VERIFY_FLAGS = {"--detailed": "detailed", "--json": "as_json"}
+
+
+def _err(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def exec_main(target: str, args: list[str], *, dirs: list[str], env: list[str], invoke: str | None,
+              fuel: int | None, timeout: float | None, max_memory: str | None, no_cache: bool) -> int:
+    """Run a module (or a project, built first) and return the exit code to end with."""
+    from wasmrun.errors import UsageError
+    from wasmrun.wasm.compile_cache import default_cache_dir
+    from wasmrun.wasm.runner import ModuleTrap, RunRequest, parse_dir, parse_env, parse_size, run_module
+
+    try:
+        path = Path(target)
+        if path.is_dir():
+            from wasmrun.building import compile_project, default_plugins, project_path
+
+            path = compile_project(project_path(path), default_plugins()).wasm_path
+        elif not path.exists():
+            raise UsageError(f"no such file or directory: {target}")
+        request = RunRequest(
+            wasm_path=path, args=list(args), env=dict(parse_env(e) for e in env),
+            dirs=[parse_dir(d) for d in dirs], invoke=invoke, fuel=fuel, timeout=timeout,
+            max_memory=None if max_memory is None else parse_size(max_memory, "--max-memory"),
+            cache_dir=None if no_cache else default_cache_dir(),
+        )
+        outcome = run_module(request)
+    except ModuleTrap as exc:
+        _err(f"error: {exc.message}")
+        if exc.backtrace:
+            _err("wasm backtrace:")
+            for line in exc.backtrace:
+                _err(line)
+        return exc.exit_code
+    except WasmrunError as exc:
+        _report(exc)
+        return exc.exit_code
+    for value in outcome.formatted_results():
+        print(value)
+    return outcome.exit_code
+
+
+def verify_main(file: str, *, detailed: bool, as_json: bool) -> int:
+    """Check a module; print the verdict; return 0 (valid), 1 (not) or 2 (usage)."""
+    from wasmrun.wasm.verify import verify_file
+
+    try:
+        result = verify_file(Path(file))
+    except WasmrunError as exc:
+        _report(exc)
+        return exc.exit_code
+    if as_json:
+        print(json.dumps(result.as_dict(detailed=detailed), indent=2, default=str))
+    elif result.valid:
+        print(result.message)
+        if detailed and result.module is not None:
+            from wasmrun.wasm.inspect import section_lines
+
+            data = result.as_dict(detailed=True)
+            print("\nSections:")
+            for line in section_lines(data["sections"]):
+                print(f"  {line}")
+            print("\nSummary:")
+            for key, value in (data["summary"] or {}).items():
+                print(f"  {key}: {', '.join(map(str, value)) if isinstance(value, list) else value}")
+    for warning in result.warnings:
+        _err(f"warning: {warning}")
+    if not result.valid:
+        _err(f"error: {result.message}")
+        return EXIT_FAILURE
+    return 0
+
+
+def _report(exc: WasmrunError) -> None:
+    _err(f"error: {exc.message}")
+    if exc.hint:
+        _err(f"hint: {exc.hint}")
+
+
+def _parse_exec(argv: list[str]) -> dict[str, object] | None:
+    values: dict[str, object] = {"dirs": [], "env": [], "invoke": None, "fuel": None, "timeout": None,
+                                 "max_memory": None, "no_cache": False}
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        name, eq, inline = argv[i].partition("=")
+        if name in EXEC_FLAGS and not eq:
+            values[EXEC_FLAGS[name]] = True
+            i += 1
+            continue
+        if name not in EXEC_VALUE_OPTIONS:
+            return None  # --help, --, unknown options: typer decides
+        if eq:
+            value, i = inline, i + 1
+        elif i + 1 < len(argv):
+            value, i = argv[i + 1], i + 2
+        else:
+            return None
+        key = EXEC_VALUE_OPTIONS[name]
+        if key in ("dirs", "env"):
+            values[key].append(value)  # type: ignore[attr-defined]
+            continue
+        try:
+            values[key] = int(value) if key == "fuel" else float(value) if key == "timeout" else value
+        except ValueError:
+            return None
+        if key in ("fuel", "timeout") and values[key] < 0:  # type: ignore[operator]
+            return None
+    if i >= len(argv) or Path(argv[i]).is_dir():
+        return None  # no FILE, or a project to build: the full CLI
+    values["target"], values["args"] = argv[i], argv[i + 1:]
+    return values
+
+
+def try_fast(argv: list[str]) -> int | None:
+    """The exit code, when ``argv`` is an ``exec`` or ``verify`` this module can run; else None."""
+    if not argv:
+        return None
+    command, rest = argv[0], argv[1:]
+    if command == "exec":
+        parsed = _parse_exec(rest)
+        if parsed is None:
+            return None
+        target, args = str(parsed.pop("target")), list(parsed.pop("args"))  # type: ignore[call-overload]
+        return exec_main(target, args, **parsed)  # type: ignore[arg-type]
+    if command == "verify":
+        flags = [a for a in rest if a.startswith("-")]
+        files = [a for a in rest if not a.startswith("-")]
+        if len(files) != 1 or any(f not in VERIFY_FLAGS for f in flags):
+            return None
+        return verify_main(files[0], detailed="--detailed" in flags, as_json="--json" in flags)
+    return None
