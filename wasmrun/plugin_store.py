@@ -25,9 +25,10 @@ from pathlib import Path
 
 from wasmrun.config import InstalledPlugin, load_config, update_config
 from wasmrun.errors import UsageError, WasmrunError
+from wasmrun.languages import BUILTIN_PLUGINS
 from wasmrun.locations import Locations
 from wasmrun.locking import file_lock
-from wasmrun.plugins import BUILTIN_PLUGINS, ENTRY_POINT_GROUP
+from wasmrun.plugins import ENTRY_POINT_GROUP
 
 
 class InstallError(WasmrunError):

@@ -29,16 +29,11 @@ import pluggy
 
 from wasmrun import HOOK_API_VERSION, __version__, hookspecs
 from wasmrun.errors import NoPluginError, PluginError, WasmrunError
+from wasmrun.languages import BUILTIN_PLUGINS as BUILTIN_PLUGINS  # re-exported
 from wasmrun.models import Claim, PluginInfo
 
 ENTRY_POINT_GROUP = "wasmrun"
 
-#: Built-in language plugins, by module. The plugin's name is its ``plugin_info().name``.
-BUILTIN_PLUGINS: tuple[str, ...] = (
-    "wasmrun.languages.wat",
-    "wasmrun.languages.c",
-    "wasmrun.languages.python",
-)
 
 _REQUIRED_HOOKS = ("plugin_info", "can_handle_project")
 

@@ -10,7 +10,15 @@ from typing import Annotated
 
 import typer
 
-from wasmrun.cli import build_commands, cache_commands, doctor_commands, plugin_commands, run_commands, wasm_commands
+from wasmrun.cli import (
+    build_commands,
+    cache_commands,
+    doctor_commands,
+    init_commands,
+    plugin_commands,
+    run_commands,
+    wasm_commands,
+)
 
 app = typer.Typer(
     name="wasmrun",
@@ -41,6 +49,7 @@ def _main(
 build_commands.register(app)
 wasm_commands.register(app)
 doctor_commands.register(app)
+init_commands.register(app)
 run_commands.register(app)
 app.add_typer(plugin_commands.app, name="plugin")
 app.add_typer(cache_commands.app, name="cache")

@@ -12,8 +12,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-BUILTIN_NAMES = ("wat", "c", "assemblyscript", "python")
-
 
 def _entry_point_section(text: str, group: str = "wasmrun") -> list[str]:
     names: list[str] = []
@@ -79,8 +77,10 @@ def version_text() -> str:
     def line(name: str, version: str, where: str) -> str:
         return f"  {name} {version or '?'} ({where}){' [disabled]' if name in disabled else ''}"
 
-    for name in BUILTIN_NAMES:
-        lines.append(line(name, __version__, "built-in"))
+    from wasmrun.languages import BUILTIN_PLUGINS
+
+    for module in BUILTIN_PLUGINS:
+        lines.append(line(module.rsplit(".", 1)[-1], __version__, "built-in"))
     installed = table.get("installed", {})
     installed_names: set[str] = set()
     for record in (installed.values() if isinstance(installed, dict) else []):

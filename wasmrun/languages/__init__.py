@@ -1,1 +1,13 @@
-"""Built-in language plugins, one module each; listed in :data:`wasmrun.plugins.BUILTIN_PLUGINS`."""
+"""Built-in language plugins, one module each.
+
+Kept free of imports: ``wasmrun --version`` reads :data:`BUILTIN_PLUGINS` without loading any
+plugin.
+"""
+
+#: Built-in language plugins, by module; each module's ``PLUGIN_NAME`` is its last name part.
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "wasmrun.languages.wat",
+    "wasmrun.languages.c",
+    "wasmrun.languages.python",
+    "wasmrun.languages.assemblyscript",
+)

@@ -135,3 +135,33 @@ def _strip_names(binary: bytes) -> bytes:
     from wasmrun.wasm.sections import strip_custom_sections
 
     return strip_custom_sections(binary, {"name"})
+
+
+@hookimpl
+def project_template(flavour: str) -> dict[str, str] | None:
+    if flavour == "command":
+        return {"main.wat": _COMMAND_TEMPLATE}
+    if flavour == "library":
+        return {"main.wat": _LIBRARY_TEMPLATE}
+    return None
+
+
+_COMMAND_TEMPLATE = """\
+;; A WASI command: prints "hello from WebAssembly text" through fd_write, then exits 0.
+(module
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  ;; an iovec at 0: { buf = 16, len = 28 }; fd_write stores the bytes written at 8
+  (data (i32.const 0) "\\10\\00\\00\\00\\1c\\00\\00\\00")
+  (data (i32.const 16) "hello from WebAssembly text\\n")
+  (func (export "_start")
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+"""
+
+_LIBRARY_TEMPLATE = """\
+;; A library: exports only, no imports. Call it with `wasmrun exec --invoke add FILE 2 3`.
+(module
+  (func (export "add") (param i32 i32) (result i32)
+    (i32.add (local.get 0) (local.get 1))))
+"""
