@@ -16,6 +16,7 @@ from wasmrun.errors import BuildError, MissingToolchainError, NoPluginError, Plu
 from wasmrun.models import BuildConfig, BuildResult, Claim, Optimization, Target, ToolStatus
 from wasmrun.outputs import Staging, default_output_dir, remove_outputs
 from wasmrun.plugins import Plugins, load_plugins
+from wasmrun.project_config import load_project_config
 
 #: Directories never searched for sources.
 SKIPPED_DIRS = frozenset({"node_modules", "target", "wasmrun-out", "__pycache__", "zig-cache", "zig-out"})
@@ -107,8 +108,8 @@ def compile_project(
     plugins: Plugins,
     *,
     output_dir: Path | None = None,
-    optimization: Optimization = Optimization.RELEASE,
-    target: Target = Target.WASM,
+    optimization: Optimization | None = None,
+    target: Target | None = None,
     language: str | None = None,
     toolchain_name: str | None = None,
     extra_args: list[str] | None = None,
@@ -120,7 +121,15 @@ def compile_project(
 
     A build with the same inputs as an earlier one is restored from the build cache
     (:mod:`wasmrun.cache`) without running the toolchain; ``use_cache=False`` builds anyway.
+    Settings not given here come from the project's ``wasmrun.toml`` (:mod:`wasmrun.project_config`).
     """
+    settings = load_project_config(project_dir)
+    optimization = optimization or settings.optimization or Optimization.RELEASE
+    target = target or settings.target or Target.WASM
+    language = language or settings.language
+    toolchain_name = toolchain_name or settings.toolchain
+    extra_args = extra_args or settings.extra_args
+    output_dir = output_dir or settings.output_path(project_dir)
     name = choose_plugin(project_dir, plugins, language)
     problems = plugins.call(name, "validate_project", project_dir=project_dir) or []
     if problems:

@@ -22,9 +22,9 @@ def compile_command(
     extra_args: Annotated[list[str] | None, typer.Argument(
         help="After --: extra arguments passed to the compiler as-is.", show_default=False)] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output directory.", show_default="PATH/wasmrun-out")] = None,
-    optimization: Annotated[str, typer.Option("--optimization", help="debug, release or size.")] = "release",
+    optimization: Annotated[str | None, typer.Option("--optimization", help="debug, release or size.", show_default="release, or the project's wasmrun.toml")] = None,
     language: LanguageOpt = None,
-    target: Annotated[str, typer.Option("--target", help="wasm (a plain or WASI module) or web (with JS glue).")] = "wasm",
+    target: Annotated[str | None, typer.Option("--target", help="wasm (a plain or WASI module) or web (with JS glue).", show_default="wasm, or the project's wasmrun.toml")] = None,
     toolchain: Annotated[str | None, typer.Option("--toolchain", help="Pick one of the plugin's toolchains (e.g. clang, zig, emcc).")] = None,
     debug_info: Annotated[bool, typer.Option("--debug-info", help="Keep debug information.")] = False,
     as_json: JsonOpt = False,
@@ -43,8 +43,8 @@ def compile_command(
 
     with log_commands(verbose):
         result = compile_project(
-            project_path(path), default_plugins(), output_dir=output, optimization=Optimization(opt),
-            target=Target(tgt), language=language, toolchain_name=toolchain, extra_args=extra_args or [],
+            project_path(path), default_plugins(), output_dir=output,
+            optimization=Optimization(opt) if opt else None, target=Target(tgt) if tgt else None, language=language, toolchain_name=toolchain, extra_args=extra_args or [],
             debug_info=debug_info, verbose=verbose, use_cache=not no_cache)
     if as_json:
         print_json(result)
@@ -91,10 +91,10 @@ def clean_command(
     typer.echo(f"removed {len(removed)} file(s)" if removed else "nothing to clean")
 
 
-def _choice(option: str, value: str, choices: tuple[str, ...]) -> str:
+def _choice(option: str, value: str | None, choices: tuple[str, ...]) -> str | None:
     from wasmrun.errors import UsageError
 
-    if value not in choices:
+    if value is not None and value not in choices:
         raise UsageError(f"{option} must be one of {', '.join(choices)}, not '{value}'")
     return value
 
