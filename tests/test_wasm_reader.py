@@ -9,6 +9,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import hypothesis
+import hypothesis.strategies as st
 import pytest
 
 from tests.wasm_samples import (
@@ -312,3 +314,38 @@ def test_fuzz_reader_and_inspect_raise_only_format_errors() -> None:
             assert "\n" not in exc.message and exc.offset is not None
             outcomes["format-error"] += 1
     assert outcomes["ok"] > 20 and outcomes["format-error"] > 300  # both paths were exercised
+
+
+# The same property with hypothesis: it shrinks a failure to a minimal module. A fixed number of
+# examples and a derandomised search keep the run reproducible.
+def _seed_modules() -> list[bytes]:
+    return fuzz_corpus(count=0)
+
+
+@hypothesis.settings(max_examples=400, derandomize=True, deadline=None, database=None,
+                     suppress_health_check=list(hypothesis.HealthCheck))
+@hypothesis.given(data=st.data())
+def test_hypothesis_mutations_raise_only_format_errors(data: st.DataObject) -> None:
+    from wasmrun.wasm.inspect import inspect_module, render_text
+
+    module = bytearray(data.draw(st.sampled_from(_SEEDS)))
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(module)))
+        kind = data.draw(st.sampled_from(["replace", "insert", "truncate", "delete"]))
+        if kind == "replace" and at < len(module):
+            module[at] = data.draw(st.integers(0, 255))
+        elif kind == "insert":
+            module[at:at] = data.draw(st.binary(min_size=1, max_size=12))
+        elif kind == "truncate":
+            del module[at:]
+        else:
+            del module[at:at + data.draw(st.integers(1, 16))]
+    try:
+        parsed = WasmModule(bytes(module))
+        parsed.parse_all()
+        render_text(inspect_module(parsed))
+    except WasmFormatError as exc:
+        assert "\n" not in exc.message and exc.offset is not None
+
+
+_SEEDS = _seed_modules()
