@@ -1,22 +1,58 @@
-"""Helpers for testing wasmrun and its plugins: run a built module and capture what it prints,
-and require a toolchain in a way CI cannot silently skip.
+"""Testing wasmrun plugins (and wasmrun itself): helpers, a conformance check, and pytest fixtures.
 
-Importing this module is cheap: wasmtime and pytest are imported only when a helper runs.
+Installed with wasmrun, this module is a pytest plugin (the ``pytest11`` entry point
+``wasmrun.testing``), so every pytest run in an environment holding wasmrun can ask for these
+fixtures. None is autouse: a project that does not ask for them is not touched.
+
+``wasmrun_home``
+    ``WASMRUN_HOME`` in a temporary directory, and no plugin switched on or off by the environment.
+``wasmrun_plugins``
+    a factory: ``wasmrun_plugins(my_plugin)`` is a plugin manager holding the built-ins and your
+    plugin, nothing else installed. The in-process CLI of the same test uses it.
+``wasmrun_project``
+    a factory: ``wasmrun_project({"main.wat": "(module)"})`` writes the files into ``tmp_path``.
+``wasmrun_cli``
+    ``wasmrun_cli("compile", project)`` runs ``wasmrun`` in-process: exit code, stdout, stderr.
+``run_wasm``
+    ``run_wasm(wasm, ["arg"], env={...}, stdin="...")`` runs a WASI command: stdout, stderr, exit code.
+``wasmrun_conformance``
+    ``wasmrun_conformance(my_plugin)`` is :func:`check_plugin` inside the test's isolated home.
+
+Importing this module is cheap and does nothing: pytest, pluggy, pydantic and wasmtime are
+imported when a fixture or helper runs, never here (a test runs ``python -X importtime`` to keep
+it so). The fixtures themselves live in :mod:`wasmrun._testing_fixtures`, which pytest imports
+(through ``pytest_plugins`` below) only when it loads this plugin.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from wasmrun.models import BuildResult, PluginInfo
+    from wasmrun.plugins import Plugins
+
+#: pytest imports and registers these when it loads this module as a plugin.
+pytest_plugins = ["wasmrun._testing_fixtures"]
 
 #: Tools that cannot be installed on wasmrun's CI machines; tests needing them may skip even
 #: under ``WASMRUN_REQUIRE_TOOLCHAINS=1`` (their routes still test the "missing tool" message).
 UNINSTALLABLE_TOOLS = frozenset({"wasm-bindgen", "wasm-pack", "trunk", "tinygo", "wasi-sdk"})
 
+#: Directories a copied project leaves out: build outputs and tool caches, never sources.
+IGNORED_DIRS = ("wasmrun-out", "target", "node_modules", "zig-cache", ".zig-cache", "zig-out", "__pycache__", ".git")
+
+
+# -- running a module ------------------------------------------------------------------------------
 
 @dataclass
 class WasmRun:
@@ -34,7 +70,13 @@ def run_wasm(
     env: Mapping[str, str] | None = None,
     stdin: str | bytes = b"",
 ) -> WasmRun:
-    """Run a WASI command (``_start``) under wasmtime and capture stdout and stderr."""
+    """Run a WASI command (``_start``) under wasmtime and capture stdout and stderr.
+
+    :param wasm: the ``.wasm`` file (for a build: ``result.wasm_path``).
+    :param args: the arguments after the program name (``argv[0]`` is the file's name).
+    :param env: the module's whole environment (nothing is inherited).
+    :param stdin: what the module reads from standard input.
+    """
     import wasmtime
 
     path = Path(wasm)
@@ -64,6 +106,8 @@ def run_wasm(
         return WasmRun(code, out.read_text(errors="replace"), err.read_text(errors="replace"))
 
 
+# -- toolchains ------------------------------------------------------------------------------------
+
 def toolchains_required() -> bool:
     """CI sets ``WASMRUN_REQUIRE_TOOLCHAINS=1``: a missing toolchain then fails instead of skipping."""
     return os.environ.get("WASMRUN_REQUIRE_TOOLCHAINS", "") not in ("", "0")
@@ -84,3 +128,545 @@ def require_tool(name: str, *, found: bool | None = None) -> None:
         pytest.fail(f"{name} is required (WASMRUN_REQUIRE_TOOLCHAINS=1) but not installed; "
                     "run scripts/install-toolchains.sh")
     pytest.skip(f"{name} not installed")
+
+
+# -- projects --------------------------------------------------------------------------------------
+
+def write_project(root: str | os.PathLike[str], files: Mapping[str, str | bytes]) -> Path:
+    """Write ``{relative path: content}`` under ``root`` (created); returns ``root``."""
+    base = Path(root)
+    base.mkdir(parents=True, exist_ok=True)
+    for rel, content in files.items():
+        path = base / rel
+        if not _is_inside(base, path):
+            raise ValueError(f"project file {rel!r} is outside the project")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return base
+
+
+def copy_project(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
+    """Copy a project directory, leaving out build outputs (:data:`IGNORED_DIRS`)."""
+    destination = Path(target)
+    shutil.copytree(source, destination, ignore=shutil.ignore_patterns(*IGNORED_DIRS), symlinks=True)
+    return destination
+
+
+def snapshot(root: str | os.PathLike[str]) -> dict[str, str]:
+    """Every file and directory under ``root``: relative path to a digest of its content
+    (``"dir"`` for a directory, ``"-> target"`` for a symlink). Two snapshots are equal when
+    nothing was added, removed or changed."""
+    import hashlib
+
+    base = Path(root)
+    found: dict[str, str] = {}
+    for current, dirs, files in os.walk(base):
+        here = Path(current)
+        for name in dirs:
+            path = here / name
+            rel = path.relative_to(base).as_posix()
+            found[rel] = f"-> {os.readlink(path)}" if path.is_symlink() else "dir"
+        for name in files:
+            path = here / name
+            rel = path.relative_to(base).as_posix()
+            if path.is_symlink():
+                found[rel] = f"-> {os.readlink(path)}"
+            else:
+                found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def snapshot_changes(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
+    """What changed between two :func:`snapshot` results, one line each, sorted."""
+    lines = [f"left behind: {p}" for p in after.keys() - before.keys()]
+    lines += [f"removed: {p}" for p in before.keys() - after.keys()]
+    lines += [f"changed: {p}" for p in before.keys() & after.keys() if before[p] != after[p]]
+    return sorted(lines, key=lambda line: line.split(": ", 1)[1])
+
+
+# -- the command line, in-process -----------------------------------------------------------------
+
+@dataclass
+class CliResult:
+    """What ``wasmrun ARGS`` did: its exit code and what it printed."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def invoke_cli(*args: str | os.PathLike[str], input: str | None = None,
+               env: Mapping[str, str] | None = None) -> CliResult:
+    """Run ``wasmrun ARGS`` in this process (typer's runner). An exception the CLI did not turn
+    into an exit code is re-raised, so a test shows the traceback of a bug.
+
+    A module that ``wasmrun exec`` runs writes to the process's file descriptors, not to Python's
+    ``sys.stdout``: those are captured too, and what the module printed follows what wasmrun printed.
+
+    :param input: standard input, for wasmrun and for a module it runs.
+    :param env: environment variables set while the command runs.
+    """
+    from typer.testing import CliRunner
+
+    from wasmrun.cli.app import app
+
+    runner = CliRunner()
+    with _capture_fds((input or "").encode()) as captured:
+        result = runner.invoke(app, [os.fspath(a) for a in args], input=input, env=dict(env or {}))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return CliResult(result.exit_code, result.stdout + captured.get("stdout", ""),
+                     result.stderr + captured.get("stderr", ""))
+
+
+@contextmanager
+def _capture_fds(stdin: bytes) -> Iterator[dict[str, str]]:
+    """Point file descriptors 0, 1 and 2 at temporary files while the block runs; the dict gets
+    what was written to 1 and 2 afterwards (it stays empty where descriptors cannot be moved)."""
+    captured: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="wasmrun-cli-") as tmp:
+        files = {0: Path(tmp) / "stdin", 1: Path(tmp) / "stdout", 2: Path(tmp) / "stderr"}
+        files[0].write_bytes(stdin)
+        try:
+            saved = {fd: os.dup(fd) for fd in files}
+        except OSError:
+            yield captured
+            return
+        try:
+            for fd, path in files.items():
+                opened = os.open(path, os.O_RDONLY if fd == 0 else os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+                os.dup2(opened, fd)
+                os.close(opened)
+            yield captured
+        finally:
+            for fd, original in saved.items():
+                os.dup2(original, fd)
+                os.close(original)
+        captured["stdout"] = files[1].read_text(errors="replace")
+        captured["stderr"] = files[2].read_text(errors="replace")
+
+
+# -- plugin managers -------------------------------------------------------------------------------
+
+class PluginLoadError(AssertionError):
+    """The plugin under test did not load; the message says why."""
+
+
+def isolated_plugins(*plugins: object | str, name: str | None = None, check: bool = True) -> Plugins:
+    """A plugin manager holding wasmrun's built-ins and ``plugins``, nothing else installed.
+
+    Each plugin is a module or object with hookimpls, or the name of an installed plugin (an
+    entry point in the ``wasmrun`` group: this tests your packaging too). A plugin named like a
+    built-in replaces it, as an installed one does.
+
+    :param name: the name to register a single object plugin under (default: its
+        ``plugin_info().name``, or its ``PLUGIN_NAME``).
+    :param check: raise :class:`PluginLoadError` when a plugin does not load (``False``: leave the
+        error in ``plugins.records[name].error``).
+    """
+    from wasmrun.plugins import BUILTIN_PLUGINS, load_plugins
+
+    if name is not None and len(plugins) != 1:
+        raise TypeError("name= applies to one plugin; register several under their own names")
+    modules = {getattr(p, "__name__", None) for p in plugins if not isinstance(p, str)}
+    # The plugin under test may be a built-in module itself (pluggy refuses one object twice).
+    builtins = [module for module in BUILTIN_PLUGINS if module not in modules]
+    manager = load_plugins(entry_points=False, builtins=builtins, environ=_plugin_environ())
+    for plugin in plugins:
+        if isinstance(plugin, str):
+            obj, source, version = installed_plugin(plugin)
+            plugin_name = plugin
+        else:
+            obj, plugin_name, source, version = plugin, name or plugin_name_of(plugin), "", ""
+        if plugin_name in manager.records and manager.records[plugin_name].builtin:
+            manager.unregister(plugin_name)
+        record = manager.register(obj, plugin_name, source=source, version=version or None)
+        if check and record.error:
+            raise PluginLoadError(f"plugin '{plugin_name}' did not load: {record.error}")
+    return manager
+
+
+def installed_plugin(name: str) -> tuple[object, str, str]:
+    """The object an installed plugin's entry point names, its distribution and version."""
+    from wasmrun.plugins import distribution_label, external_entry_points
+
+    found = [ep for ep in external_entry_points() if ep.name == name]
+    if not found:
+        raise PluginLoadError(f"no installed plugin '{name}' (no '{name}' entry point in the 'wasmrun' group: "
+                              "is the package installed in this environment?)")
+    source, version = distribution_label(found[0])
+    try:
+        return found[0].load(), source, version
+    except Exception as exc:
+        raise PluginLoadError(f"plugin '{name}' did not load: cannot import {found[0].value}: "
+                              f"{type(exc).__name__}: {exc}") from exc
+
+
+def plugin_name_of(plugin: object) -> str:
+    """The name a plugin object calls itself: ``plugin_info().name``, else ``PLUGIN_NAME``, else
+    its module's last component."""
+    info = getattr(plugin, "plugin_info", None)
+    if callable(info) and _is_hookimpl(info):
+        try:
+            name = getattr(info(), "name", None)
+        except Exception:  # noqa: BLE001 - registration reports the error properly
+            name = None
+        if isinstance(name, str) and name:
+            return name
+    declared = getattr(plugin, "PLUGIN_NAME", None)
+    if isinstance(declared, str) and declared:
+        return declared
+    module = getattr(plugin, "__name__", None) or type(plugin).__module__
+    return str(module).rsplit(".", 1)[-1]
+
+
+def _plugin_environ() -> dict[str, str]:
+    # Only tracing passes through: an isolated manager ignores the user's enable/disable lists.
+    trace = os.environ.get("WASMRUN_TRACE_PLUGINS")
+    return {"WASMRUN_TRACE_PLUGINS": trace} if trace else {}
+
+
+# -- conformance -----------------------------------------------------------------------------------
+
+#: Projects that clearly belong to a language; a plugin must not claim one that is not its own
+#: (its own: the key is its name or one of its aliases).
+FOREIGN_PROJECTS: dict[str, dict[str, str]] = {
+    "rust": {"Cargo.toml": '[package]\nname = "hello"\nversion = "0.1.0"\nedition = "2021"\n',
+             "src/main.rs": 'fn main() {\n    println!("hello");\n}\n'},
+    "go": {"go.mod": "module example.com/hello\n\ngo 1.21\n",
+           "main.go": 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n'},
+    "wat": {"main.wat": "(module)\n"},
+    "c": {"main.c": '#include <stdio.h>\n\nint main(void) {\n    puts("hello");\n    return 0;\n}\n'},
+    "zig": {"build.zig": 'const std = @import("std");\n\npub fn build(b: *std.Build) void {\n    _ = b;\n}\n',
+            "src/main.zig": 'pub fn main() void {\n    @import("std").debug.print("hi", .{});\n}\n'},
+    "assemblyscript": {
+        "asconfig.json": '{"targets": {"release": {"outFile": "build/release.wasm"}}}\n',
+        "package.json": '{"name": "hello", "devDependencies": {"assemblyscript": "^0.27.0"}}\n',
+        "assembly/index.ts": "export function add(a: i32, b: i32): i32 {\n  return a + b;\n}\n"},
+    "python": {"main.py": 'print("hello")\n'},
+}
+
+_LANGUAGE_NAMES = {"rust": "a Rust crate", "go": "a Go module", "wat": "a WebAssembly text project",
+                   "c": "a C project", "zig": "a Zig project", "assemblyscript": "an AssemblyScript project",
+                   "python": "a Python project"}
+
+_REQUIRED_HOOKS = ("plugin_info", "can_handle_project", "build")
+_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+class ConformanceError(AssertionError):
+    """A plugin breaks wasmrun's plugin contract; the message lists every problem found."""
+
+    def __init__(self, name: str, problems: Sequence[str]) -> None:
+        self.name = name
+        self.problems = list(problems)
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        super().__init__(f"plugin '{name}' does not conform ({count}):\n"
+                         + "\n".join(f"  - {problem}" for problem in problems))
+
+
+@dataclass
+class ConformanceReport:
+    """What :func:`check_plugin` checked, for a test that wants to look further."""
+
+    name: str
+    info: PluginInfo
+    passed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    build: BuildResult | None = None
+
+
+def check_plugin(
+    plugin: object | str,
+    *,
+    name: str | None = None,
+    example_project: Mapping[str, str | bytes] | str | os.PathLike[str] | None = None,
+    foreign_projects: Mapping[str, Mapping[str, str | bytes]] | None = None,
+    build: bool = True,
+    expect_stdout: str | None = None,
+    workdir: str | os.PathLike[str] | None = None,
+) -> ConformanceReport:
+    """Check that a language plugin keeps wasmrun's contract; raises :class:`ConformanceError`
+    listing every problem, or returns what was checked.
+
+    The checks: its hookimpls match the specs (names and parameters) and it has the required
+    ones; it loads beside the built-ins; its ``plugin_info`` is complete; it does not claim an
+    empty project nor one of :data:`FOREIGN_PROJECTS` in another language; it claims its own
+    example; the example builds to a module that validates; and ``clean`` afterwards leaves the
+    project exactly as it was. When the plugin's toolchain is missing the build checks are
+    skipped (``pytest.skip``), or fail under ``WASMRUN_REQUIRE_TOOLCHAINS=1``.
+
+    :param plugin: the module or object with the hookimpls, or the name of an installed plugin.
+    :param name: the name to register it under (default: what it calls itself).
+    :param example_project: a project the plugin builds: ``{path: content}``, or a directory
+        (copied first; the original is never written to). Default: its ``project_template("command")``.
+    :param foreign_projects: replaces :data:`FOREIGN_PROJECTS`.
+    :param build: ``False`` skips building and cleaning (for a plugin whose toolchain is slow).
+    :param expect_stdout: run the built module as a WASI command and compare what it prints.
+    :param workdir: where to write the projects (default: a temporary directory, removed after).
+    """
+    __tracebackhide__ = True  # pytest shows the problems, not this function's insides
+    with _workspace(workdir) as root:
+        if isinstance(plugin, str):
+            label, obj = plugin, installed_plugin(plugin)[0]
+        else:
+            label, obj = name or plugin_name_of(plugin), plugin
+        problems = check_hookimpls(obj)
+        if problems:
+            raise ConformanceError(label, problems)
+        manager = isolated_plugins(obj, name=label, check=False)
+        record = manager.records[label]
+        if record.error:
+            raise ConformanceError(label, [f"does not load: {record.error}"])
+        info = manager.info(label)
+        report = ConformanceReport(label, info, passed=["hookimpls", "loads"])
+        problems += _check_info(label, info)
+        report.passed.append("plugin_info")
+        problems += _check_claims(manager, label, info, root, foreign_projects)
+        report.passed.append("claims")
+        if example_project is None:
+            template = manager.call(label, "project_template", flavour="command") \
+                or manager.call(label, "project_template", flavour="library")
+            if not template:
+                problems.append("no example project: pass example_project=... or implement project_template")
+                raise ConformanceError(label, problems)
+            example_project = template
+        project = root / "example"
+        if isinstance(example_project, Mapping):
+            write_project(project, example_project)
+        else:
+            copy_project(example_project, project)
+        problems += _check_example(manager, label, project, report, build=build, expect_stdout=expect_stdout)
+        if problems:
+            raise ConformanceError(label, problems)
+        return report
+
+
+def check_hookimpls(plugin: object) -> list[str]:
+    """Problems with a plugin's hookimpls: a name that matches no hook (with the nearest one),
+    a parameter the hook does not pass, a required hook missing, a hook-named function not
+    marked ``@wasmrun.hookimpl``."""
+    import difflib
+    import inspect
+
+    from wasmrun import hookspecs
+
+    specs = {n: f for n, f in vars(hookspecs).items() if callable(f) and hasattr(f, "wasmrun_spec")}
+    problems: list[str] = []
+    found: set[str] = set()
+    for attr in sorted(dir(plugin)):
+        if attr.startswith("__"):
+            continue
+        value = getattr(plugin, attr, None)
+        if not callable(value):
+            continue
+        if not _is_hookimpl(value):
+            if attr in specs and _defined_by(plugin, value):
+                problems.append(f"'{attr}' is named like a hook but not marked @wasmrun.hookimpl")
+            continue
+        opts = getattr(value, "wasmrun_impl", {}) or {}
+        hook = opts.get("specname") or attr
+        if hook not in specs:
+            near = difflib.get_close_matches(hook, list(specs), n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else f" (hooks: {', '.join(sorted(specs))})"
+            problems.append(f"hookimpl '{attr}' matches no wasmrun hook{hint}")
+            continue
+        found.add(hook)
+        wanted = list(inspect.signature(specs[hook]).parameters)
+        taken = [p for p in inspect.signature(value).parameters if p != "self"]
+        extra = [p for p in taken if p not in wanted]
+        if extra:
+            problems.append(f"hookimpl '{attr}' takes {', '.join(extra)}, which the hook does not pass "
+                            f"(it passes: {', '.join(wanted) or 'nothing'})")
+    problems += [f"missing required hook '{hook}'" for hook in _REQUIRED_HOOKS if hook not in found]
+    return problems
+
+
+def _is_hookimpl(value: object) -> bool:
+    return getattr(value, "wasmrun_impl", None) is not None
+
+
+def _defined_by(plugin: object, value: object) -> bool:
+    # A function the plugin's own module defines (not one it imported from elsewhere).
+    module = getattr(plugin, "__name__", None) if isinstance(plugin, ModuleType) else type(plugin).__module__
+    return getattr(value, "__module__", None) == module
+
+
+def _check_info(name: str, info: PluginInfo) -> list[str]:
+    from packaging.version import InvalidVersion, Version
+
+    problems: list[str] = []
+    if info.name != name:
+        problems.append(f"plugin_info().name is '{info.name}' but it is registered as '{name}' "
+                        "(make the entry point's name and plugin_info().name the same)")
+    if not _NAME.match(info.name):
+        problems.append(f"plugin_info().name '{info.name}' is not a lowercase name (letters, digits, - and _)")
+    try:
+        Version(info.version)
+    except InvalidVersion:
+        problems.append(f"plugin_info().version '{info.version}' is not a version (PEP 440)")
+    if not info.description.strip():
+        problems.append("plugin_info().description is empty")
+    if not info.extensions and not info.entry_files:
+        problems.append("plugin_info() lists no extensions and no entry_files (which files matter to a build?)")
+    problems += [f"plugin_info().extensions: '{ext}' does not start with a dot" for ext in info.extensions
+                 if not ext.startswith(".")]
+    if not info.capabilities:
+        problems.append("plugin_info().capabilities is empty (say what it builds: wasm, wasi, library, web, ...)")
+    return problems
+
+
+def _check_claims(manager: Plugins, name: str, info: PluginInfo, root: Path,
+                  foreign: Mapping[str, Mapping[str, str | bytes]] | None) -> list[str]:
+    from wasmrun.models import Claim
+
+    own = {name, *info.aliases}
+    projects: dict[str, Mapping[str, str | bytes]] = {"": {}}
+    projects.update({lang: files for lang, files in (FOREIGN_PROJECTS if foreign is None else foreign).items()
+                     if lang not in own})
+    problems: list[str] = []
+    for lang, files in projects.items():
+        project = write_project(root / "claims" / (lang or "empty"), files)
+        try:
+            claim = manager.call(name, "can_handle_project", project_dir=project)
+        except Exception as exc:  # noqa: BLE001 - reported as the plugin's problem
+            problems.append(f"can_handle_project raised on {_describe_project(lang, files)}: {exc}")
+            continue
+        if claim is None:
+            continue
+        if not isinstance(claim, Claim):
+            problems.append(f"can_handle_project returned {type(claim).__name__}, not Claim or None")
+            continue
+        kind = "a fallback claim on" if claim.fallback else "claims"
+        problems.append(f"{kind} {_describe_project(lang, files)} (evidence: {claim.evidence})")
+    return problems
+
+
+def _describe_project(lang: str, files: Mapping[str, object]) -> str:
+    if not lang:
+        return "an empty project"
+    what = _LANGUAGE_NAMES.get(lang, f"a {lang} project")
+    return f"{what} ({', '.join(files)}), which is not its language"
+
+
+def _check_example(manager: Plugins, name: str, project: Path, report: ConformanceReport, *,
+                   build: bool, expect_stdout: str | None) -> list[str]:
+    from wasmrun.building import check_toolchain, clean_project, compile_project
+    from wasmrun.errors import MissingToolchainError, WasmrunError
+    from wasmrun.models import Target
+    from wasmrun.wasm.verify import verify_file
+
+    problems: list[str] = []
+    claims = manager.claims(project)
+    if not any(plugin == name for plugin, _ in claims):
+        problems.append(f"does not claim its own example project ({', '.join(_files(project)) or 'empty'})")
+    elif claims[0][0] != name:
+        problems.append(f"its example project is claimed by '{claims[0][0]}' before it "
+                        f"(claims, best first: {[plugin for plugin, _ in claims]})")
+    report.passed.append("example claimed")
+    if not build or problems:
+        report.skipped.append("build" if not build else "build (the example is not claimed or not valid)")
+        return problems
+    try:
+        check_toolchain(manager, name, Target.WASM)
+    except MissingToolchainError as exc:
+        _missing_toolchain(manager, name, exc)
+    before = snapshot(project)
+    try:
+        result = compile_project(project, manager, language=name, use_cache=False)
+    except WasmrunError as exc:
+        output = getattr(exc, "output", "")
+        problems.append(f"its example does not build: {exc.message}" + (f"\n{output.strip()}" if output else ""))
+        return problems
+    report.build = result
+    verdict = verify_file(result.wasm_path)
+    if not verdict.valid:
+        problems.append(f"the built module is not valid WebAssembly: {verdict.message}")
+    problems += [f"build reported {path}, which does not exist" for path in result.files() if not path.exists()]
+    if expect_stdout is not None and verdict.valid:
+        ran = run_wasm(result.wasm_path)
+        if ran.stdout != expect_stdout or ran.exit_code != 0:
+            problems.append(f"the example printed {ran.stdout!r} (exit code {ran.exit_code}), "
+                            f"expected {expect_stdout!r} (exit code 0); stderr: {ran.stderr.strip()!r}")
+    report.passed.append("builds a valid module")
+    clean_project(project, manager, language=name)
+    changes = snapshot_changes(before, snapshot(project))
+    if changes:
+        problems.append("clean after a build leaves the project changed:\n      " + "\n      ".join(changes))
+    else:
+        report.passed.append("clean restores the project")
+    return problems
+
+
+def _missing_toolchain(manager: Plugins, name: str, exc: Exception) -> None:
+    from wasmrun.models import Target
+
+    statuses = manager.call(name, "check_dependencies", target=Target.WASM, probe=False) or []
+    missing = [s.name for s in statuses if not s.usable] or [name]
+    # Skips (or fails under WASMRUN_REQUIRE_TOOLCHAINS=1) on the first tool that can be installed.
+    for tool in sorted(missing, key=lambda t: t in UNINSTALLABLE_TOOLS):
+        require_tool(tool, found=False)
+    raise AssertionError(str(exc))  # not reached: require_tool skips or fails
+
+
+def _files(project: Path) -> list[str]:
+    return sorted(p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file())
+
+
+@contextmanager
+def _workspace(workdir: str | os.PathLike[str] | None) -> Iterator[Path]:
+    """A directory for the check's projects, and ``WASMRUN_HOME`` inside it while the check runs
+    (so a build cache or config written by the check never reaches the user's)."""
+    with tempfile.TemporaryDirectory(prefix="wasmrun-conformance-") as tmp:
+        root = Path(workdir) if workdir is not None else Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        saved = os.environ.get("WASMRUN_HOME")
+        os.environ["WASMRUN_HOME"] = str(root / "home")
+        try:
+            yield root
+        finally:
+            if saved is None:
+                os.environ.pop("WASMRUN_HOME", None)
+            else:
+                os.environ["WASMRUN_HOME"] = saved
+
+
+def _is_inside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+# -- the fixtures' types (for annotations in plugin authors' tests) -------------------------------
+
+class PluginsFactory(Protocol):
+    """The ``wasmrun_plugins`` fixture."""
+
+    def __call__(self, *plugins: object | str, name: str | None = None, check: bool = True) -> Plugins: ...
+
+
+class ProjectFactory(Protocol):
+    """The ``wasmrun_project`` fixture."""
+
+    def __call__(self, files: Mapping[str, str | bytes] | str | os.PathLike[str], name: str = "project") -> Path: ...
+
+
+class CliInvoker(Protocol):
+    """The ``wasmrun_cli`` fixture."""
+
+    def __call__(self, *args: str | os.PathLike[str], input: str | None = None,
+                 env: Mapping[str, str] | None = None) -> CliResult: ...
+
+
+class Conformance(Protocol):
+    """The ``wasmrun_conformance`` fixture (:func:`check_plugin` with ``workdir`` set)."""
+
+    def __call__(self, plugin: object | str, **options: Any) -> ConformanceReport: ...
+
+
+WasmRunner = Callable[..., WasmRun]

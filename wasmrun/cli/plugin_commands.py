@@ -195,3 +195,24 @@ def health_command(
             typer.echo(f"{report.name:<16} {report.status}{f': {report.detail}' if report.detail else ''}")
     if any(r.status != plugin_health.HEALTHY for r in reports) and name:
         raise typer.Exit(1)
+
+
+@app.command("new")
+@handles_errors
+def new_command(
+    name: Annotated[str, typer.Argument(help="The plugin's name, e.g. mylang (the package is wasmrun-mylang).")],
+    path: Annotated[Path, typer.Option("--path", help="Directory to create the package in.")] = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Write a new plugin package: pyproject with the entry point, hookimpls, an example, tests."""
+    from wasmrun.scaffold import new_plugin
+
+    created = new_plugin(name, path.expanduser())
+    if as_json:
+        print_json({"name": created.name, "package": created.package, "directory": str(created.directory),
+                    "files": [str(f) for f in created.files]})
+        return
+    typer.echo(f"created {created.directory} ({len(created.files)} files)")
+    for file in created.files:
+        typer.echo(f"  {file.relative_to(created.directory)}")
+    typer.echo(f"next: cd {created.directory} && pip install -e '.[test]' && pytest")

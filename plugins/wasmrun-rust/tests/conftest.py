@@ -1,16 +1,19 @@
 """Fixtures: every test gets its own WASMRUN_HOME, loads only this plugin among the external ones,
-and builds copies of the examples in its tmp dir."""
+and builds copies of the examples in its tmp dir.
+
+The isolation, the project factory and the in-process CLI are wasmrun's own fixtures for plugin
+authors (``wasmrun.testing``, a pytest plugin installed with wasmrun); the names the tests use
+(``make_project``, ``example``, ``cli``) are kept as thin aliases.
+"""
 
 from __future__ import annotations
 
-import os
-import shutil
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from wasmrun.testing import CliInvoker, ProjectFactory
 
 from wasmrun_rust import toolchain as rust_tools
 
@@ -19,43 +22,26 @@ EXAMPLES = REPO / "examples"
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home = tmp_path_factory.mktemp("wasmrun-home")
-    monkeypatch.setenv("WASMRUN_HOME", str(home))
-    monkeypatch.setenv("WASMRUN_LOAD_PLUGINS", "rust")
-    for name in ("WASMRUN_DISABLE_PLUGINS", "WASMRUN_TRACE_PLUGINS", "WASMRUN_DEBUG", "CARGO_TARGET_DIR", "RUSTC"):
+def isolated_home(wasmrun_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("WASMRUN_LOAD_PLUGINS", "rust")  # the CLI loads this plugin by its entry point
+    for name in ("CARGO_TARGET_DIR", "RUSTC"):
         monkeypatch.delenv(name, raising=False)
     rust_tools.forget()
-    yield home
+    yield wasmrun_home
     rust_tools.forget()
 
 
 @pytest.fixture
-def example(tmp_path: Path) -> Callable[[str], Path]:
-    """Copy ``examples/NAME`` into the test's tmp dir, so builds never write into the repo."""
-
-    def copy(name: str) -> Path:
-        target = tmp_path / name
-        shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns("wasmrun-out", "target"))
-        return target
-
-    return copy
+def example(wasmrun_project: ProjectFactory) -> Callable[[str], Path]:
+    """Copy ``examples/NAME`` into the test's tmp dir (without build outputs), so builds never
+    write into the repo."""
+    return lambda name: wasmrun_project(EXAMPLES / name, name=name)
 
 
 @pytest.fixture
-def make_project(tmp_path: Path) -> Callable[..., Path]:
+def make_project(wasmrun_project: ProjectFactory) -> ProjectFactory:
     """Write a project from a {relative path: content} dict."""
-
-    def make(files: dict[str, str], name: str = "project") -> Path:
-        root = tmp_path / name
-        root.mkdir(parents=True, exist_ok=True)
-        for rel, content in files.items():
-            path = root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(content)
-        return root
-
-    return make
+    return wasmrun_project
 
 
 @pytest.fixture
@@ -73,25 +59,7 @@ def fake_tool(tmp_path: Path) -> Callable[[str, str], Path]:
     return make
 
 
-@dataclass
-class CliResult:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture
-def cli() -> Callable[..., CliResult]:
+def cli(wasmrun_cli: CliInvoker) -> CliInvoker:
     """Invoke ``wasmrun ARGS`` in-process (plugins found through their entry points)."""
-    from typer.testing import CliRunner
-    from wasmrun.cli.app import app
-
-    runner = CliRunner()
-
-    def invoke(*args: str | os.PathLike[str]) -> CliResult:
-        result = runner.invoke(app, [str(a) for a in args])
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return CliResult(result.exit_code, result.stdout, result.stderr)
-
-    return invoke
+    return wasmrun_cli

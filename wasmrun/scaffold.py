@@ -1,0 +1,328 @@
+"""``wasmrun plugin new NAME``: write a new plugin package that works, and is tested, as generated.
+
+The package (``wasmrun-NAME/``) holds a pyproject with the ``wasmrun`` entry point, a module with
+the hookimpls, an example project, and tests written with the fixtures of :mod:`wasmrun.testing`
+(the conformance check among them). Its stand-in build needs no toolchain (a ``main.NAME`` file
+becomes a WASI command printing its text, assembled by wasmtime), so ``pip install -e .[test]``
+then ``pytest`` passes straight away; the author replaces the build with calls to their compiler.
+
+Nothing is overwritten: when any file of the package is already there, nothing is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wasmrun import HOOK_API_VERSION, __version__
+from wasmrun.errors import UsageError
+
+_NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
+MAX_NAME_LENGTH = 40
+
+
+@dataclass
+class NewPlugin:
+    """What ``plugin new`` wrote."""
+
+    name: str
+    package: str
+    directory: Path
+    files: list[Path] = field(default_factory=list)
+
+
+def check_name(name: str) -> str:
+    """The plugin's name, or a :class:`UsageError` saying what a name may be."""
+    if name.startswith("wasmrun-") or name.startswith("wasmrun_"):
+        raise UsageError(f"give the plugin's name, not the package's: '{name[8:]}' makes the package '{name}'")
+    if len(name) > MAX_NAME_LENGTH or not _NAME.match(name):
+        raise UsageError(f"invalid plugin name '{name}': use lowercase letters and digits, words joined by - or _, "
+                         f"starting with a letter (at most {MAX_NAME_LENGTH} characters), e.g. 'mylang'")
+    return name
+
+
+def render(name: str) -> dict[str, str]:
+    """The package's files, by path relative to its directory."""
+    check_name(name)
+    package = "wasmrun_" + name.replace("-", "_")
+    major, minor = __version__.split(".")[:2]
+    values = {
+        "__NAME__": name,
+        "__PKG__": package,
+        "__EXT__": name.replace("-", "").replace("_", ""),
+        "__WASMRUN_REQUIREMENT__": f"wasmrun>={major}.{minor}",
+        "__HOOK_API__": HOOK_API_VERSION,
+    }
+
+    def fill(template: str) -> str:
+        for key, value in values.items():
+            template = template.replace(key, value)
+        return template
+
+    ext = values["__EXT__"]
+    files = {
+        "pyproject.toml": _PYPROJECT,
+        "README.md": _README,
+        ".gitignore": _GITIGNORE,
+        f"{package}/__init__.py": _MODULE,
+        f"example/main.{ext}": "hello from __NAME__\n",
+        "tests/conftest.py": _CONFTEST,
+        "tests/test_plugin.py": _TESTS,
+    }
+    return {path: fill(content) for path, content in files.items()}
+
+
+def new_plugin(name: str, parent: Path) -> NewPlugin:
+    """Write the package ``wasmrun-NAME`` into ``parent``; refuses (writing nothing) when any of
+    its files exists."""
+    files = render(name)
+    directory = parent / f"wasmrun-{name}"
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{directory} exists and is not a directory")
+    existing = [rel for rel in files if (directory / rel).exists()]
+    if existing:
+        raise UsageError(f"{directory} already holds {', '.join(sorted(existing))}; nothing was written",
+                         hint="choose another --path, or move the existing package away")
+    result = NewPlugin(name=name, package="wasmrun_" + name.replace("-", "_"), directory=directory)
+    for rel, content in files.items():
+        path = directory / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as handle:  # "x": never replace a file
+            handle.write(content)
+        result.files.append(path)
+    return result
+
+
+# -- the templates ---------------------------------------------------------------------------------
+# Placeholders: __NAME__ (plugin name), __PKG__ (Python package), __EXT__ (source extension),
+# __WASMRUN_REQUIREMENT__, __HOOK_API__.
+
+_PYPROJECT = '''\
+[build-system]
+requires = ["hatchling>=1.24"]
+build-backend = "hatchling.build"
+
+[project]
+name = "wasmrun-__NAME__"
+dynamic = ["version"]
+description = "wasmrun plugin: build __NAME__ projects to WebAssembly"
+readme = "README.md"
+requires-python = ">=3.11"
+dependencies = ["__WASMRUN_REQUIREMENT__"]
+
+[project.optional-dependencies]
+test = ["pytest>=8"]
+
+# wasmrun finds the plugin through this entry point; its name is the plugin's name.
+[project.entry-points.wasmrun]
+__NAME__ = "__PKG__"
+
+[tool.hatch.version]
+path = "__PKG__/__init__.py"
+
+[tool.hatch.build.targets.wheel]
+packages = ["__PKG__"]
+
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+addopts = ["-ra", "--strict-markers"]
+'''
+
+_README = '''\
+# wasmrun-__NAME__
+
+A [wasmrun](https://github.com/wasmrun/wasmrun) plugin that builds __NAME__ projects to WebAssembly.
+
+Generated by `wasmrun plugin new __NAME__`. Its build is a stand-in that needs no toolchain: a
+project is a directory holding `main.__EXT__`, and its build is a WASI command printing that
+file's text. Replace `build` and `check_dependencies` in `__PKG__/__init__.py` with calls to your
+compiler; the tests keep you inside wasmrun's plugin contract.
+
+```sh
+python -m venv .venv
+.venv/bin/pip install -e '.[test]'
+.venv/bin/pytest                      # the tests in tests/, with wasmrun's fixtures
+.venv/bin/wasmrun plugin list         # __NAME__ is listed, loaded
+.venv/bin/wasmrun exec example        # builds example/ and runs it: hello from __NAME__
+```
+
+The tests use the fixtures wasmrun ships for plugin authors (`wasmrun_plugins`, `wasmrun_project`,
+`wasmrun_cli`, `run_wasm`, `wasmrun_conformance`); wasmrun's documentation, "Testing plugins",
+describes them.
+'''
+
+_GITIGNORE = '''\
+__pycache__/
+*.egg-info/
+build/
+dist/
+.venv/
+wasmrun-out/
+'''
+
+_MODULE = '''\
+"""wasmrun-__NAME__: build __NAME__ projects to WebAssembly.
+
+A project is a directory holding ``main.__EXT__``. The build here is a stand-in that needs no
+toolchain: it turns the file's text into a WASI command that prints it (WebAssembly text, assembled
+by wasmtime, which wasmrun depends on). Replace it with your compiler: see the comments in
+``check_dependencies`` and ``build``.
+
+Keep this module cheap to import (wasmrun imports every plugin when it starts): import your
+toolchain's bindings inside the hooks that use them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import wasmrun
+from wasmrun.models import BuildConfig, BuildResult, Capability, Claim, GlueKind, PluginInfo, Target, ToolStatus
+
+__version__ = "0.1.0"
+
+PLUGIN_NAME = "__NAME__"
+ENTRY_FILE = "main.__EXT__"
+
+# The stand-in's output: a WASI command writing the text at address 16 to stdout.
+_MODULE = """(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") {pages})
+  (data (i32.const 16) "{data}")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const {length}))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+"""
+
+
+@wasmrun.hookimpl
+def plugin_info() -> PluginInfo:
+    return PluginInfo(
+        name=PLUGIN_NAME,
+        version=__version__,
+        description="__NAME__ projects to WebAssembly",
+        extensions=[".__EXT__"],
+        entry_files=[ENTRY_FILE],
+        tools=[],  # the external tools the build calls, e.g. ["mycc"]
+        capabilities=[Capability.WASM, Capability.WASI],
+        hook_api="__HOOK_API__",
+    )
+
+
+@wasmrun.hookimpl
+def can_handle_project(project_dir: Path) -> Claim | None:
+    # Claim precisely, and run no tool here: wasmrun asks every plugin about every project.
+    if (project_dir / ENTRY_FILE).is_file():
+        return Claim(evidence=[ENTRY_FILE])
+    return None
+
+
+@wasmrun.hookimpl
+def validate_project(project_dir: Path) -> list[str]:
+    # Problems a user can fix, one line each, found before any tool runs.
+    if not (project_dir / ENTRY_FILE).read_bytes().strip():
+        return [f"{ENTRY_FILE} is empty"]
+    return []
+
+
+@wasmrun.hookimpl
+def check_dependencies(target: Target, probe: bool) -> list[ToolStatus]:
+    # One ToolStatus per external tool; wasmrun refuses to build while a required one is missing:
+    #     from wasmrun.toolchain import find_tool
+    #     path = find_tool("mycc")
+    #     return [ToolStatus(name="mycc", found=path is not None, path=path,
+    #                        install_hint="apt-get install mycc")]
+    return []
+
+
+@wasmrun.hookimpl
+def build(config: BuildConfig) -> BuildResult:
+    # With a real compiler (it logs the command for -v and turns a failure into a BuildError):
+    #     from wasmrun import toolchain
+    #     toolchain.run(["mycc", str(config.project_dir / ENTRY_FILE), "-o", str(wasm)])
+    import wasmtime
+
+    text = (config.project_dir / ENTRY_FILE).read_bytes()
+    source = _MODULE.format(pages=1 + (16 + len(text)) // 65536, length=len(text),
+                            data="".join(f"\\\\{byte:02x}" for byte in text))
+    wasm = config.output_dir / "main.wasm"  # write only under config.output_dir
+    wasm.write_bytes(wasmtime.wat2wasm(source))
+    return BuildResult(wasm_path=wasm, glue=GlueKind.WASI, toolchain="wasmtime wat2wasm (stand-in)")
+
+
+@wasmrun.hookimpl
+def clean(project_dir: Path, output_dir: Path) -> list[Path]:
+    # Remove what your compiler leaves outside output_dir (a cache directory, object files), and
+    # nothing else; wasmrun has already removed the outputs it recorded.
+    return []
+
+
+@wasmrun.hookimpl
+def project_template(flavour: str) -> dict[str, str] | None:
+    # What `wasmrun init --language __NAME__` writes.
+    if flavour == "command":
+        return {ENTRY_FILE: "hello from __NAME__\\n"}
+    return None
+'''
+
+_CONFTEST = '''\
+"""wasmrun's fixtures come with wasmrun (a pytest plugin); this makes every test use its own
+WASMRUN_HOME, so no user config, installed plugin or cache gets in."""
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated(wasmrun_home: Path) -> Path:
+    return wasmrun_home
+'''
+
+_TESTS = '''\
+"""The plugin's tests, written with the fixtures wasmrun ships for plugin authors."""
+
+from pathlib import Path
+
+import __PKG__
+from wasmrun.building import compile_project
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "example"
+
+
+def test_conformance(wasmrun_conformance):
+    # "__NAME__" is the installed plugin, found through its entry point: this checks the packaging
+    # too. The example is copied first; the build never writes into example/.
+    wasmrun_conformance("__NAME__", example_project=EXAMPLE, expect_stdout="hello from __NAME__\\n")
+
+
+def test_claims_only_its_own_projects(wasmrun_plugins, wasmrun_project):
+    plugins = wasmrun_plugins(__PKG__)
+    assert plugins.claims(wasmrun_project({"main.__EXT__": "hi\\n"}, name="ours"))[0][0] == "__NAME__"
+    assert plugins.claims(wasmrun_project({"notes.txt": "hi\\n"}, name="other")) == []
+
+
+def test_builds_a_command_that_prints_the_text(wasmrun_plugins, wasmrun_project, run_wasm):
+    plugins = wasmrun_plugins(__PKG__)
+    result = compile_project(wasmrun_project({"main.__EXT__": "hello, world\\n"}), plugins)
+    assert result.plugin == "__NAME__"
+    ran = run_wasm(result.wasm_path)
+    assert (ran.exit_code, ran.stdout) == (0, "hello, world\\n")
+
+
+def test_cli(wasmrun_plugins, wasmrun_project, wasmrun_cli):
+    wasmrun_plugins("__NAME__")  # the CLI sees the built-ins and the installed plugin
+    project = wasmrun_project(EXAMPLE)
+    assert "__NAME__" in wasmrun_cli("detect", project).stdout
+    ran = wasmrun_cli("exec", project)
+    assert (ran.exit_code, ran.stdout) == (0, "hello from __NAME__\\n"), ran.stderr
+
+
+def test_an_empty_source_is_a_usage_error(wasmrun_plugins, wasmrun_project, wasmrun_cli):
+    wasmrun_plugins(__PKG__)
+    result = wasmrun_cli("compile", wasmrun_project({"main.__EXT__": ""}))
+    assert result.exit_code == 2
+    assert "main.__EXT__ is empty" in result.stderr
+'''
