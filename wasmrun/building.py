@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wasmrun import toolchain
+from wasmrun import postprocess, toolchain
 from wasmrun.cache import cached_build
 from wasmrun.errors import BuildError, MissingToolchainError, NoPluginError, PluginError, UsageError
 from wasmrun.models import BuildConfig, BuildResult, Claim, Optimization, Target, ToolStatus
@@ -116,12 +116,15 @@ def compile_project(
     debug_info: bool = False,
     verbose: bool = False,
     use_cache: bool = True,
+    optimize: bool = True,
 ) -> BuildResult:
     """Build the project with the plugin that claims it; outputs land in ``output_dir``.
 
     A build with the same inputs as an earlier one is restored from the build cache
     (:mod:`wasmrun.cache`) without running the toolchain; ``use_cache=False`` builds anyway.
     Settings not given here come from the project's ``wasmrun.toml`` (:mod:`wasmrun.project_config`).
+    Release and size builds go through wasm-opt when it is installed (:mod:`wasmrun.postprocess`);
+    ``optimize=False`` (``--no-opt``) keeps the toolchain's output as it is.
     """
     settings = load_project_config(project_dir)
     optimization = optimization or settings.optimization or Optimization.RELEASE
@@ -143,8 +146,8 @@ def compile_project(
         config = BuildConfig(project_dir=project_dir, output_dir=staging.path, optimization=optimization,
                              target=target, debug_info=debug_info, toolchain=toolchain_name,
                              extra_args=list(extra_args or []), verbose=verbose)
-        result, cached = cached_build(plugins, name, config, lambda: plugins.call(name, "build", config=config),
-                                      read=use_cache)
+        result, cached = cached_build(plugins, name, config, lambda: _build(plugins, name, config, optimize),
+                                      read=use_cache, postprocess=postprocess.cache_key(config, optimize))
         if not isinstance(result, BuildResult):
             raise PluginError(f"plugin '{name}' returned {type(result).__name__} from build, not BuildResult")
         if not result.wasm_path.is_file():
@@ -168,10 +171,21 @@ def compile_project(
     })
 
 
+def _build(plugins: Plugins, name: str, config: BuildConfig, optimize: bool) -> BuildResult:
+    """The plugin's build, then wasm-opt over it (in the staging directory, so the cache keeps it)."""
+    result: BuildResult = plugins.call(name, "build", config=config)
+    if optimize and isinstance(result, BuildResult) and result.wasm_path.is_file():
+        result = postprocess.optimize(result, config)
+    return result
+
+
 def clean_project(project_dir: Path, plugins: Plugins, *, output_dir: Path | None = None,
                   language: str | None = None) -> list[Path]:
-    """Remove what wasmrun built for the project: recorded outputs, then the plugin's own."""
-    out = (output_dir or default_output_dir(project_dir)).absolute()
+    """Remove what wasmrun built for the project: the outputs its manifest records, then what the
+    plugin's ``clean`` hook names (its toolchain's build directories). Files the user wrote stay,
+    and no symlink is followed (:func:`wasmrun.outputs.remove_outputs`)."""
+    out = (output_dir or load_project_config(project_dir).output_path(project_dir)
+           or default_output_dir(project_dir)).absolute()
     removed = remove_outputs(out)
     try:
         name = choose_plugin(project_dir, plugins, language)

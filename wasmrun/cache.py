@@ -10,6 +10,8 @@ An entry's key is a SHA-256 over
 * the plugin's name and version;
 * the toolchain's versions (the ``toolchain_versions`` hook, else the versions
   ``check_dependencies`` reports).
+* the post-processing that runs over the build before it is stored, when any (wasm-opt's
+  path, version and flags: :func:`wasmrun.postprocess.cache_key`).
 
 Checking for a hit reads no unchanged source: a memo per project keeps each file's
 (size, mtime, ctime, inode) beside its hash, and a file whose stat matches is not read again. A
@@ -192,9 +194,11 @@ class BuildCache:
 
     # -- the key ----------------------------------------------------------------------------------
 
-    def key(self, plugins: Plugins, name: str, config: BuildConfig) -> str | None:
+    def key(self, plugins: Plugins, name: str, config: BuildConfig,
+            postprocess: Mapping[str, Any] | None = None) -> str | None:
         """The entry for building ``config`` with plugin ``name``; None when the plugin declares no
-        source files (nothing to key on, so nothing is cached)."""
+        source files (nothing to key on, so nothing is cached). ``postprocess`` describes what runs
+        over the plugin's output before it is stored (:func:`wasmrun.postprocess.cache_key`)."""
         from wasmrun.building import source_files
 
         project = config.project_dir
@@ -212,6 +216,8 @@ class BuildCache:
                                                               "toolchain", "extra_args"}),
             "sources": source_digests(project, sources, memo),
         }
+        if postprocess:
+            document["postprocess"] = dict(postprocess)
         return _sha256_text(json.dumps(document, sort_keys=True, separators=(",", ":")))
 
     # -- lookup -----------------------------------------------------------------------------------
@@ -374,21 +380,22 @@ class BuildCache:
 # -- the one call compile_project makes -----------------------------------------------------------
 
 def cached_build(plugins: Plugins, name: str, config: BuildConfig, build: Callable[[], BuildResult], *,
-                 read: bool = True, write: bool = True, cache: BuildCache | None = None
-                 ) -> tuple[BuildResult, bool]:
+                 read: bool = True, write: bool = True, cache: BuildCache | None = None,
+                 postprocess: Mapping[str, Any] | None = None) -> tuple[BuildResult, bool]:
     """Build through the cache: (result, whether it was restored from the cache).
 
     On a hit the outputs are copied into ``config.output_dir`` (the staging directory) and the
     result's paths point there; ``build`` is not called and no toolchain runs. On a miss ``build()``
     runs and whatever it left in ``config.output_dir`` is stored. ``read=False`` (``--no-cache``)
     skips the lookup but still stores the fresh result, replacing the entry; ``write=False`` stores
-    nothing (both False: the cache is not touched at all).
+    nothing (both False: the cache is not touched at all). ``postprocess`` is part of the key: what
+    ``build`` does to the plugin's output after it (wasm-opt), so that it is stored done.
     """
     cache = cache or BuildCache.default()
     if not cache.enabled or not (read or write):
         return build(), False
     try:
-        key = cache.key(plugins, name, config)
+        key = cache.key(plugins, name, config, postprocess)
     except (OSError, PluginError) as exc:
         log.warning("build cache: not used: %s", exc)
         key = None

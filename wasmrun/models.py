@@ -125,6 +125,9 @@ class BuildResult(_Model):
     commands: list[list[str]] = Field(default_factory=list, description="the toolchain commands run")
     duration_s: float = 0.0
     cached: bool = Field(False, description="restored from the build cache; no toolchain ran")
+    post_process: bool = Field(True, description="False: the plugin's module must stay as built (no wasm-opt)")
+    optimized_by: str | None = Field(None, description="the post-processing that optimized the module, "
+                                     "e.g. 'wasm-opt 108 -O2'; None: the toolchain's output as it was")
 
     def files(self) -> list[Path]:
         """Every file the build produced."""

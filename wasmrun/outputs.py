@@ -5,6 +5,7 @@ wasmrun did not make.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -28,7 +29,17 @@ def read_manifest(output_dir: Path) -> list[str]:
     except (OSError, ValueError):
         return []
     files = data.get("files", []) if isinstance(data, dict) else []
-    return [f for f in files if isinstance(f, str) and _is_inside(output_dir, output_dir / f)]
+    return [f for f in files if isinstance(f, str) and _safe_entry(output_dir, f)]
+
+
+def _safe_entry(output_dir: Path, rel: str) -> bool:
+    """A manifest entry that names a path in ``output_dir`` without leaving it: relative, no
+    ``..``, and no directory on the way a symlink. The entry itself may be a symlink wasmrun
+    wrote: it is the link that is replaced or removed, never what it points to."""
+    parts = Path(rel).parts
+    if not parts or Path(rel).is_absolute() or ".." in parts:
+        return False
+    return not any((output_dir.joinpath(*parts[:depth])).is_symlink() for depth in range(1, len(parts)))
 
 
 def _write_manifest(output_dir: Path, files: list[str]) -> None:
@@ -86,21 +97,35 @@ class Staging:
 
 
 def remove_outputs(output_dir: Path) -> list[Path]:
-    """Delete the files the manifest lists (and directories left empty); nothing else."""
+    """Delete the files the manifest lists (and directories left empty); nothing else.
+
+    No symlink is followed: a listed symlink is removed itself (its target stays), a directory
+    that is a symlink is neither entered nor removed, and files the user put there stay.
+    """
     removed: list[Path] = []
-    if not output_dir.is_dir():
+    if output_dir.is_symlink() or not output_dir.is_dir():
         return removed
     for rel in read_manifest(output_dir):
         path = output_dir / rel
-        if path.is_file() or path.is_symlink():
+        if path.is_symlink() or path.is_file():
             path.unlink()
             removed.append(path)
     for staging in output_dir.glob(".staging-*"):
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging.is_dir() and not staging.is_symlink():
+            shutil.rmtree(staging, ignore_errors=True)
     (output_dir / MANIFEST_NAME).unlink(missing_ok=True)
-    for directory in sorted((p for p in output_dir.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-        if not any(directory.iterdir()):
-            directory.rmdir()
-    if not any(output_dir.iterdir()):
-        output_dir.rmdir()
+    _remove_empty_dirs(output_dir)
     return removed
+
+
+def _remove_empty_dirs(root: Path) -> None:
+    """Remove directories under ``root`` (and ``root``) left empty, deepest first; symlinks to
+    directories are left alone and not entered."""
+    for current, dirs, _files in os.walk(root, topdown=False, followlinks=False):
+        for name in dirs:
+            directory = Path(current) / name
+            if not directory.is_symlink():
+                with contextlib.suppress(OSError):
+                    directory.rmdir()  # fails when not empty: the user's files stay
+    with contextlib.suppress(OSError):
+        root.rmdir()

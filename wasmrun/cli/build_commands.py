@@ -30,6 +30,7 @@ def compile_command(
     as_json: JsonOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print the exact toolchain commands.")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Build even when the build cache has the result (and replace it).")] = False,
+    no_opt: Annotated[bool, typer.Option("--no-opt", help="Do not run wasm-opt over release and size builds.")] = False,
 ) -> None:
     """Build a project to WebAssembly."""
     from wasmrun.building import compile_project, default_plugins, project_path
@@ -45,7 +46,7 @@ def compile_command(
         result = compile_project(
             project_path(path), default_plugins(), output_dir=output,
             optimization=Optimization(opt) if opt else None, target=Target(tgt) if tgt else None, language=language, toolchain_name=toolchain, extra_args=extra_args or [],
-            debug_info=debug_info, verbose=verbose, use_cache=not no_cache)
+            debug_info=debug_info, verbose=verbose, use_cache=not no_cache, optimize=not no_opt)
     if as_json:
         print_json(result)
         return
@@ -53,6 +54,8 @@ def compile_command(
     typer.echo(f"built {result.wasm_path} ({size:,} bytes) with {result.plugin}"
                f"{f' ({result.toolchain})' if result.toolchain else ''} in {result.duration_s:.2f} s"
                f"{' (cached)' if result.cached else ''}")
+    if result.optimized_by:
+        typer.echo(f"      optimized with {result.optimized_by}")
     for extra in (result.js_path, result.html_path, *result.additional_files):
         if extra is not None:
             typer.echo(f"      {extra}")

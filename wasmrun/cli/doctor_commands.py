@@ -16,13 +16,17 @@ def doctor_command(
 ) -> None:
     """Check every language's toolchain, with a probe compile where a tool can be present yet broken."""
     from wasmrun.building import default_plugins, doctor
+    from wasmrun.postprocess import POSTPROCESS_REPORT, tool_status
 
     reports = doctor(default_plugins(), probe=not no_probe)
+    wasm_opt = tool_status()
     if as_json:
         print_json([
-            {"plugin": r.plugin, "target": r.target.value, "ready": r.ready, "error": r.error,
-             "tools": [t.model_dump(mode="json") for t in r.tools]}
-            for r in reports
+            *({"plugin": r.plugin, "target": r.target.value, "ready": r.ready, "error": r.error,
+               "tools": [t.model_dump(mode="json") for t in r.tools]}
+              for r in reports),
+            {"plugin": POSTPROCESS_REPORT, "target": "wasm", "ready": True, "error": None,
+             "tools": [wasm_opt.model_dump(mode="json")]},
         ])
         return
     for report in reports:
@@ -38,6 +42,12 @@ def doctor_command(
             else:
                 label = "optional" if tool.optional else "MISSING "
                 typer.echo(f"    {label} {tool.name}: install with {tool.install_hint}")
+    typer.echo(f"{POSTPROCESS_REPORT} (release and size builds of every language): "
+               + ("wasm-opt" if wasm_opt.found else "off"))
+    if wasm_opt.found:
+        typer.echo(f"    ok       {wasm_opt.name} {wasm_opt.version or ''} {wasm_opt.path}")
+    else:
+        typer.echo(f"    optional {wasm_opt.name}: install with {wasm_opt.install_hint}")
 
 
 def register(app: typer.Typer) -> None:

@@ -31,6 +31,7 @@ def run_command(
     language: Annotated[str | None, typer.Option("--language", "-l", help="Use this language plugin, by name.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output directory [default: PATH/wasmrun-out].")] = None,
     toolchain: Annotated[str | None, typer.Option("--toolchain", help="Pick one of the plugin's toolchains.")] = None,
+    no_opt: Annotated[bool, typer.Option("--no-opt", help="Do not run wasm-opt over release and size builds.")] = False,
     log_requests: Annotated[bool, typer.Option("--log-requests", help="Print a line for every request.")] = False,
 ) -> None:
     import os
@@ -52,7 +53,7 @@ def run_command(
     options = ServeOptions(host=host, port=port, watch=watch, args=list(args or []), env=environment,
                            log_requests=log_requests, log=err)
     build = BuildOptions(output_dir=output, optimization=optimization, target=target, language=language,
-                         toolchain=toolchain)
+                         toolchain=toolchain, optimize=not no_opt)
     server = open_server(path, options, build)
     try:
         if not is_loopback(host):

@@ -408,7 +408,8 @@ def _result(wasm: Path, others: list[Path], toolchain_name: str) -> BuildResult:
     glue = GlueKind.WASI if wasi else (GlueKind.ASSEMBLYSCRIPT if js_path else GlueKind.NONE)
     return BuildResult(wasm_path=wasm, js_path=js_path,
                        additional_files=sorted(p for p in others if p != js_path),
-                       glue=glue, toolchain=toolchain_name)
+                       glue=glue, toolchain=toolchain_name,
+                       post_process=False)  # asc optimizes with binaryen itself, at the level asked for
 
 
 def _fresh_wasm_files(project: Path, since: float, exclude: Path) -> list[Path]:

@@ -639,6 +639,7 @@ class BuildOptions:
     language: str | None = None
     toolchain: str | None = None
     extra_args: list[str] = field(default_factory=list)
+    optimize: bool = True  # wasm-opt over release and size builds; False: --no-opt
 
 
 def prepare_site(path: str | Path, options: ServeOptions, build: BuildOptions | None = None,
@@ -673,7 +674,8 @@ def prepare_site(path: str | Path, options: ServeOptions, build: BuildOptions | 
     def run_build() -> BuildResult:
         return compile_project(given, plugins, output_dir=output_dir, optimization=Optimization(build.optimization),
                                target=Target(build.target), language=build.language,
-                               toolchain_name=build.toolchain, extra_args=build.extra_args)
+                               toolchain_name=build.toolchain, extra_args=build.extra_args,
+                               optimize=build.optimize)
 
     site = Site(given.name, state, project_dir=given, output_dir=output_dir, plugin=plugin, plugins=plugins)
 

@@ -226,4 +226,7 @@ def _build_embedded(config: BuildConfig, entry: Path, out: Path) -> BuildResult:
         extra.append(wat)
     return BuildResult(wasm_path=out, additional_files=extra,
                        glue=GlueKind.WASI if compiled.wasi else GlueKind.NONE,
-                       toolchain=f"wasmrun-python {__version__} (embedded)")
+                       toolchain=f"wasmrun-python {__version__} (embedded)",
+                       # A trap names the Python error by the function that raised it; wasm-opt's
+                       # inlining would erase that name from the backtrace.
+                       post_process=False)
