@@ -8,6 +8,7 @@ the median of the repeats, never a single run.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -22,6 +23,9 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
+
+#: The load average when this benchmark started: the machine may be shared, so every result says how busy it was.
+LOADAVG_START = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
 
 
 @dataclass
@@ -62,23 +66,54 @@ class Row:
     command: str
     yardstick_name: str
     yardstick: str
-    median_s: float
-    yardstick_median_s: float
+    median_s: float | None  # None: skipped (see ``note``)
+    yardstick_median_s: float | None
     runs: int
     target: str | None = None
     limit_s: float | None = None
-    passed: bool | None = None  # None: reported, no target
+    passed: bool | None = None  # None: reported, no target (or skipped)
+    note: str | None = None  # why it was skipped, or what to know when reading it
 
     @property
-    def ratio(self) -> float:
+    def ratio(self) -> float | None:
+        if self.median_s is None or not self.yardstick_median_s:
+            return None
         return self.median_s / self.yardstick_median_s
 
     @property
-    def overhead_s(self) -> float:
+    def overhead_s(self) -> float | None:
+        if self.median_s is None or self.yardstick_median_s is None:
+            return None
         return self.median_s - self.yardstick_median_s
 
     def as_dict(self) -> dict[str, object]:
-        return {**asdict(self), "ratio": round(self.ratio, 3), "overhead_s": round(self.overhead_s, 4)}
+        ratio, overhead = self.ratio, self.overhead_s
+        return {**asdict(self), "ratio": None if ratio is None else round(ratio, 3),
+                "overhead_s": None if overhead is None else round(overhead, 4)}
+
+
+def skipped(name: str, yardstick_name: str, reason: str) -> Row:
+    """A row that could not be measured here (a toolchain or browser missing): listed, not failed."""
+    return Row(name=name, command="", yardstick_name=yardstick_name, yardstick="", median_s=None,
+               yardstick_median_s=None, runs=0, note=f"skipped: {reason}")
+
+
+def judge(row: Row, target: Target) -> Row:
+    """Set the row's target, limit and verdict from its medians."""
+    assert row.median_s is not None and row.yardstick_median_s is not None
+    row.target = str(target)
+    row.limit_s = round(target.limit(row.yardstick_median_s), 4)
+    row.passed = row.median_s <= target.limit(row.yardstick_median_s)
+    return row
+
+
+def measured(name: str, command: str, yardstick_name: str, yardstick: str, times: Sequence[float],
+             yardstick_times: Sequence[float], *, target: Target | None = None) -> Row:
+    """A row from times taken by the benchmark itself (in a browser, in-process, from a log)."""
+    row = Row(name=name, command=command, yardstick_name=yardstick_name, yardstick=yardstick,
+              median_s=round(statistics.median(times), 4),
+              yardstick_median_s=round(statistics.median(yardstick_times), 4), runs=len(times))
+    return judge(row, target) if target is not None else row
 
 
 def console_script(name: str) -> str:
@@ -135,20 +170,30 @@ def compare(name: str, steps: Sequence[Step], yardstick_name: str, yardstick: Se
 
 
 def verdict(row: Mapping[str, object]) -> str:
+    if row.get("median_s") is None:
+        note = str(row.get("note") or "skipped")
+        return f"FAIL ({note})" if row.get("passed") is False else note
     passed = row.get("passed")
     return "report" if passed is None else ("ok" if passed else "FAIL")
 
 
-def table(rows: Sequence[Mapping[str, object]]) -> str:
-    """Rows (as dicts) as a plain-text table."""
+def _fmt(value: object, spec: str, unit: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{unit}"
+
+
+def table(rows: Sequence[Mapping[str, object]], *, group: str | None = None) -> str:
+    """Rows (as dicts) as a plain-text table; ``group`` names a key shown as a first column."""
     header = ("benchmark", "median", "yardstick", "its median", "ratio", "overhead", "target", "")
+    if group:
+        header = (group, *header)
     lines = [header]
     for row in rows:
-        lines.append((
-            str(row["name"]), f"{row['median_s']:.3f} s", str(row["yardstick_name"]),
-            f"{row['yardstick_median_s']:.3f} s", f"{row['ratio']:.2f}x", f"{row['overhead_s']:+.3f} s",
-            str(row.get("target") or "-"), verdict(row),
-        ))
+        cells = (
+            str(row["name"]), _fmt(row["median_s"], ".3f", " s"), str(row["yardstick_name"]),
+            _fmt(row["yardstick_median_s"], ".3f", " s"), _fmt(row["ratio"], ".2f", "x"),
+            _fmt(row["overhead_s"], "+.3f", " s"), str(row.get("target") or "-"), verdict(row),
+        )
+        lines.append((str(row.get(group, "")), *cells) if group else cells)
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
                      for line in lines)
@@ -158,7 +203,10 @@ def write_results(name: str, rows: Sequence[Row], **extra: object) -> Path:
     """Write ``results/<name>.json``: {"benchmark", "python", "rows": [...], ...extra}."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.json"
-    data = {"benchmark": name, "python": sys.version.split()[0], "rows": [r.as_dict() for r in rows], **extra}
+    end = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    data = {"benchmark": name, "python": sys.version.split()[0], "cpus": os.cpu_count(),
+            "loadavg_start": [round(x, 2) for x in LOADAVG_START], "loadavg_end": [round(x, 2) for x in end],
+            "rows": [r.as_dict() for r in rows], **extra}
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return path
 
@@ -167,14 +215,30 @@ def report(name: str, rows: Sequence[Row], **extra: object) -> int:
     """Print the table, write the JSON; the exit code is 1 when a target was missed."""
     print(table([r.as_dict() for r in rows]))
     path = write_results(name, rows, **extra)
-    print(f"\nwritten {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+    end = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    print(f"\nload average {LOADAVG_START[0]:.2f} at the start, {end[0]:.2f} at the end ({os.cpu_count()} CPUs)")
+    print(f"written {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
     return 1 if any(r.passed is False for r in rows) else 0
 
 
-def runs_argument(default: int) -> int:
-    """``--runs N`` from the command line (default ``default``)."""
-    import argparse
+QUICK_RUNS = 3
 
+
+def add_runs_arguments(parser: argparse.ArgumentParser, default: int, quick: int = QUICK_RUNS) -> None:
+    """``--runs N`` and ``--quick`` (``--runs {quick}`` unless --runs is given); read with :func:`chosen_runs`."""
+    parser.add_argument("--runs", type=int, default=None, help=f"repeats per command (default {default})")
+    parser.add_argument("--quick", action="store_true", help=f"fewer repeats ({quick}): a rough figure, fast")
+    parser.set_defaults(_default_runs=default, _quick_runs=quick)
+
+
+def chosen_runs(args: argparse.Namespace) -> int:
+    if args.runs is not None:
+        return int(args.runs)
+    return int(args._quick_runs if args.quick else args._default_runs)
+
+
+def runs_argument(default: int, quick: int = QUICK_RUNS) -> int:
+    """``--runs N`` / ``--quick`` from the command line (default ``default``)."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=default, help=f"repeats per command (default {default})")
-    return int(parser.parse_args().runs)
+    add_runs_arguments(parser, default, quick)
+    return chosen_runs(parser.parse_args())

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from _common import REPO, Row, Step, Target, compare, console_script, report
+from _common import REPO, Row, Step, Target, add_runs_arguments, chosen_runs, compare, console_script, report
 
 HIT_FACTOR = Target(0.1)  # the hit at least 10x faster than the full build
 MANY_FILES = Target(1.0, 0.1)  # 1,000 files at most 0.1 s over 1 file
@@ -105,6 +105,11 @@ def in_process(name: str, project: Path, *, runs: int, toolchain: str | None,
     base = compare_with or project
     candidate: Callable[[], float] = lambda: once(project, True)  # noqa: E731
     yardstick: Callable[[], float] = (lambda: once(base, True)) if compare_with else (lambda: once(base, False))
+    # write the entries in this process first: the CLI's key may include what this BuildConfig does
+    # not (project settings), so the end-to-end rows' entries are not necessarily this one's
+    once(project, False)
+    if compare_with:
+        once(compare_with, False)
     candidate(), yardstick()  # warm: the entries exist, the memos are written
     times: dict[str, list[float]] = {"candidate": [], "yardstick": []}
     for round_no in range(runs):
@@ -147,11 +152,12 @@ def c_toolchains() -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=5, help="repeats per command (default 5)")
+    add_runs_arguments(parser, 5)
     parser.add_argument("--driver", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--no-cache", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--toolchain", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.runs = chosen_runs(args)
     if args.driver:
         driver(args.driver, no_cache=args.no_cache, toolchain=args.toolchain)
         return 0

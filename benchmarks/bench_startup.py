@@ -87,7 +87,7 @@ def beyond(imports: list[Import], baseline: set[str]) -> list[dict[str, object]]
 
 
 def main() -> int:
-    runs = runs_argument(20)
+    runs = runs_argument(20, quick=8)
     wasmrun = console_script("wasmrun")
     with tempfile.TemporaryDirectory(prefix="wasmrun-bench-home-") as home:
         env = {**os.environ, "WASMRUN_HOME": home}

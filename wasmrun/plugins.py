@@ -76,6 +76,9 @@ class Plugins:
         self.pm = pluggy.PluginManager("wasmrun")
         self.pm.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
+        # (hook, plugin) -> a caller of that hook on that plugin alone (plus wrappers); rebuilt
+        # whenever the set of language plugins changes.
+        self._callers: dict[tuple[str, str], Any] = {}
         if trace:
             self.pm.add_hookcall_monitoring(_trace_before, _trace_after)
 
@@ -85,6 +88,7 @@ class Plugins:
                  version: str | None = None, origin: str = "") -> PluginRecord:
         """Register ``plugin`` under ``name``; a plugin that does not fit the contract is
         recorded with its error instead of raising."""
+        self._callers.clear()
         record = PluginRecord(name=name, builtin=builtin, source=source or ("builtin" if builtin else name),
                               version=version or __version__, origin=origin or ("builtin" if builtin else ""))
         self.records[name] = record
@@ -102,6 +106,7 @@ class Plugins:
             _check_api(info)
         except Exception as exc:  # noqa: BLE001
             self.pm.unregister(name=name)
+            self._callers.clear()
             record.plugin = None
             record.error = _describe(exc)
             return record
@@ -119,6 +124,7 @@ class Plugins:
                                           origin=origin or ("builtin" if builtin else ""))
 
     def unregister(self, name: str) -> None:
+        self._callers.clear()
         if self.pm.has_plugin(name):
             self.pm.unregister(name=name)
         self.records.pop(name, None)
@@ -168,17 +174,18 @@ class Plugins:
         return self._call_on(self.get(name), hook, **kwargs)
 
     def _call_on(self, record: PluginRecord, hook: str, **kwargs: Any) -> Any:
-        others = [p for p in self.pm.get_plugins() if p is not record.plugin and self._is_language(p)]
-        caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
+        key = (hook, record.name)
+        caller = self._callers.get(key)
+        if caller is None:
+            languages = {impl.plugin for impl in self.pm.hook.plugin_info.get_hookimpls()}
+            others = [p for p in languages if p is not record.plugin]
+            caller = self._callers[key] = self.pm.subset_hook_caller(hook, remove_plugins=others)
         try:
             return caller(**kwargs)
         except WasmrunError:
             raise
         except Exception as exc:  # a plugin's bug must not become our traceback
             raise PluginError(f"plugin '{record.name}' failed in {hook}: {_describe(exc)}") from exc
-
-    def _is_language(self, plugin: object) -> bool:
-        return any(impl.plugin is plugin for impl in self.pm.hook.plugin_info.get_hookimpls())
 
     def claims(self, project_dir: Path) -> list[tuple[str, Claim]]:
         """Every enabled plugin's claim on the project, best first.

@@ -1,0 +1,308 @@
+"""The dev server in Chromium (issue 6), through playwright.
+
+(a) Navigation to the page showing the hello module's output: ``wasmrun run examples/wat-hello``
+    beside the same built module served by ``python -m http.server`` with a minimal hand-written
+    page (fetch + ``WebAssembly.instantiateStreaming`` + a 10-line ``fd_write`` shim writing into a
+    ``<pre>``). Both servers are separate processes; the loads alternate, each in a fresh browser
+    context (empty cache, as a first visit). The time is the browser's own: ``performance.now()``
+    (from navigation start) when the output text appears, seen by a MutationObserver installed
+    before any page script. Target: within 10%.
+(b) Live reload: ``wasmrun run --watch`` with the page open; from saving a changed source (a new
+    greeting, a unique one each time so the build cache never answers) to the page showing the new
+    output, beside the build's own time (``BuildResult.duration_s``, from the server's
+    ``built X in N s; reloading`` line for that very build). Target: the build's time plus 0.5 s.
+    Measured for wat-hello, and for c-hello when clang is there (a build that takes real time).
+
+When (a) misses its target, one more load of each page is traced: every request (start, end,
+size), DOMContentLoaded and when the output appeared, printed and written to the JSON.
+
+Chromium is ``/usr/bin/chromium`` (or ``WASMRUN_BENCH_CHROMIUM``); without playwright or Chromium
+the rows are listed as skipped.
+
+    python benchmarks/bench_server.py [--runs N] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from _common import REPO, Row, Target, add_runs_arguments, chosen_runs, console_script, measured, report, skipped
+
+NAVIGATION = Target(1.10)
+RELOAD = Target(1.0, 0.5)
+CHROMIUM = os.environ.get("WASMRUN_BENCH_CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run"]
+HELLO = "hello from WebAssembly text"
+
+MINIMAL_PAGE = """<!doctype html>
+<meta charset="utf-8"><title>hello</title>
+<pre id="out"></pre>
+<script type="module">
+let memory; const out = document.getElementById("out"), dec = new TextDecoder();
+const fd_write = (fd, iovs, n, nwritten) => {
+  const v = new DataView(memory.buffer); let len = 0;
+  for (let i = 0; i < n; i++) { const p = v.getUint32(iovs + 8 * i, true), l = v.getUint32(iovs + 8 * i + 4, true);
+    out.textContent += dec.decode(new Uint8Array(memory.buffer, p, l)); len += l; }
+  v.setUint32(nwritten, len, true); return 0; };
+const imports = { wasi_snapshot_preview1: { fd_write } };
+const { instance } = await WebAssembly.instantiateStreaming(fetch("main.wasm"), imports);
+memory = instance.exports.memory; instance.exports._start();
+</script>
+"""
+
+#: Installed before any page script: records performance.now() and Date.now() when ``selector``
+#: first contains ``text`` (window.__shown), whatever the page does to get it there.
+OBSERVER = """
+(() => {
+  const want = %(want)s;
+  const check = () => {
+    if (window.__shown) return;
+    for (const [selector, text] of want) {
+      const node = document.querySelector(selector);
+      if (node && node.textContent.includes(text)) {
+        window.__shown = { at: performance.now(), epoch_ms: Date.now(), text: node.textContent };
+        return;
+      }
+    }
+  };
+  new MutationObserver(check).observe(document, { subtree: true, childList: true, characterData: true });
+})();
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}: {' '.join(proc.args)}")  # type: ignore[arg-type]
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on port {port} after {timeout} s")
+
+
+class Server:
+    """A server process; its stderr lines are collected by a thread (the build log)."""
+
+    def __init__(self, argv: list[str], port: int, env: dict[str, str], cwd: Path | None = None) -> None:
+        self.lines: list[tuple[float, str]] = []
+        self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        wait_for_port(port, self.proc)
+        self.url = f"http://127.0.0.1:{port}/"
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append((time.time(), line.rstrip("\n")))
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@contextmanager
+def serving(argv: list[str], port: int, env: dict[str, str], cwd: Path | None = None) -> Iterator[Server]:
+    server = Server(argv, port, env, cwd)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def load_once(browser: Any, url: str, want: list[tuple[str, str]], *, trace: bool = False) -> dict[str, Any]:
+    """Load ``url`` in a fresh context; when the output showed (ms from navigation start), and a trace."""
+    import json
+
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.add_init_script(OBSERVER % {"want": json.dumps(want)})
+        page.goto(url, wait_until="commit")
+        page.wait_for_function("() => window.__shown", timeout=30_000)
+        shown = page.evaluate("() => window.__shown")
+        result: dict[str, Any] = {"shown_ms": float(shown["at"])}
+        if trace:
+            result["trace"] = page.evaluate("""() => {
+              const nav = performance.getEntriesByType("navigation")[0];
+              return {
+                responseEnd_ms: nav.responseEnd, domContentLoaded_ms: nav.domContentLoadedEventEnd,
+                html_bytes: nav.transferSize,
+                requests: performance.getEntriesByType("resource").map((r) => ({
+                  url: r.name.replace(location.origin, ""), type: r.initiatorType,
+                  start_ms: Math.round(r.startTime * 10) / 10,
+                  end_ms: Math.round(r.responseEnd * 10) / 10, bytes: r.transferSize })),
+              };
+            }""")
+            result["trace"]["shown_ms"] = result["shown_ms"]
+        return result
+    finally:
+        context.close()
+
+
+def navigation(browser: Any, wasmrun: str, tmp: Path, env: dict[str, str], runs: int) -> tuple[Row, dict[str, Any]]:
+    project = tmp / "wat-hello"
+    shutil.copytree(REPO / "examples" / "wat-hello", project, ignore=shutil.ignore_patterns("wasmrun-out"))
+    subprocess.run([wasmrun, "compile", str(project)], env=env, check=True, capture_output=True)
+    site = tmp / "minimal-site"
+    site.mkdir()
+    shutil.copy(project / "wasmrun-out" / "main.wasm", site / "main.wasm")
+    (site / "index.html").write_text(MINIMAL_PAGE, encoding="utf-8")
+    port_a, port_b = free_port(), free_port()
+    wasmrun_argv = [wasmrun, "run", "--port", str(port_a), str(project)]
+    plain_argv = [sys.executable, "-m", "http.server", str(port_b), "--bind", "127.0.0.1", "--directory", str(site)]
+    extra: dict[str, Any] = {}
+    with serving(wasmrun_argv, port_a, env) as ours, serving(plain_argv, port_b, env) as plain:
+        loads = {
+            "wasmrun": lambda trace=False: load_once(browser, ours.url, [("#console", HELLO)], trace=trace),
+            "plain": lambda trace=False: load_once(browser, plain.url, [("#out", HELLO)], trace=trace),
+        }
+        for load in loads.values():  # warm: the servers' first request, Chromium's compile caches
+            load()
+        times: dict[str, list[float]] = {"wasmrun": [], "plain": []}
+        for round_no in range(runs):
+            order = ["wasmrun", "plain"] if round_no % 2 == 0 else ["plain", "wasmrun"]
+            for name in order:
+                times[name].append(loads[name]()["shown_ms"] / 1000)
+        row = measured("navigation to output: wasmrun run wat-hello", " ".join(wasmrun_argv),
+                       "python -m http.server + minimal page", " ".join(plain_argv), times["wasmrun"], times["plain"],
+                       target=NAVIGATION)
+        if not row.passed:
+            extra = {name: load(True)["trace"] for name, load in loads.items()}
+    return row, extra
+
+
+def edit(project: Path, source: str, count: int) -> tuple[str, str]:
+    """Write a new greeting (unique: ``count``) into the example's source; (the file's text, the greeting)."""
+    path = project / source
+    text = path.read_text(encoding="utf-8")
+    if source == "main.wat":  # the same length (the iovec holds it): "hello from WebAssembly NNNN\n"
+        greeting = f"hello from WebAssembly {count:04d}"
+        new = re.sub(r'"hello from WebAssembly [^"\\]*\\n"', f'"{greeting}\\\\n"', text)
+    else:
+        greeting = f"hello from C {count:04d}"
+        new = re.sub(r'"hello from C[^"\\]*\\n"', f'"{greeting}\\\\n"', text)
+    if new == text:
+        raise RuntimeError(f"could not change the greeting in {path}")
+    return new, greeting
+
+
+def live_reload(browser: Any, wasmrun: str, tmp: Path, env: dict[str, str], runs: int, example: str,
+                source: str, selector: str = "#console") -> Row:
+    project = tmp / f"live-{example}"
+    shutil.copytree(REPO / "examples" / example, project, ignore=shutil.ignore_patterns("wasmrun-out"))
+    port = free_port()
+    argv = [wasmrun, "run", "--watch", "--port", str(port), str(project)]
+    latencies: list[float] = []
+    builds: list[float] = []
+    with serving(argv, port, env) as server:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(server.url)
+        page.wait_for_function("() => window.wasmrun && ['exited', 'ready', 'trapped'].includes(window.wasmrun.status)",
+                               timeout=60_000)
+        page.wait_for_function("() => document.documentElement.dataset.wasmrunLive === 'connected'", timeout=10_000)
+        for count in range(runs + 1):  # the first is a warm-up
+            new, greeting = edit(project, source, count)
+            page.add_init_script(OBSERVER % {"want": f'[["{selector}", "{greeting}"]]'})
+            seen_lines = len(server.lines)
+            saved = time.time()
+            (project / source).write_text(new, encoding="utf-8")
+            # the page before the reload still shows (and may have recorded) the previous greeting
+            page.wait_for_function("(g) => window.__shown && window.__shown.text.includes(g)", arg=greeting,
+                                   timeout=60_000)
+            shown = page.evaluate("() => window.__shown")
+            latency = shown["epoch_ms"] / 1000 - saved
+            built = None
+            deadline = time.monotonic() + 5
+            while built is None and time.monotonic() < deadline:
+                for _, line in server.lines[seen_lines:]:
+                    match = re.search(r"built \S+ in ([0-9.]+) s; reloading", line)
+                    if match:
+                        built = float(match[1])
+                if built is None:
+                    time.sleep(0.02)
+            if built is None:
+                raise RuntimeError("no 'built ... reloading' line from the server:\n"
+                                   + "\n".join(line for _, line in server.lines[-20:]))
+            if count:
+                latencies.append(latency)
+                builds.append(built)
+            time.sleep(0.3)  # let the watcher settle before the next save
+        context.close()
+    return measured(f"live reload: save to new output, {example}", " ".join(argv), "the build itself (duration_s)",
+                    "BuildResult.duration_s of the same build, from the server's log", latencies, builds,
+                    target=RELOAD)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    add_runs_arguments(parser, 15, quick=5)
+    runs = chosen_runs(parser.parse_args())
+    names = [("navigation to output: wasmrun run wat-hello", "python -m http.server + minimal page"),
+             ("live reload: save to new output, wat-hello", "the build itself (duration_s)"),
+             ("live reload: save to new output, c-hello", "the build itself (duration_s)")]
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return report("server", [skipped(n, y, "tool missing (playwright)") for n, y in names])
+    if not Path(CHROMIUM).is_file():
+        return report("server", [skipped(n, y, f"tool missing ({CHROMIUM})") for n, y in names])
+    wasmrun = console_script("wasmrun")
+    rows: list[Row] = []
+    extra: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="wasmrun-bench-server-") as tmp, sync_playwright() as pw:
+        env = {**os.environ, "WASMRUN_HOME": str(Path(tmp) / "home"), "WASMRUN_LOAD_PLUGINS": ""}
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            row, trace = navigation(browser, wasmrun, Path(tmp), env, runs)
+            rows.append(row)
+            if trace:
+                extra["navigation_trace"] = trace
+            rows.append(live_reload(browser, wasmrun, Path(tmp), env, runs, "wat-hello", "main.wat"))
+            if shutil.which("clang"):
+                rows.append(live_reload(browser, wasmrun, Path(tmp), env, runs, "c-hello", "main.c"))
+            else:
+                rows.append(skipped(*names[2], "tool missing (clang)"))
+        finally:
+            browser.close()
+    status = report("server", rows, chromium=CHROMIUM, **extra)
+    for name, trace in extra.get("navigation_trace", {}).items():
+        print(f"\n{name}: response {trace['responseEnd_ms']:.1f} ms, DOMContentLoaded "
+              f"{trace['domContentLoaded_ms']:.1f} ms, output shown {trace['shown_ms']:.1f} ms, "
+              f"HTML {trace['html_bytes']} bytes")
+        for request in trace["requests"]:
+            print(f"  {request['start_ms']:7.1f} -> {request['end_ms']:7.1f} ms  {request['bytes']:>7} B  "
+                  f"{request['type']:<10} {request['url']}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
