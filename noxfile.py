@@ -31,10 +31,22 @@ def _install_wheel(session: nox.Session, extras: str) -> None:
     shutil.rmtree(os.path.dirname(wheel), ignore_errors=True)
 
 
+def _install_plugin_packages(session: nox.Session) -> list[str]:
+    """Each package in plugins/ from its own wheel, beside wasmrun's; returns their directories."""
+    for package in PLUGIN_PACKAGES:
+        wheel = _build_wheel(session, package)
+        session.install("--force-reinstall", "--no-deps", wheel)
+        session.install(wheel)
+        shutil.rmtree(os.path.dirname(wheel), ignore_errors=True)
+    return PLUGIN_PACKAGES
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite against the installed wheel. Extra args go to pytest."""
+    """Run the test suite against the installed wheels (wasmrun and the packages in plugins/; the
+    core tests load no external plugin unless a test asks for one). Extra args go to pytest."""
     _install_wheel(session, "c,test")
+    _install_plugin_packages(session)
     session.run("pytest", *session.posargs)
 
 
@@ -42,12 +54,8 @@ def tests(session: nox.Session) -> None:
 def plugins(session: nox.Session) -> None:
     """Each package in plugins/, installed from its wheel beside wasmrun's, runs its own tests."""
     _install_wheel(session, "c,test")
-    for package in PLUGIN_PACKAGES:
-        wheel = _build_wheel(session, package)
-        session.install("--force-reinstall", "--no-deps", wheel)
-        session.install(wheel)
+    for package in _install_plugin_packages(session):
         session.run("pytest", "--rootdir", package, os.path.join(package, "tests"), *session.posargs)
-        shutil.rmtree(os.path.dirname(wheel), ignore_errors=True)
 
 
 @nox.session
