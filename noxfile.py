@@ -10,7 +10,7 @@ import tempfile
 
 import nox
 
-nox.options.sessions = ["tests", "plugins", "lint", "typecheck"]
+nox.options.sessions = ["tests", "plugins", "lint", "typecheck", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -61,7 +61,7 @@ def plugins(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")
-    session.run("ruff", "check", "wasmrun", "tests", "benchmarks", "plugins", "noxfile.py")
+    session.run("ruff", "check", "wasmrun", "tests", "benchmarks", "plugins", "scripts", "docs", "noxfile.py")
 
 
 @nox.session

@@ -138,3 +138,15 @@ def test_example_plugin_loads_claims_and_builds(example_plugin: ModuleType,
     assert result.plugin == "greeting"
     run = run_wasm(result.wasm_path)
     assert (run.exit_code, run.stdout) == (0, "hello from a plugin\n")
+
+
+# -- (f) the generated CLI reference is current ---------------------------------------------------
+
+def test_cli_reference_is_generated_from_the_app_and_current() -> None:
+    script = Path(__file__).resolve().parents[1] / "scripts" / "cli_reference.py"
+    spec = importlib.util.spec_from_file_location("cli_reference", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    current = (DOCS / "reference" / "cli.md").read_text(encoding="utf-8")
+    assert current == module.render(), "docs/reference/cli.md is out of date: run python scripts/cli_reference.py"
