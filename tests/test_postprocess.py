@@ -156,7 +156,7 @@ def test_without_wasm_opt_builds_work_and_doctor_says_how_to_install(
     assert result.optimized_by is None
     assert run_wasm(result.wasm_path).stdout == "hello from WebAssembly text\n"
     out = cli("doctor", "--no-probe")
-    assert "optional wasm-opt: install with apt-get install binaryen" in out.stdout
+    assert "optional wasm-opt: apt-get install binaryen" in out.stdout
     report = cli("doctor", "--no-probe", "--json").stdout
     assert '"plugin": "post-processing"' in report and '"found": false' in report
 

@@ -100,7 +100,7 @@ def _missing_message(plugin: str, target: Target, tools: list[ToolStatus]) -> st
     broken = [t for t in tools if t.found and t.probe_ok is False]
     what = "is installed but cannot build" if broken and len(tools) == 1 else "is needed"
     line = f"{names} {what} to build {plugin} for --target {target.value}"
-    return f"{line} (install {hints})" if hints else line
+    return f"{line} ({hints})" if hints else line
 
 
 def compile_project(

@@ -41,13 +41,13 @@ def doctor_command(
                 typer.echo(f"    BROKEN   {tool.name} {tool.path}: {tool.probe_error}")
             else:
                 label = "optional" if tool.optional else "MISSING "
-                typer.echo(f"    {label} {tool.name}: install with {tool.install_hint}")
+                typer.echo(f"    {label} {tool.name}: {tool.install_hint}")
     typer.echo(f"{POSTPROCESS_REPORT} (release and size builds of every language): "
                + ("wasm-opt" if wasm_opt.found else "off"))
     if wasm_opt.found:
         typer.echo(f"    ok       {wasm_opt.name} {wasm_opt.version or ''} {wasm_opt.path}")
     else:
-        typer.echo(f"    optional {wasm_opt.name}: install with {wasm_opt.install_hint}")
+        typer.echo(f"    optional {wasm_opt.name}: {wasm_opt.install_hint}")
 
 
 def register(app: typer.Typer) -> None:
