@@ -32,6 +32,7 @@ import socketserver
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import escape
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -478,24 +479,29 @@ class DevServer:
         return is_loopback(name)
 
     def inject_live(self, html: str) -> str:
-        """With --watch, an HTML page gets the live-reload script (before ``</body>``, or at the end)."""
+        """With --watch, an HTML page gets the live-reload script (before ``</body>``, or at the
+        end), deferred: it never holds up the page's own scripts."""
         if not self.options.watch:
             return html
-        tag = f'<script src="{LIVE_SCRIPT}" data-generation="{self.state.generation}"></script>'
+        tag = f'<script src="{LIVE_SCRIPT}" data-generation="{self.state.generation}" defer></script>'
         index = html.lower().rfind("</body>")
         return html + tag if index < 0 else html[:index] + tag + html[index:]
 
     def page_html(self) -> str:
-        """wasmrun's page with its info inlined, and the module's download started by the HTML
-        itself: the page then needs no round trip before compiling (as fast as a hand-written one)."""
+        """wasmrun's page, built so that a plain module's output shows as early as on a minimal
+        hand-written page: the module's download starts from the head (a preload, before any
+        script runs), the info is inlined, and a classic script right after the console (the
+        WASI shim and ``boot.js``) instantiates the response and runs ``_start`` at once. Only
+        then does it import ``page.js`` (export forms, module information, JS glue)."""
         info = self.info()
         data = json.dumps(info).replace("</", "<\\/")
         head = f'<script id="wasmrun-info" type="application/json">{data}</script>'
         if info["wasm"] and info["mode"] == "module":
-            url = json.dumps(info["wasm"])
-            head += f'<script>window.__wasmrunModule = fetch({url}, {{cache: "no-store"}});</script>'
-        return (STATIC_DIR / "index.html").read_text(encoding="utf-8").replace("<!--wasmrun:head-->",
-                                                                              head + _inline_assets(), 1)
+            url = escape(info["wasm"])
+            head += f'<link rel="preload" href="{url}" as="fetch" type="application/wasm" crossorigin>'
+        return (_static_text("index.html")
+                .replace("<!--wasmrun:head-->", f"{head}<style>\n{_static_text('page.css')}</style>", 1)
+                .replace("<!--wasmrun:boot-->", f"<script>\n{_boot_script()}</script>", 1))
 
     def info(self) -> dict[str, Any]:
         """What wasmrun's page needs: where the module and its glue are, argv, environment, exports."""
@@ -609,16 +615,18 @@ class DevServer:
         self.close()
 
 
-def _inline_assets() -> str:
-    """page.css, wasi.js and page.js inlined into the page (one request instead of four; the
-    files stay separate in the package, and ``wasi.js`` is also served for reuse)."""
+def _static_text(name: str) -> str:
+    return (STATIC_DIR / name).read_text(encoding="utf-8")
+
+
+def _boot_script() -> str:
+    """The page's inline script: the WASI shim (``wasi.js`` without its ``export``s) and
+    ``boot.js``, one classic script that runs as the parser reaches it. The files stay separate
+    in the package; ``wasi.js`` is also served as an ES module, for reuse."""
     import re
 
-    css = (STATIC_DIR / "page.css").read_text(encoding="utf-8")
-    wasi = re.sub(r"^export ", "", (STATIC_DIR / "wasi.js").read_text(encoding="utf-8"), flags=re.M)
-    page = re.sub(r"^import .*$", "", (STATIC_DIR / "page.js").read_text(encoding="utf-8"), flags=re.M)
-    script = f"{wasi}\n{page}".replace("</script", "<\\/script")
-    return f"<style>\n{css}</style>\n<script type=\"module\">\n{script}</script>"
+    wasi = re.sub(r"^export ", "", _static_text("wasi.js"), flags=re.M)
+    return f"{wasi}\n{_static_text('boot.js')}".replace("</script", "<\\/script")
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

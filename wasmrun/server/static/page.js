@@ -1,12 +1,11 @@
-// wasmrun's page: runs the module (WASI shim, or its JS glue), lists the exports with a form to
-// call each, and shows the module information. Everything comes from /__wasmrun/info.json.
-//
-// `window.wasmrun` holds what happened (stdout, stderr, exitCode, status) for tests and the console.
-
-import { WASI, WasiExit } from "./wasi.js";
+// wasmrun's page, second part: an ES module that boot.js imports once a plain module has run
+// (or at once for the rest). It lists the exports with a form to call each and shows the module
+// information, after the module's output has been painted; it runs the modules that come with
+// their own JS glue (Go, emscripten, ESM bindings). It uses the globals of boot.js and the shim
+// (classic scripts inlined in the page): `wasmrun` (window.wasmrun), `write`, `setStatus`,
+// `exited`, `trapped`, `failed` and `WasiExit`.
 
 const $ = (selector) => document.querySelector(selector);
-const state = (window.wasmrun = { status: "loading", stdout: "", stderr: "", exitCode: null, instance: null, wasi: null });
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -17,31 +16,6 @@ function el(tag, attrs = {}, ...children) {
   }
   for (const child of children) node.append(child);
   return node;
-}
-
-function setStatus(kind, text) {
-  state.status = kind;
-  document.body.dataset.status = kind;
-  $("#status").textContent = text;
-}
-
-function write(text, stream = "stdout") {
-  if (stream === "stdout" || stream === "stderr") state[stream] += text;
-  const console_ = $("#console");
-  const last = console_.lastElementChild;
-  if (last && last.className === stream) last.textContent += text;
-  else console_.append(el("span", { class: stream }, text));
-  console_.scrollTop = console_.scrollHeight;
-}
-
-function exited(code) {
-  state.exitCode = code;
-  setStatus("exited", `exited with code ${code}`);
-}
-
-function trapped(error) {
-  setStatus("trapped", `trapped: ${error.message}`);
-  write(`${error.name}: ${error.message}\n`, "stderr");
 }
 
 // -- calling exports ------------------------------------------------------------------------
@@ -100,7 +74,7 @@ function exportForm(entry, call) {
 }
 
 function showCallError(output, error) {
-  state.wasi?.flush();
+  wasmrun.wasi?.flush();
   output.className = "error";
   output.textContent = error instanceof WasiExit ? `exited with code ${error.code}` : `${error.name}: ${error.message}`;
 }
@@ -122,46 +96,6 @@ function renderExports(entries, exportsObject) {
 
 // -- running --------------------------------------------------------------------------------
 
-async function runModule(info) {
-  const response = window.__wasmrunModule || fetch(info.wasm, { cache: "no-store" });
-  const module = await WebAssembly.compileStreaming(response);
-  const wasi = new WASI({ args: info.args, env: info.env, stdout: (t) => write(t, "stdout"), stderr: (t) => write(t, "stderr") });
-  state.wasi = wasi;
-  const imports = {};
-  const missing = [];
-  for (const imp of WebAssembly.Module.imports(module)) {
-    const space = (imports[imp.module] ??= {});
-    if (imp.kind !== "function") { missing.push(`${imp.kind} ${imp.module}.${imp.name}`); continue; }
-    if (imp.module === "wasi_snapshot_preview1" || imp.module === "wasi_unstable") {
-      space[imp.name] = wasi.imports[imp.name] ?? wasi.unsupported(imp.name);
-    } else {
-      missing.push(`${imp.module}.${imp.name}`);
-      space[imp.name] = () => { throw new Error(`${imp.module}.${imp.name} is an import wasmrun's page does not provide`); };
-    }
-  }
-  if (missing.length) write(`note: the page does not provide ${missing.join(", ")}\n`, "note");
-  const instance = await WebAssembly.instantiate(module, imports);
-  state.instance = instance;
-  wasi.setInstance(instance);
-  const { _start, _initialize } = instance.exports;
-  renderExports(info.exports, instance.exports);
-  if (typeof _start === "function") {
-    setStatus("running", "running…");
-    try {
-      _start();
-      wasi.flush();
-      exited(0);
-    } catch (error) {
-      wasi.flush();
-      if (error instanceof WasiExit) exited(error.code);
-      else trapped(error);
-    }
-  } else {
-    if (typeof _initialize === "function") _initialize();
-    setStatus("ready", "ready: call an export below");
-  }
-}
-
 function loadScript(src) {
   return new Promise((resolve, reject) => {
     const script = el("script", { src });
@@ -180,10 +114,10 @@ async function runGo(info) {
   console.log = (...parts) => { write(`${parts.join(" ")}\n`); log(...parts); };
   go.exit = (code) => exited(code);
   const { instance } = await WebAssembly.instantiateStreaming(fetch(info.wasm, { cache: "no-store" }), go.importObject);
-  state.instance = instance;
+  wasmrun.instance = instance;
   setStatus("running", "running…");
   await go.run(instance);
-  if (state.exitCode === null) exited(0);
+  if (wasmrun.exitCode === null) exited(0);
 }
 
 async function runEmscripten(info) {
@@ -233,7 +167,7 @@ async function showInfo(info) {
   box.append(table);
   try {
     const report = await (await fetch("/__wasmrun/inspect.json", { cache: "no-store" })).json();
-    state.inspect = report;
+    wasmrun.inspect = report;
     if (report.conclusion?.summary) table.append(row("conclusion", report.conclusion.summary));
     for (const finding of report.findings || []) table.append(row(finding.level, finding.message));
     $("#inspect").textContent = JSON.stringify(report, null, 2);
@@ -242,24 +176,27 @@ async function showInfo(info) {
   }
 }
 
-async function loadInfo() {
-  const inline = document.getElementById("wasmrun-info");
-  if (inline) return JSON.parse(inline.textContent);
-  return (await fetch("/__wasmrun/info.json", { cache: "no-store" })).json();
+/** After the browser has painted what is on the page now (the module's output). */
+function afterPaint() {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 }
 
 async function main() {
-  const info = await loadInfo();
-  state.info = info;
-  document.title = `${info.name} · wasmrun`;
-  $("#name").textContent = info.name;
+  const info = wasmrun.info;
   if (!info.wasm) {
     showInfo(info);
     setStatus("failed", info.error ? "build failed" : "nothing to run");
     if (info.error) write(info.error, "stderr");
     return;
   }
-  const run = { go: runGo, emscripten: runEmscripten, esm: runEsm }[info.mode] || runModule;
+  if (wasmrun.ran) {  // a plain module: boot.js runs it, the rest waits for its output to show
+    await wasmrun.ran;
+    await afterPaint();
+    if (wasmrun.instance) renderExports(info.exports, wasmrun.instance.exports);
+    showInfo(info);
+    return;
+  }
+  const run = { go: runGo, emscripten: runEmscripten, esm: runEsm }[info.mode];
   try {
     await run(info);
   } finally {
@@ -267,7 +204,4 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  setStatus("failed", `failed: ${error.message}`);
-  write(`${error.name}: ${error.message}\n`, "stderr");
-});
+main().catch(failed);

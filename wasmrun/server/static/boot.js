@@ -1,0 +1,112 @@
+// wasmrun's page, first part: a classic script inlined right after the console (with wasi.js
+// before it), so that a plain module runs as soon as its bytes arrive: one instantiateStreaming
+// of the response the page preloads, then `_start` at once, its output into the console.
+// Everything else (export forms, module information, JS glue) is page.js, imported after that.
+//
+// `window.wasmrun` holds what happened (stdout, stderr, exitCode, status, instance, wasi), for
+// tests and the console; `window.wasmrun.ran` settles once the module has run (or failed to).
+
+const wasmrun = (window.wasmrun = {
+  status: "loading", stdout: "", stderr: "", exitCode: null, instance: null, wasi: null, info: null, ran: null,
+});
+
+function setStatus(kind, text) {
+  wasmrun.status = kind;
+  document.body.dataset.status = kind;
+  document.getElementById("status").textContent = text;
+}
+
+let scrolling = false;
+
+function write(text, stream = "stdout") {
+  if (stream === "stdout" || stream === "stderr") wasmrun[stream] += text;
+  const box = document.getElementById("console");
+  const last = box.lastElementChild;
+  if (last && last.className === stream) last.textContent += text;
+  else {
+    const span = document.createElement("span");
+    span.className = stream;
+    span.textContent = text;
+    box.append(span);
+  }
+  if (!scrolling) {  // keep the end in view, at the next frame: reading scrollHeight now would lay the page out
+    scrolling = true;
+    requestAnimationFrame(() => { scrolling = false; box.scrollTop = box.scrollHeight; });
+  }
+}
+
+function exited(code) {
+  wasmrun.exitCode = code;
+  setStatus("exited", `exited with code ${code}`);
+}
+
+function trapped(error) {
+  setStatus("trapped", `trapped: ${error.message}`);
+  write(`${error.name}: ${error.message}\n`, "stderr");
+}
+
+function failed(error) {
+  setStatus("failed", `failed: ${error.message}`);
+  write(`${error.name}: ${error.message}\n`, "stderr");
+}
+
+/** The import object for `imports` ({module, name, kind} each): WASI from the shim, stand-ins
+ *  that throw for any other function, and a note in the console naming what the page lacks. */
+function importObject(imports, wasi) {
+  const object = {};
+  const missing = [];
+  for (const imp of imports) {
+    const space = (object[imp.module] ??= {});
+    if (imp.kind !== "func" && imp.kind !== "function") { missing.push(`${imp.kind} ${imp.module}.${imp.name}`); continue; }
+    if (imp.module === "wasi_snapshot_preview1" || imp.module === "wasi_unstable") {
+      space[imp.name] = wasi.imports[imp.name] ?? wasi.unsupported(imp.name);
+    } else {
+      missing.push(`${imp.module}.${imp.name}`);
+      space[imp.name] = () => { throw new Error(`${imp.module}.${imp.name} is an import wasmrun's page does not provide`); };
+    }
+  }
+  if (missing.length) write(`note: the page does not provide ${missing.join(", ")}\n`, "note");
+  return object;
+}
+
+/** Instantiate the module with the WASI shim and run it: `_start`, else `_initialize`. */
+async function runWasi(info) {
+  const response = fetch(info.wasm);  // the <link rel="preload"> in the head already asked for it
+  const wasi = new WASI({ args: info.args, env: info.env, stdout: (t) => write(t, "stdout"), stderr: (t) => write(t, "stderr") });
+  wasmrun.wasi = wasi;
+  let instance;
+  if (info.info_error) {  // wasmrun could not read the module: ask the browser for its imports
+    const module = await WebAssembly.compileStreaming(response);
+    const kinds = WebAssembly.Module.imports(module);
+    instance = await WebAssembly.instantiate(module, importObject(kinds, wasi));
+  } else {
+    ({ instance } = await WebAssembly.instantiateStreaming(response, importObject(info.imports, wasi)));
+  }
+  wasmrun.instance = instance;
+  wasi.setInstance(instance);
+  const { _start, _initialize } = instance.exports;
+  if (typeof _start === "function") {
+    setStatus("running", "running…");
+    try {
+      _start();
+      wasi.flush();
+      exited(0);
+    } catch (error) {
+      wasi.flush();
+      if (error instanceof WasiExit) exited(error.code);
+      else trapped(error);
+    }
+  } else {
+    if (typeof _initialize === "function") _initialize();
+    setStatus("ready", "ready: call an export below");
+  }
+}
+
+{
+  const info = (wasmrun.info = JSON.parse(document.getElementById("wasmrun-info").textContent));
+  document.title = `${info.name} · wasmrun`;
+  document.getElementById("name").textContent = info.name;
+  if (info.wasm && info.mode === "module") wasmrun.ran = runWasi(info).catch(failed);
+  // The rest of the page only once the module has run: nothing competes with it for the thread.
+  Promise.resolve(wasmrun.ran).then(() => import("/__wasmrun/static/page.js")).catch(failed);
+}
