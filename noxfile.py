@@ -79,6 +79,8 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Run every benchmark beside its yardstick and print the ratios."""
-    _install_wheel(session, "c")
+    """Run every benchmark beside its yardstick and print the ratios (with the plugin packages
+    and playwright installed, so every row can run)."""
+    _install_wheel(session, "c,test")
+    _install_plugin_packages(session)
     session.run("python", "benchmarks/run_all.py", *session.posargs)
