@@ -93,9 +93,11 @@ class Plugins:
                               version=version or __version__, origin=origin or ("builtin" if builtin else ""))
         self.records[name] = record
         try:
-            self._check_hookimpls(plugin)
             self.pm.register(plugin, name=name)
+            self._check_hookimpls(plugin)
         except Exception as exc:  # noqa: BLE001 - any failure is this plugin's, not ours
+            if self.pm.has_plugin(name):
+                self.pm.unregister(name=name)
             record.error = _describe(exc)
             return record
         record.plugin = plugin
@@ -130,13 +132,12 @@ class Plugins:
         self.records.pop(name, None)
 
     def _check_hookimpls(self, plugin: object) -> None:
-        known = set(vars(self.pm.hook))
-        found = set()
-        for attr in dir(plugin):
-            if self.pm.parse_hookimpl_opts(plugin, attr) is not None:
-                if attr not in known:
-                    raise PluginError(f"hookimpl '{attr}' matches no wasmrun hook")
-                found.add(attr)
+        """After registering: every hookimpl must match a spec, and the required ones be there."""
+        callers = self.pm.get_hookcallers(plugin) or []
+        unknown = sorted(caller.name for caller in callers if not caller.has_spec())
+        if unknown:
+            raise PluginError(f"hookimpl '{unknown[0]}' matches no wasmrun hook")
+        found = {caller.name for caller in callers}
         missing = [hook for hook in _REQUIRED_HOOKS if hook not in found]
         if missing:
             raise PluginError(f"missing required hook(s): {', '.join(missing)}")
