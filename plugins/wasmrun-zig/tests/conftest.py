@@ -1,50 +1,41 @@
-"""Fixtures: a private WASMRUN_HOME, only this package's plugin loaded from its entry point, and
-projects copied into tmp_path."""
+"""Fixtures: every test gets its own WASMRUN_HOME, loads only this plugin among the external ones,
+and builds copies of the examples in its tmp dir.
+
+The isolation and the project factory are wasmrun's own fixtures for plugin authors
+(``wasmrun.testing``, a pytest plugin installed with wasmrun); ``example`` and ``make_project`` are
+thin aliases the tests use.
+"""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from wasmrun.testing import ProjectFactory
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home = tmp_path_factory.mktemp("wasmrun-home")
-    monkeypatch.setenv("WASMRUN_HOME", str(home))
-    monkeypatch.setenv("WASMRUN_LOAD_PLUGINS", "zig")
-    for name in ("WASMRUN_DISABLE_PLUGINS", "WASMRUN_TRACE_PLUGINS", "WASMRUN_DEBUG"):
-        monkeypatch.delenv(name, raising=False)
-    yield home
+def isolated_home(wasmrun_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("WASMRUN_LOAD_PLUGINS", "zig")  # the CLI loads this plugin by its entry point
+    yield wasmrun_home
 
 
 @pytest.fixture
-def example(tmp_path: Path) -> Callable[[str], Path]:
-    """Copy ``examples/NAME`` of the wasmrun checkout into tmp_path."""
+def example(wasmrun_project: ProjectFactory) -> Callable[[str], Path]:
+    """Copy ``examples/NAME`` of the wasmrun checkout into the test's tmp dir."""
 
     def copy(name: str) -> Path:
-        source = EXAMPLES / name
-        if not source.is_dir():
+        if not (EXAMPLES / name).is_dir():
             pytest.skip(f"examples/{name} not found (run the tests from a wasmrun checkout)")
-        target = tmp_path / name
-        shutil.copytree(source, target, ignore=shutil.ignore_patterns("wasmrun-out", "zig-out", ".zig-cache"))
-        return target
+        return wasmrun_project(EXAMPLES / name, name=name)
 
     return copy
 
 
 @pytest.fixture
-def make_project(tmp_path: Path) -> Callable[..., Path]:
-    def make(files: dict[str, str], name: str = "project") -> Path:
-        root = tmp_path / name
-        for rel, content in files.items():
-            path = root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(content)
-        return root
-
-    return make
+def make_project(wasmrun_project: ProjectFactory) -> ProjectFactory:
+    """Write a project from a {relative path: content} dict."""
+    return wasmrun_project
