@@ -1,6 +1,7 @@
 """A library: every annotated top-level function is exported (no main, no WASI imports).
 
-    wasmrun compile examples/python-lib && wasmrun exec examples/python-lib/wasmrun-out/python-lib.wasm --invoke gcd 12 18
+    wasmrun compile examples/python-lib
+    wasmrun exec --invoke gcd examples/python-lib/wasmrun-out/python-lib.wasm 12 18
 """
 
 import math
