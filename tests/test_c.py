@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -193,11 +191,3 @@ def test_build_failure_keeps_the_previous_good_output(example: Example) -> None:
         compile_project(project, _plugins())
     assert good.read_bytes() == before
     assert not list((project / "wasmrun-out").glob(".staging-*"))
-
-
-def test_zig_is_found_through_pypi_package() -> None:
-    if importlib.util.find_spec("ziglang") is None:
-        require_tool("zig", found=shutil.which("zig") is not None)
-        return
-    command = c_plugin._zig_command()
-    assert command is not None

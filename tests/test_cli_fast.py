@@ -50,25 +50,36 @@ def adder(tmp_path: Path) -> Path:
 ])
 def test_fast_and_typer_routes_agree(argv: list[str], adder: Path) -> None:
     args = [a.replace("{wasm}", str(adder)) for a in argv]
-    assert fast.try_fast(args) is not None or args[0] == "exec"  # the fast route takes these
+    assert fast.plan(args) is not None  # `python -m wasmrun` takes the fast route for these
     fast_run = subprocess.run([sys.executable, "-m", "wasmrun", *args], capture_output=True, text=True, check=False)
-    # The same command through typer: an option the fast parser declines ("--") sends it there.
-    slow_args = [args[0], *args[1:]]
+    # The same command through typer (the app itself, not main(), so no fast route).
     from typer.testing import CliRunner
 
     from wasmrun.cli.app import app
 
-    slow = CliRunner().invoke(app, slow_args)
+    slow = CliRunner().invoke(app, args)
     assert (fast_run.returncode, fast_run.stdout, fast_run.stderr) == (slow.exit_code, slow.stdout, slow.stderr)
 
 
+def test_exec_of_a_project_shows_the_compilers_own_output(tmp_path: Path) -> None:
+    project = tmp_path / "broken"
+    project.mkdir()
+    (project / "main.wat").write_text("(module (func (result i32) i32.const))")
+    proc = subprocess.run([sys.executable, "-m", "wasmrun", "exec", str(project)], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1] == "error: wat2wasm failed on main.wat"
+    assert len(lines) > 1 and "Traceback" not in proc.stderr  # the assembler's message comes first
+
+
 def test_help_and_projects_go_to_typer(tmp_path: Path) -> None:
-    assert fast.try_fast(["exec", "--help"]) is None
-    assert fast.try_fast(["exec", str(tmp_path)]) is None  # a directory is built first: full CLI
-    assert fast.try_fast(["exec", "--bogus", "x.wasm"]) is None
-    assert fast.try_fast(["exec", "--fuel", "many", "x.wasm"]) is None
-    assert fast.try_fast(["verify", "a.wasm", "b.wasm"]) is None
-    assert fast.try_fast(["compile", "."]) is None
+    assert fast.plan(["exec", "--help"]) is None
+    assert fast.plan(["exec", str(tmp_path)]) is None  # a directory is built first: full CLI
+    assert fast.plan(["exec", "--bogus", "x.wasm"]) is None
+    assert fast.plan(["exec", "--fuel", "many", "x.wasm"]) is None
+    assert fast.plan(["verify", "a.wasm", "b.wasm"]) is None
+    assert fast.plan(["compile", "."]) is None
 
 
 def test_exec_file_imports_neither_typer_nor_pydantic(adder: Path) -> None:

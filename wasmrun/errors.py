@@ -25,6 +25,16 @@ class WasmrunError(Exception):
         self.hint = hint
 
 
+def error_lines(exc: WasmrunError) -> list[str]:
+    """What the CLI prints for ``exc`` on stderr: a failed tool's own output first, then the one
+    ``error:`` line, then a hint when there is one."""
+    lines = [exc.output] if isinstance(exc, BuildError) and exc.output else []
+    lines.append(f"error: {exc.message}")
+    if exc.hint:
+        lines.append(f"hint: {exc.hint}")
+    return lines
+
+
 class UsageError(WasmrunError):
     """Bad arguments or input: a missing path, an unknown name, a malformed value."""
 

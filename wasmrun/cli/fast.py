@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from wasmrun.errors import EXIT_FAILURE, WasmrunError
+from wasmrun.errors import EXIT_FAILURE, WasmrunError, error_lines
 
 #: Options of ``exec`` that take a value, by their names; flags separately.
 EXEC_VALUE_OPTIONS = {"--dir": "dirs", "--env": "env", "--invoke": "invoke", "--call": "invoke",
@@ -96,9 +97,8 @@ def verify_main(file: str, *, detailed: bool, as_json: bool) -> int:
 
 
 def _report(exc: WasmrunError) -> None:
-    _err(f"error: {exc.message}")
-    if exc.hint:
-        _err(f"hint: {exc.hint}")
+    for line in error_lines(exc):
+        _err(line)
 
 
 def _parse_exec(argv: list[str]) -> dict[str, object] | None:
@@ -135,8 +135,9 @@ def _parse_exec(argv: list[str]) -> dict[str, object] | None:
     return values
 
 
-def try_fast(argv: list[str]) -> int | None:
-    """The exit code, when ``argv`` is an ``exec`` or ``verify`` this module can run; else None."""
+def plan(argv: list[str]) -> Callable[[], int] | None:
+    """What the fast route would run for ``argv`` (``exec`` or ``verify`` of a file), or None when
+    it is typer's to handle. Nothing runs until the returned function is called."""
     if not argv:
         return None
     command, rest = argv[0], argv[1:]
@@ -145,11 +146,17 @@ def try_fast(argv: list[str]) -> int | None:
         if parsed is None:
             return None
         target, args = str(parsed.pop("target")), list(parsed.pop("args"))  # type: ignore[call-overload]
-        return exec_main(target, args, **parsed)  # type: ignore[arg-type]
+        return lambda: exec_main(target, args, **parsed)  # type: ignore[arg-type]
     if command == "verify":
         flags = [a for a in rest if a.startswith("-")]
         files = [a for a in rest if not a.startswith("-")]
         if len(files) != 1 or any(f not in VERIFY_FLAGS for f in flags):
             return None
-        return verify_main(files[0], detailed="--detailed" in flags, as_json="--json" in flags)
+        return lambda: verify_main(files[0], detailed="--detailed" in flags, as_json="--json" in flags)
     return None
+
+
+def try_fast(argv: list[str]) -> int | None:
+    """The exit code, when ``argv`` is an ``exec`` or ``verify`` this module can run; else None."""
+    run = plan(argv)
+    return None if run is None else run()

@@ -12,7 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 
-from wasmrun.errors import EXIT_FAILURE, EXIT_INTERRUPTED, BuildError, WasmrunError
+from wasmrun.errors import EXIT_FAILURE, EXIT_INTERRUPTED, WasmrunError, error_lines
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -31,11 +31,8 @@ def print_json(data: Any) -> None:
 
 
 def report_error(exc: WasmrunError) -> None:
-    if isinstance(exc, BuildError) and exc.output:
-        err(exc.output)
-    err(f"error: {exc.message}")
-    if exc.hint:
-        err(f"hint: {exc.hint}")
+    for line in error_lines(exc):
+        err(line)
 
 
 def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
