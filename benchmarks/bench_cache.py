@@ -1,18 +1,17 @@
 """The build cache (issue 9): a hit beside the full build, and a 1,000-file check beside a 1-file one.
 
-(a) For every example and C toolchain (clang; zig with ``--toolchain zig`` when present): a hit
-    (sources unchanged, output directory deleted) beside the full build of the same project.
+(a) For every example bench_compile.py builds (its toolchain present): a hit (sources unchanged,
+    output directory deleted) beside the full build of the same project (``--no-cache``).
     Target, where the full build takes over 1 s: the hit at least 10x faster.
 (b) A hit on a project of 1,000 source files (``main.c`` and 999 headers) beside a hit on a
     1-file project. Target: at most 0.1 s more.
 
-Each is timed twice: end to end, one process per build (what a user waits for), and in-process
-(``wasmrun.cache.cached_build`` alone: what the cache itself costs, without interpreter start-up).
-End to end uses ``wasmrun compile`` (``--no-cache`` for the full build) once the CLI has that
-option; until then each process runs this script's ``--driver``, which does what
-``compile_project`` does around the cache.
+End to end is one ``wasmrun compile`` process per build: what a user waits for. A hit there is
+normally answered by direct mode (wasmrun.direct), without loading a plugin. For the built-in
+languages the in-process rows time ``wasmrun.cache.cached_build`` alone: what the full road to a
+hit costs without interpreter start-up.
 
-    python benchmarks/bench_cache.py [--runs N]
+    python benchmarks/bench_cache.py [--runs N] [--only c-hello,rust-hello]
 """
 
 from __future__ import annotations
@@ -21,54 +20,27 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from _common import REPO, Row, Step, Target, add_runs_arguments, chosen_runs, compare, console_script, report
+from _common import Row, Step, Target, add_runs_arguments, chosen_runs, compare, console_script, report, skipped
+from bench_compile import CASES, Case, available, missing, prepare
 
 HIT_FACTOR = Target(0.1)  # the hit at least 10x faster than the full build
 MANY_FILES = Target(1.0, 0.1)  # 1,000 files at most 0.1 s over 1 file
 SLOW_BUILD_S = 1.0  # the hit target applies to builds slower than this
+BUILT_IN = {"wat", "c", "assemblyscript", "python"}  # in-process rows load the built-in plugins only
 
 
-def cli_has_no_cache(wasmrun: str) -> bool:
-    proc = subprocess.run([wasmrun, "compile", "--help"], capture_output=True, text=True, check=False)
-    return "--no-cache" in proc.stdout
-
-
-def build_step(wasmrun: str | None, project: Path, *, no_cache: bool, toolchain: str | None) -> list[Step]:
-    """Delete the output directory, then build: with the CLI, or with ``--driver`` before it has --no-cache."""
+def build_step(wasmrun: str, project: Path, *, no_cache: bool, toolchain: str | None) -> list[Step]:
+    """Delete the output directory, then ``wasmrun compile`` (``--no-cache``: the full build)."""
     flags = [*(["--no-cache"] if no_cache else []), *(["--toolchain", toolchain] if toolchain else [])]
     remove = Step([sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)",
                    str(project / "wasmrun-out")])
-    if wasmrun:
-        return [remove, Step([wasmrun, "compile", str(project), *flags])]
-    return [remove, Step([sys.executable, str(Path(__file__).resolve()), "--driver", str(project), *flags])]
-
-
-def driver(project: Path, *, no_cache: bool, toolchain: str | None) -> None:
-    """``compile_project`` with the cache around the plugin's build (until building.py has it)."""
-    from wasmrun.building import check_toolchain, choose_plugin, default_plugins
-    from wasmrun.cache import cached_build
-    from wasmrun.models import BuildConfig, Target
-    from wasmrun.outputs import Staging, default_output_dir
-
-    plugins = default_plugins()
-    name = choose_plugin(project, plugins)
-    plugins.call(name, "validate_project", project_dir=project)
-    check_toolchain(plugins, name, Target.WASM)
-    staging = Staging(default_output_dir(project))
-    try:
-        config = BuildConfig(project_dir=project, output_dir=staging.path, toolchain=toolchain)
-        result, _ = cached_build(plugins, name, config, lambda: plugins.call(name, "build", config=config),
-                                 read=not no_cache)
-        staging.commit(result.files())
-    finally:
-        staging.discard()
+    return [remove, Step([wasmrun, "compile", str(project), *flags])]
 
 
 def in_process(name: str, project: Path, *, runs: int, toolchain: str | None,
@@ -150,56 +122,66 @@ def c_toolchains() -> list[str]:
     return found + (["zig"] if c._zig_command() else [])
 
 
+def measure_hit(case: Case, wasmrun: str, root: Path, env: dict[str, str], runs: int) -> list[Row]:
+    project = prepare(case, root)
+    time.sleep(2.1)  # past the racy window: a file written just now is never trusted by its stat
+    row = compare(f"hit: {case.label}", build_step(wasmrun, project, no_cache=False, toolchain=case.toolchain),
+                  "full build", build_step(wasmrun, project, no_cache=True, toolchain=case.toolchain),
+                  runs=runs, env=env)
+    if row.yardstick_median_s is not None and row.yardstick_median_s > SLOW_BUILD_S:
+        judge(row, HIT_FACTOR, row.yardstick_median_s)
+    rows = [row]
+    if case.plugin in BUILT_IN:
+        inner = in_process(f"hit, in-process: {case.label}", project, runs=runs, toolchain=case.toolchain)
+        if inner.yardstick_median_s is not None and inner.yardstick_median_s > SLOW_BUILD_S:
+            judge(inner, HIT_FACTOR, inner.yardstick_median_s)
+        rows.append(inner)
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     add_runs_arguments(parser, 5)
-    parser.add_argument("--driver", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--no-cache", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--toolchain", help=argparse.SUPPRESS)
+    parser.add_argument("--only", default="", help="comma-separated examples to measure (default: all)")
     args = parser.parse_args()
-    args.runs = chosen_runs(args)
-    if args.driver:
-        driver(args.driver, no_cache=args.no_cache, toolchain=args.toolchain)
-        return 0
-
+    runs = chosen_runs(args)
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
     wasmrun = console_script("wasmrun")
-    cli = wasmrun if cli_has_no_cache(wasmrun) else None
-    mode = "wasmrun compile [--no-cache]" if cli else "bench_cache.py --driver (compile_project + cached_build)"
-    print(f"end to end through: {mode}\n", flush=True)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="wasmrun-bench-cache-") as tmp:
-        home = Path(tmp) / "home"
-        os.environ["WASMRUN_HOME"] = str(home)  # for the in-process rows and every child process
+        os.environ["WASMRUN_HOME"] = str(Path(tmp) / "home")  # for the in-process rows and every child process
         env = dict(os.environ)
-        builds = [("wat-hello", None)] + [(example, toolchain) for toolchain in c_toolchains()
-                                          for example in ("c-hello", "cpp-hello")]
-        for example, toolchain in builds:
-            project = Path(tmp) / f"{example}-{toolchain or 'default'}"
-            shutil.copytree(REPO / "examples" / example, project, ignore=shutil.ignore_patterns("wasmrun-out"))
-            label = f"{example}{f' --toolchain {toolchain}' if toolchain else ''}"
-            row = compare(f"hit: {label}", build_step(cli, project, no_cache=False, toolchain=toolchain),
-                          "full build", build_step(cli, project, no_cache=True, toolchain=toolchain),
-                          runs=args.runs, env=env)
-            if row.yardstick_median_s > SLOW_BUILD_S:
-                judge(row, HIT_FACTOR, row.yardstick_median_s)
-            rows.append(row)
-            inner = in_process(f"hit, in-process: {label}", project, runs=args.runs, toolchain=toolchain)
-            if inner.yardstick_median_s > SLOW_BUILD_S:
-                judge(inner, HIT_FACTOR, inner.yardstick_median_s)
-            rows.append(inner)
-            print(f"  {label}: done", flush=True)
+        found = available(wasmrun, env)
+        for case in CASES:
+            if only and case.example not in only:
+                continue
+            reason = missing(case, found)
+            if reason:
+                print(f"{case.label}: {reason}", flush=True)
+                rows.append(skipped(f"hit: {case.label}", "full build", reason))
+                continue
+            try:
+                rows += measure_hit(case, wasmrun, Path(tmp), env, runs)
+            except (RuntimeError, SystemExit) as exc:
+                print(f"{case.label}: ERROR {exc}", file=sys.stderr, flush=True)
+                row = skipped(f"hit: {case.label}", "full build", "error (see the log)")
+                row.note, row.passed = f"error: {str(exc).splitlines()[0]}", False
+                rows.append(row)
+                continue
+            print(f"  {case.label}: done", flush=True)
 
-        if "clang" in c_toolchains():
+        if not only and "clang" in c_toolchains():
             one = many_files_project(Path(tmp) / "files-1", 1)
             thousand = many_files_project(Path(tmp) / "files-1000", 1000)
             time.sleep(2.1)  # past the memo's racy window: a file written just now is always hashed again
-            rows.append(compare("hit: 1,000 source files", build_step(cli, thousand, no_cache=False, toolchain=None),
-                                "hit: 1 source file", build_step(cli, one, no_cache=False, toolchain=None),
-                                runs=args.runs, target=MANY_FILES, env=env))
-            rows.append(in_process("hit, in-process: 1,000 source files", thousand, runs=args.runs, toolchain=None,
+            rows.append(compare("hit: 1,000 source files",
+                                build_step(wasmrun, thousand, no_cache=False, toolchain=None),
+                                "hit: 1 source file", build_step(wasmrun, one, no_cache=False, toolchain=None),
+                                runs=runs, target=MANY_FILES, env=env))
+            rows.append(in_process("hit, in-process: 1,000 source files", thousand, runs=runs, toolchain=None,
                                    compare_with=one, target=MANY_FILES))
-            rows.append(cold_check(thousand, one, runs=args.runs))
-    return report("cache", rows, end_to_end=mode)
+            rows.append(cold_check(thousand, one, runs=runs))
+    return report("cache", rows, end_to_end="wasmrun compile [--no-cache]")
 
 
 def cold_check(thousand: Path, one: Path, *, runs: int) -> Row:

@@ -79,7 +79,23 @@ def test_help_and_projects_go_to_typer(tmp_path: Path) -> None:
     assert fast.plan(["exec", "--bogus", "x.wasm"]) is None
     assert fast.plan(["exec", "--fuel", "many", "x.wasm"]) is None
     assert fast.plan(["verify", "a.wasm", "b.wasm"]) is None
-    assert fast.plan(["compile", "."]) is None
+    assert fast.plan(["compile", "--help"]) is None
+    assert fast.plan(["compile", ".", "-v"]) is None
+    assert fast.plan(["compile", ".", "--no-cache"]) is None
+    assert fast.plan(["compile", ".", "--", "-DX"]) is None
+    assert fast.plan(["compile", ".", "--optimization", "fast"]) is None  # typer says what is wrong
+    assert fast.plan(["compile", "a", "b"]) is None
+    assert fast.plan(["compile", "--output"]) is None
+
+
+def test_fast_compile_knows_every_compile_option_but_those_it_leaves_to_typer() -> None:
+    known = {o for o in fast.COMPILE_VALUE_OPTIONS if o.startswith("--")} | set(fast.COMPILE_FLAGS)
+    assert known | {"--verbose", "--no-cache"} == _typer_options("compile")
+
+
+def test_a_compile_direct_mode_cannot_answer_goes_to_typer(tmp_path: Path) -> None:
+    run = fast.plan(["compile", str(tmp_path), "--optimization", "size"])
+    assert run is not None and run() is None  # no record: the full compile decides
 
 
 def test_exec_file_imports_neither_typer_nor_pydantic(adder: Path) -> None:

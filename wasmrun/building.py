@@ -5,12 +5,13 @@ These are the functions the CLI is a thin layer over; tests call them directly.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wasmrun import postprocess, toolchain
+from wasmrun import direct, postprocess, toolchain
 from wasmrun.cache import cached_build
 from wasmrun.errors import BuildError, MissingToolchainError, NoPluginError, PluginError, UsageError
 from wasmrun.models import BuildConfig, BuildResult, Claim, Optimization, Target, ToolStatus
@@ -126,19 +127,25 @@ def compile_project(
     Release and size builds go through wasm-opt when it is installed (:mod:`wasmrun.postprocess`);
     ``optimize=False`` (``--no-opt``) keeps the toolchain's output as it is.
     """
-    settings = load_project_config(project_dir)
-    optimization = optimization or settings.optimization or Optimization.RELEASE
-    target = target or settings.target or Target.WASM
-    language = language or settings.language
-    toolchain_name = toolchain_name or settings.toolchain
-    extra_args = extra_args or settings.extra_args
-    output_dir = output_dir or settings.output_path(project_dir)
-    name = choose_plugin(project_dir, plugins, language)
-    problems = plugins.call(name, "validate_project", project_dir=project_dir) or []
-    if problems:
-        raise UsageError(f"{project_dir} cannot be built by {name}: {problems[0]}")
-    check_toolchain(plugins, name, target)
-    out = (output_dir or default_output_dir(project_dir)).absolute()
+    options = direct.invocation(project_dir, output_dir=output_dir, optimization=optimization, target=target,
+                                language=language, toolchain=toolchain_name, extra_args=list(extra_args or []),
+                                debug_info=debug_info, optimize=optimize)
+    trace = direct.Trace(project_dir) if use_cache else None
+    with trace or contextlib.nullcontext():
+        settings = load_project_config(project_dir)
+        optimization = optimization or settings.optimization or Optimization.RELEASE
+        target = target or settings.target or Target.WASM
+        language = language or settings.language
+        toolchain_name = toolchain_name or settings.toolchain
+        extra_args = extra_args or settings.extra_args
+        out = (output_dir or settings.output_path(project_dir) or default_output_dir(project_dir)).absolute()
+        if trace is not None:
+            trace.set_output_dir(out)
+        name = choose_plugin(project_dir, plugins, language)
+        problems = plugins.call(name, "validate_project", project_dir=project_dir) or []
+        if problems:
+            raise UsageError(f"{project_dir} cannot be built by {name}: {problems[0]}")
+        check_toolchain(plugins, name, target)
     staging = Staging(out)
     started = time.perf_counter()
     commands = toolchain.start_recording()
@@ -146,8 +153,10 @@ def compile_project(
         config = BuildConfig(project_dir=project_dir, output_dir=staging.path, optimization=optimization,
                              target=target, debug_info=debug_info, toolchain=toolchain_name,
                              extra_args=list(extra_args or []), verbose=verbose)
+        with trace or contextlib.nullcontext():
+            after_build = postprocess.cache_key(config, optimize)
         result, cached = cached_build(plugins, name, config, lambda: _build(plugins, name, config, optimize),
-                                      read=use_cache, postprocess=postprocess.cache_key(config, optimize))
+                                      read=use_cache, postprocess=after_build, trace=trace)
         if not isinstance(result, BuildResult):
             raise PluginError(f"plugin '{name}' returned {type(result).__name__} from build, not BuildResult")
         if not result.wasm_path.is_file():
@@ -159,7 +168,7 @@ def compile_project(
     def moved(path: Path | None) -> Path | None:
         return None if path is None else moves.get(path.resolve(), path)
 
-    return result.model_copy(update={
+    final = result.model_copy(update={
         "wasm_path": moved(result.wasm_path),
         "js_path": moved(result.js_path),
         "html_path": moved(result.html_path),
@@ -169,6 +178,9 @@ def compile_project(
         "duration_s": round(time.perf_counter() - started, 4),
         "cached": cached,
     })
+    if trace is not None:
+        direct.remember(trace, options, final.model_dump(mode="json"))
+    return final
 
 
 def _build(plugins: Plugins, name: str, config: BuildConfig, optimize: bool) -> BuildResult:

@@ -51,11 +51,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wasmrun.errors import ConfigError, PluginError
-from wasmrun.models import BuildConfig, BuildResult
-from wasmrun.plugins import Plugins
+
+if TYPE_CHECKING:  # kept out of the import: direct mode (wasmrun.direct) restores without pydantic
+    from wasmrun.direct import Trace
+    from wasmrun.models import BuildConfig, BuildResult
+    from wasmrun.plugins import Plugins
 
 log = logging.getLogger("wasmrun.cache")
 
@@ -83,6 +86,8 @@ class SourceMemo:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.entries: dict[str, list[Any]] = {}
+        #: absolute path -> the stat its digest stands for, as this run saw it (for direct mode)
+        self.stamps: dict[str, list[int]] = {}
         self.changed = False
         try:
             data = json.loads(path.read_bytes())
@@ -94,6 +99,7 @@ class SourceMemo:
     def digest(self, path: Path, rel: str) -> str:
         st = path.stat()
         stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        self.stamps[str(path)] = stamp
         known = self.entries.get(rel)
         if (isinstance(known, list) and len(known) == 6 and known[:4] == stamp
                 and max(st.st_mtime_ns, st.st_ctime_ns) + RACY_WINDOW_NS < known[5]):
@@ -195,10 +201,20 @@ class BuildCache:
     # -- the key ----------------------------------------------------------------------------------
 
     def key(self, plugins: Plugins, name: str, config: BuildConfig,
-            postprocess: Mapping[str, Any] | None = None) -> str | None:
+            postprocess: Mapping[str, Any] | None = None, trace: Trace | None = None) -> str | None:
         """The entry for building ``config`` with plugin ``name``; None when the plugin declares no
         source files (nothing to key on, so nothing is cached). ``postprocess`` describes what runs
-        over the plugin's output before it is stored (:func:`wasmrun.postprocess.cache_key`)."""
+        over the plugin's output before it is stored (:func:`wasmrun.postprocess.cache_key`).
+        ``trace`` records what the key was computed from, for direct mode (:mod:`wasmrun.direct`)."""
+        if trace is None:
+            return self._key(plugins, name, config, postprocess, None)
+        with trace:
+            key = self._key(plugins, name, config, postprocess, trace)
+        trace.key = key
+        return key
+
+    def _key(self, plugins: Plugins, name: str, config: BuildConfig, postprocess: Mapping[str, Any] | None,
+             trace: Trace | None) -> str | None:
         from wasmrun.building import source_files
 
         project = config.project_dir
@@ -218,6 +234,8 @@ class BuildCache:
         }
         if postprocess:
             document["postprocess"] = dict(postprocess)
+        if trace is not None:
+            trace.note_stamps(memo.stamps)
         return _sha256_text(json.dumps(document, sort_keys=True, separators=(",", ":")))
 
     # -- lookup -----------------------------------------------------------------------------------
@@ -225,6 +243,19 @@ class BuildCache:
     def restore(self, key: str, output_dir: Path) -> BuildResult | None:
         """Copy entry ``key`` into ``output_dir`` (checking every byte) and return its result with
         paths there; None on a miss. A damaged entry is discarded and counts as a miss."""
+        data = self.restore_files(key, output_dir)
+        if data is None:
+            return None
+        try:
+            return _result_from_json(data, output_dir)
+        except (KeyError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+            log.warning("build cache: discarding damaged entry %s: %s", key[:12], exc)
+            self._remove(self.entries_dir / key)
+            return None
+
+    def restore_files(self, key: str, output_dir: Path) -> dict[str, Any] | None:
+        """Copy entry ``key`` into ``output_dir``, checking every byte; the stored result as JSON
+        with paths relative to ``output_dir``, or None on a miss (a damaged entry is discarded)."""
         entry = self.entries_dir / key
         manifest_path = entry / "manifest.json"
         if not manifest_path.is_file():
@@ -243,7 +274,8 @@ class BuildCache:
                 size, digest = _copy_hashing(files / item["path"], target)
                 if (size, digest) != (item["size"], item["sha256"]):
                     raise CorruptEntry(f"{item['path']} does not match its hash")
-            result = _result_from_json(manifest["result"], output_dir)
+            result: dict[str, Any] = manifest["result"]
+            _check_result_paths(result)
         except (OSError, CorruptEntry, KeyError, TypeError, ValueError) as exc:
             for path in written:
                 path.unlink(missing_ok=True)
@@ -381,7 +413,7 @@ class BuildCache:
 
 def cached_build(plugins: Plugins, name: str, config: BuildConfig, build: Callable[[], BuildResult], *,
                  read: bool = True, write: bool = True, cache: BuildCache | None = None,
-                 postprocess: Mapping[str, Any] | None = None) -> tuple[BuildResult, bool]:
+                 postprocess: Mapping[str, Any] | None = None, trace: Trace | None = None) -> tuple[BuildResult, bool]:
     """Build through the cache: (result, whether it was restored from the cache).
 
     On a hit the outputs are copied into ``config.output_dir`` (the staging directory) and the
@@ -390,12 +422,15 @@ def cached_build(plugins: Plugins, name: str, config: BuildConfig, build: Callab
     skips the lookup but still stores the fresh result, replacing the entry; ``write=False`` stores
     nothing (both False: the cache is not touched at all). ``postprocess`` is part of the key: what
     ``build`` does to the plugin's output after it (wasm-opt), so that it is stored done.
+    ``trace`` records what the key was computed from (:mod:`wasmrun.direct`).
     """
+    from wasmrun.models import BuildResult
+
     cache = cache or BuildCache.default()
     if not cache.enabled or not (read or write):
         return build(), False
     try:
-        key = cache.key(plugins, name, config, postprocess)
+        key = cache.key(plugins, name, config, postprocess, trace)
     except (OSError, PluginError) as exc:
         log.warning("build cache: not used: %s", exc)
         key = None
@@ -485,11 +520,22 @@ def _result_to_json(result: BuildResult, output_dir: Path) -> dict[str, Any]:
 
 
 def _result_from_json(data: dict[str, Any], output_dir: Path) -> BuildResult:
+    from wasmrun.models import BuildResult
+
     fields = dict(data)
     for name in _PATH_FIELDS:
         fields[name] = None if data[name] is None else output_dir / data[name]
     fields["additional_files"] = [output_dir / p for p in data["additional_files"]]
     return BuildResult.model_validate(fields)
+
+
+def _check_result_paths(data: Any) -> None:
+    """A stored result names its files relative to the entry, inside it."""
+    if not isinstance(data, dict) or not isinstance(data.get("additional_files"), list):
+        raise CorruptEntry("the stored result is malformed")
+    for rel in [*(data[name] for name in _PATH_FIELDS), *data["additional_files"]]:
+        if rel is not None and (not isinstance(rel, str) or rel.startswith("/") or ".." in rel.split("/")):
+            raise CorruptEntry(f"bad path {rel!r} in the stored result")
 
 
 def _relative(root: Path, path: Path) -> str:

@@ -14,6 +14,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -77,12 +78,17 @@ def find_tool(name: str, extra_dirs: Iterable[str | Path] = ()) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=64)
 def tool_version(program: str, *args: str) -> str | None:
     """The first version number a tool prints for ``args`` (default ``--version``).
 
     Remembered on disk by the program's path, size and modification time, so a build does not
     pay for starting every compiler just to ask its version (build cache keys need it)."""
+    sys.audit("wasmrun.tool_version", program)  # direct mode notes the program (wasmrun.direct)
+    return _tool_version(program, *args)
+
+
+@functools.lru_cache(maxsize=64)
+def _tool_version(program: str, *args: str) -> str | None:
     memo_key = _memo_key(program, args)
     memo = _read_memo()
     if memo_key is not None and memo_key in memo:

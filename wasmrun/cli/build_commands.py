@@ -50,15 +50,10 @@ def compile_command(
     if as_json:
         print_json(result)
         return
-    size = result.wasm_path.stat().st_size
-    typer.echo(f"built {result.wasm_path} ({size:,} bytes) with {result.plugin}"
-               f"{f' ({result.toolchain})' if result.toolchain else ''} in {result.duration_s:.2f} s"
-               f"{' (cached)' if result.cached else ''}")
-    if result.optimized_by:
-        typer.echo(f"      optimized with {result.optimized_by}")
-    for extra in (result.js_path, result.html_path, *result.additional_files):
-        if extra is not None:
-            typer.echo(f"      {extra}")
+    from wasmrun.cli.fast import compile_lines
+
+    for line in compile_lines(result.model_dump(mode="json")):
+        typer.echo(line)
 
 
 @handles_errors

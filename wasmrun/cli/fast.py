@@ -1,11 +1,15 @@
-"""``exec`` and ``verify`` without typer: the commands people run in loops start in a fraction
-of the time.
+"""``exec``, ``verify`` and cached ``compile`` without typer: the commands people run in loops
+start in a fraction of the time.
 
 :func:`wasmrun.cli.main` tries :func:`try_fast` first. It understands exactly the options the
 typer commands in :mod:`wasmrun.cli.wasm_commands` declare (a test keeps the two in step) and hands
 anything else (``--help``, a project directory to build, an unknown option, a malformed value) back
 to typer, which then gives the full help or the usual error. Both routes run the same functions,
 :func:`exec_main` and :func:`verify_main`, so they cannot disagree on behaviour.
+
+``compile`` is taken here only when direct mode (:mod:`wasmrun.direct`) can prove the build cache
+has the result without loading a plugin; otherwise typer's ``compile`` runs as usual. Both print
+through :func:`compile_lines`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,12 @@ EXEC_VALUE_OPTIONS = {"--dir": "dirs", "--env": "env", "--invoke": "invoke", "--
                       "--fuel": "fuel", "--timeout": "timeout", "--max-memory": "max_memory"}
 EXEC_FLAGS = {"--no-cache": "no_cache"}
 VERIFY_FLAGS = {"--detailed": "detailed", "--json": "as_json"}
+#: Options of ``compile`` direct mode understands; anything else (``-v``, ``--no-cache``, ``--``)
+#: goes to typer.
+COMPILE_VALUE_OPTIONS = {"--output": "output", "-o": "output", "--optimization": "optimization",
+                         "--language": "language", "-l": "language", "--target": "target", "--toolchain": "toolchain"}
+COMPILE_FLAGS = {"--debug-info": "debug_info", "--json": "as_json", "--no-opt": "no_opt"}
+COMPILE_CHOICES = {"optimization": ("debug", "release", "size"), "target": ("wasm", "web")}
 
 
 def _err(line: str) -> None:
@@ -96,6 +106,81 @@ def verify_main(file: str, *, detailed: bool, as_json: bool) -> int:
     return 0
 
 
+def compile_lines(result: dict[str, object]) -> list[str]:
+    """What ``compile`` prints for a build (``result`` as in ``--json``)."""
+    wasm = str(result["wasm_path"])
+    size = Path(wasm).stat().st_size
+    toolchain = f" ({result['toolchain']})" if result.get("toolchain") else ""
+    lines = [f"built {wasm} ({size:,} bytes) with {result['plugin']}{toolchain} in {result['duration_s']:.2f} s"
+             f"{' (cached)' if result.get('cached') else ''}"]
+    if result.get("optimized_by"):
+        lines.append(f"      optimized with {result['optimized_by']}")
+    extras = [result.get("js_path"), result.get("html_path"), *result.get("additional_files", [])]  # type: ignore[misc]
+    lines += [f"      {extra}" for extra in extras if extra is not None]
+    return lines
+
+
+def compile_main(path: str, *, output: str | None, optimization: str | None, language: str | None,
+                 target: str | None, toolchain: str | None, debug_info: bool, as_json: bool,
+                 no_opt: bool) -> int | None:
+    """A cache hit proven by direct mode, printed as ``compile`` prints it; None when the full
+    ``compile`` has to decide (no record, anything changed, or an error to report)."""
+    from wasmrun.direct import invocation, restore
+
+    project = Path(path).expanduser()
+    if not project.is_dir():
+        return None  # typer's compile says what is wrong
+    options = invocation(project.resolve(), output_dir=None if output is None else Path(output).expanduser(),
+                         optimization=optimization, target=target, language=language, toolchain=toolchain,
+                         extra_args=[], debug_info=debug_info, optimize=not no_opt)
+    try:
+        result = restore(options)
+    except WasmrunError as exc:
+        _report(exc)
+        return exc.exit_code
+    if result is None:
+        return None
+    if as_json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        print("\n".join(compile_lines(result)))
+    return 0
+
+
+def _parse_compile(argv: list[str]) -> dict[str, object] | None:
+    values: dict[str, object] = {"path": ".", "output": None, "optimization": None, "language": None,
+                                 "target": None, "toolchain": None, "debug_info": False, "as_json": False,
+                                 "no_opt": False}
+    paths: list[str] = []
+    i = 0
+    while i < len(argv):
+        name, eq, inline = argv[i].partition("=")
+        if not name.startswith("-"):
+            paths.append(argv[i])
+            i += 1
+        elif name in COMPILE_FLAGS and not eq:
+            values[COMPILE_FLAGS[name]] = True
+            i += 1
+        elif name in COMPILE_VALUE_OPTIONS:
+            if eq:
+                value, i = inline, i + 1
+            elif i + 1 < len(argv):
+                value, i = argv[i + 1], i + 2
+            else:
+                return None
+            key = COMPILE_VALUE_OPTIONS[name]
+            if value.startswith("-") or value not in COMPILE_CHOICES.get(key, (value,)):
+                return None
+            values[key] = value
+        else:
+            return None  # --help, --, -v, --no-cache, unknown options: typer decides
+    if len(paths) > 1:
+        return None
+    if paths:
+        values["path"] = paths[0]
+    return values
+
+
 def _report(exc: WasmrunError) -> None:
     for line in error_lines(exc):
         _err(line)
@@ -135,9 +220,10 @@ def _parse_exec(argv: list[str]) -> dict[str, object] | None:
     return values
 
 
-def plan(argv: list[str]) -> Callable[[], int] | None:
-    """What the fast route would run for ``argv`` (``exec`` or ``verify`` of a file), or None when
-    it is typer's to handle. Nothing runs until the returned function is called."""
+def plan(argv: list[str]) -> Callable[[], int | None] | None:
+    """What the fast route would run for ``argv`` (``exec`` or ``verify`` of a file, a ``compile``
+    direct mode may answer), or None when it is typer's to handle. Nothing runs until the returned
+    function is called; for ``compile`` it may still return None: typer's then."""
     if not argv:
         return None
     command, rest = argv[0], argv[1:]
@@ -153,10 +239,16 @@ def plan(argv: list[str]) -> Callable[[], int] | None:
         if len(files) != 1 or any(f not in VERIFY_FLAGS for f in flags):
             return None
         return lambda: verify_main(files[0], detailed="--detailed" in flags, as_json="--json" in flags)
+    if command == "compile":
+        options = _parse_compile(rest)
+        if options is None:
+            return None
+        target = str(options.pop("path"))
+        return lambda: compile_main(target, **options)  # type: ignore[arg-type]
     return None
 
 
 def try_fast(argv: list[str]) -> int | None:
-    """The exit code, when ``argv`` is an ``exec`` or ``verify`` this module can run; else None."""
+    """The exit code, when ``argv`` is a command this module could run; else None (typer's)."""
     run = plan(argv)
     return None if run is None else run()
