@@ -202,3 +202,16 @@ def test_the_cli_leaves_what_direct_mode_cannot_answer_to_typer(project: Path) -
     (project / "main.wat").write_text(HELLO_WAT + ";; changed\n")
     proc, modules = run_cli(project)
     assert proc.returncode == 0 and "(cached)" not in proc.stdout and "pydantic" in modules
+
+
+def test_a_garbled_record_sends_compile_to_the_full_road(project: Path) -> None:
+    time.sleep(2.1)
+    run_cli(project)
+    (record,) = (BuildCache.default().root / "direct").glob("*.json")
+    data = json.loads(record.read_text())
+    del data["result"]
+    record.write_text(json.dumps(data))
+    shutil.rmtree(project / "wasmrun-out")
+    proc, modules = run_cli(project)
+    assert proc.returncode == 0 and "(cached)" in proc.stdout and "pydantic" in modules
+    assert "Traceback" not in proc.stderr

@@ -135,9 +135,11 @@ def compile_main(path: str, *, output: str | None, optimization: str | None, lan
                          extra_args=[], debug_info=debug_info, optimize=not no_opt)
     try:
         result = restore(options)
-    except WasmrunError as exc:
+    except WasmrunError as exc:  # e.g. a file of the user's where an output goes: the full road says the same
         _report(exc)
         return exc.exit_code
+    except (OSError, KeyError, TypeError, ValueError, IndexError):
+        return None  # an unreadable record or cache: direct mode only ever saves time, the full road decides
     if result is None:
         return None
     if as_json:
