@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from wasmrun.testing import require_tool  # noqa: F401  (re-exported for test modules)
+from wasmrun.testing import require_tool
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -51,6 +51,27 @@ def make_project(tmp_path: Path) -> Callable[..., Path]:
         return root
 
     return make
+
+
+@pytest.fixture(scope="session")
+def asc_node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """node_modules for the AssemblyScript examples, installed once per session (``npm ci`` from
+    the npm cache scripts/toolchains/assemblyscript.sh fills)."""
+    import subprocess
+
+    root = tmp_path_factory.getbasetemp() / "asc-node-modules"
+    modules = root / "node_modules"
+    if (modules / "assemblyscript" / "package.json").is_file():
+        return modules
+    require_tool("node")
+    require_tool("npm")
+    root.mkdir(exist_ok=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(EXAMPLES / "asc-hello" / name, root / name)
+    proc = subprocess.run(["npm", "ci", "--prefer-offline", "--no-audit", "--no-fund"], cwd=root,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return modules
 
 
 @dataclass

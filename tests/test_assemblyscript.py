@@ -9,7 +9,6 @@ that node_modules into its copy of the project.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 import wasmtime
 
-from tests.conftest import EXAMPLES, CliResult
+from tests.conftest import CliResult
 from wasmrun.building import compile_project, detect
 from wasmrun.errors import BuildError, MissingToolchainError, UsageError
 from wasmrun.languages import assemblyscript as asc_plugin
@@ -35,26 +34,9 @@ def _plugins() -> Plugins:
     return load_plugins(entry_points=False)
 
 
-def prepared_node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """node_modules for the examples, installed once per session (``npm ci`` from the npm cache)."""
-    root = tmp_path_factory.getbasetemp() / "asc-node-modules"
-    modules = root / "node_modules"
-    if (modules / "assemblyscript" / "package.json").is_file():
-        return modules
-    require_tool("node")
-    require_tool("npm")
-    root.mkdir(exist_ok=True)
-    for name in ("package.json", "package-lock.json"):
-        shutil.copy(EXAMPLES / "asc-hello" / name, root / name)
-    proc = subprocess.run(["npm", "ci", "--prefer-offline", "--no-audit", "--no-fund"], cwd=root,
-                          capture_output=True, text=True, timeout=600, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return modules
-
-
 @pytest.fixture
-def node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return prepared_node_modules(tmp_path_factory)
+def node_modules(asc_node_modules: Path) -> Path:
+    return asc_node_modules
 
 
 def link_modules(project: Path, modules: Path) -> Path:

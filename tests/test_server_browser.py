@@ -339,6 +339,68 @@ def test_emscripten_build_runs_as_a_web_app(example: Callable[[str], Path], serv
                            timeout=30_000)
 
 
+def test_emscripten_glue_without_a_page_runs_on_wasmrun_s_page(make_project: Callable[..., Path],
+                                                              serve: Callable[..., DevServer], page: Any) -> None:
+    """emcc writing only NAME.js and NAME.wasm (a Makefile's choice): wasmrun's page loads the glue,
+    with its print, arguments and exit code wired to the console."""
+    import shutil
+
+    from playwright.sync_api import expect
+
+    require_tool("emcc", found=shutil.which("emcc") is not None)
+    project = make_project({
+        "main.c": '#include <stdio.h>\nint main(int argc, char **argv) {\n'
+                  '  printf("glue says %s\\n", argc > 1 ? argv[1] : "nothing");\n  return 3;\n}\n',
+        "Makefile": "wasm:\n\t$(CC) $(CFLAGS) main.c $(LDFLAGS) -sEXIT_RUNTIME=1 -o $(OUT_DIR)/glue.js\n",
+    })
+    server = serve(project, BuildOptions(target="web"), args=["hi"])
+    result = server.site.result
+    assert result is not None and result.html_path is None and result.js_path is not None
+    page.goto(server.url)
+    assert wait_done(page) == "exited"
+    expect(console(page)).to_contain_text("glue says hi")
+    assert page.evaluate("window.wasmrun.exitCode") == 3
+
+
+def test_go_web_build_runs_with_its_wasm_exec_js(example: Callable[[str], Path], serve: Callable[..., DevServer],
+                                                page: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Go for the web (GOOS=js): the page loads the toolchain's wasm_exec.js and runs main."""
+    from playwright.sync_api import expect
+
+    require_tool("wasmrun-go", found=importlib.util.find_spec("wasmrun_go") is not None)
+    from wasmrun_go import toolchain as go_tools
+
+    require_tool("go", found=bool(go_tools.installed()))
+    monkeypatch.setenv("WASMRUN_LOAD_PLUGINS", "go")
+    server = serve(example("go-hello"), BuildOptions(target="web"), args=["one"])
+    result = server.site.result
+    assert result is not None and result.js_path is not None and result.js_path.name == "wasm_exec.js"
+    page.goto(server.url)
+    assert wait_done(page) == "exited"
+    expect(console(page)).to_have_text("hello from Go\narg 1: one\n")
+    assert page.evaluate("window.wasmrun.exitCode") == 0
+
+
+def test_assemblyscript_library_runs_through_its_esm_bindings(example: Callable[[str], Path],
+                                                              serve: Callable[..., DevServer], page: Any,
+                                                              asc_node_modules: Path) -> None:
+    """An AssemblyScript library: the page imports the bindings asc wrote and offers each export."""
+    from playwright.sync_api import expect
+
+    project = example("asc-lib")
+    (project / "node_modules").symlink_to(asc_node_modules, target_is_directory=True)
+    server = serve(project)
+    result = server.site.result
+    assert result is not None and result.js_path is not None and result.glue.value == "assemblyscript"
+    page.goto(server.url)
+    assert wait_done(page) == "ready"
+    form = page.locator('form[data-export="add"]')
+    form.locator('input[name="p0"]').fill("2")
+    form.locator('input[name="p1"]').fill("40")
+    form.locator("button").click()
+    expect(form.locator("output")).to_have_text("42")
+
+
 def test_project_index_html_runs(make_project: Callable[..., Path], serve: Callable[..., DevServer],
                                  page: Any) -> None:
     from playwright.sync_api import expect
