@@ -75,7 +75,6 @@ def test_exec_of_a_project_shows_the_compilers_own_output(tmp_path: Path) -> Non
 
 def test_help_and_projects_go_to_typer(tmp_path: Path) -> None:
     assert fast.plan(["exec", "--help"]) is None
-    assert fast.plan(["exec", str(tmp_path)]) is None  # a directory is built first: full CLI
     assert fast.plan(["exec", "--bogus", "x.wasm"]) is None
     assert fast.plan(["exec", "--fuel", "many", "x.wasm"]) is None
     assert fast.plan(["verify", "a.wasm", "b.wasm"]) is None

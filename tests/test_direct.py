@@ -166,14 +166,14 @@ def test_a_tool_changed_in_place_sends_compile_to_the_full_road(project: Path) -
     assert direct.restore(options_for(project)) is None
 
 
-def run_cli(project: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+def run_cli(project: Path, *args: str, command: str = "compile") -> tuple[subprocess.CompletedProcess[str], list[str]]:
     """``wasmrun compile`` in a fresh interpreter; also which heavy modules it imported."""
     code = ("import sys\nfrom wasmrun.cli import main\n"
             "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    code = exc.code\nelse:\n    code = 0\n"
             "heavy = sorted(m for m in ('typer', 'pydantic', 'pluggy') if m in sys.modules)\n"
             "print('MODULES', heavy, file=sys.stderr)\n"
             "sys.exit(code)")
-    proc = subprocess.run([sys.executable, "-c", code, "compile", str(project), *args], capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", code, command, str(project), *args], capture_output=True,
                           text=True, check=False)
     modules = next(line for line in proc.stderr.splitlines() if line.startswith("MODULES"))
     return proc, json.loads(modules.split(" ", 1)[1].replace("'", '"'))
@@ -215,3 +215,13 @@ def test_a_garbled_record_sends_compile_to_the_full_road(project: Path) -> None:
     proc, modules = run_cli(project)
     assert proc.returncode == 0 and "(cached)" in proc.stdout and "pydantic" in modules
     assert "Traceback" not in proc.stderr
+
+
+def test_exec_of_a_built_project_runs_it_without_loading_plugins(project: Path) -> None:
+    time.sleep(2.1)
+    first, modules = run_cli(project, command="exec")
+    assert (first.returncode, first.stdout) == (0, "hello\n") and "pluggy" in modules
+    shutil.rmtree(project / "wasmrun-out")
+    second, modules = run_cli(project, command="exec")
+    assert (second.returncode, second.stdout) == (0, "hello\n")
+    assert "pluggy" not in modules and "pydantic" not in modules

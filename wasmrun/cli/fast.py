@@ -48,9 +48,7 @@ def exec_main(target: str, args: list[str], *, dirs: list[str], env: list[str], 
     try:
         path = Path(target)
         if path.is_dir():
-            from wasmrun.building import compile_project, default_plugins, project_path
-
-            path = compile_project(project_path(path), default_plugins()).wasm_path
+            path = _built_module(path)
         elif not path.exists():
             raise UsageError(f"no such file or directory: {target}")
         request = RunRequest(
@@ -73,6 +71,24 @@ def exec_main(target: str, args: list[str], *, dirs: list[str], env: list[str], 
     for value in outcome.formatted_results():
         print(value)
     return outcome.exit_code
+
+
+def _built_module(project: Path) -> Path:
+    """The module ``compile PROJECT`` would give: from direct mode when it can prove a cache hit
+    (no plugin loaded), else built (or restored) the usual way."""
+    from wasmrun.direct import invocation, restore
+
+    options = invocation(project.expanduser().resolve(), output_dir=None, optimization=None, target=None,
+                         language=None, toolchain=None, extra_args=[], debug_info=False, optimize=True)
+    try:
+        restored = restore(options)
+    except (OSError, KeyError, TypeError, ValueError, IndexError):
+        restored = None  # direct mode only ever saves time: the full road decides
+    if restored is not None:
+        return Path(restored["wasm_path"])
+    from wasmrun.building import compile_project, default_plugins, project_path
+
+    return compile_project(project_path(project), default_plugins()).wasm_path
 
 
 def verify_main(file: str, *, detailed: bool, as_json: bool) -> int:
@@ -216,8 +232,8 @@ def _parse_exec(argv: list[str]) -> dict[str, object] | None:
             return None
         if key in ("fuel", "timeout") and values[key] < 0:  # type: ignore[operator]
             return None
-    if i >= len(argv) or Path(argv[i]).is_dir():
-        return None  # no FILE, or a project to build: the full CLI
+    if i >= len(argv):
+        return None  # no FILE: typer's usage error
     values["target"], values["args"] = argv[i], argv[i + 1:]
     return values
 
