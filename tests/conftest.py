@@ -53,8 +53,7 @@ def make_project(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
-@pytest.fixture(scope="session")
-def asc_node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def prepared_node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """node_modules for the AssemblyScript examples, installed once per session (``npm ci`` from
     the npm cache scripts/toolchains/assemblyscript.sh fills)."""
     import subprocess
@@ -72,6 +71,11 @@ def asc_node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
                           capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return modules
+
+
+@pytest.fixture
+def asc_node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return prepared_node_modules(tmp_path_factory)
 
 
 @dataclass

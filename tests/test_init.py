@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import wasmtime
 
-from tests.conftest import CliResult
-from tests.test_assemblyscript import link_modules, prepared_node_modules
+from tests.conftest import CliResult, prepared_node_modules
+from tests.test_assemblyscript import link_modules
 from wasmrun import hookimpl
 from wasmrun.building import compile_project, detect
 from wasmrun.cli.init_commands import init_project
