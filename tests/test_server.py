@@ -498,3 +498,25 @@ def test_command_names_win_over_paths(tmp_path: Path, monkeypatch: pytest.Monkey
         main(["proj", "--help"])  # an existing path that is not a command: `run proj --help`
     assert exc.value.code == 0
     assert "Build a project (or take a .wasm file)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("memory", "isolated"), [("(memory 1)", False), ("(memory 1 1 shared)", True),
+                                                  ('(import "env" "memory" (memory 1 1 shared))', True)])
+def test_cross_origin_isolation_only_for_a_shared_memory(tmp_path: Path, memory: str, isolated: bool) -> None:
+    """COOP + COEP (for SharedArrayBuffer) only when the module needs them: they also stop a page
+    loading cross-origin resources that do not opt in."""
+    import wasmtime
+
+    from wasmrun.server.app import open_server
+
+    wasm = tmp_path / "module.wasm"
+    wasm.write_bytes(wasmtime.wat2wasm(f"(module {memory})"))
+    server = open_server(wasm, ServeOptions(port=0))
+    server.start()
+    try:
+        for target in ("/", "/module.wasm"):
+            _, headers, _ = raw_get(server.port, target)
+            assert headers.get("cross-origin-opener-policy") == ("same-origin" if isolated else None)
+            assert headers.get("cross-origin-embedder-policy") == ("require-corp" if isolated else None)
+    finally:
+        server.close()

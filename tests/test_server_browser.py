@@ -339,6 +339,32 @@ def test_emscripten_build_runs_as_a_web_app(example: Callable[[str], Path], serv
                            timeout=30_000)
 
 
+def test_threaded_emscripten_build_gets_a_cross_origin_isolated_page(make_project: Callable[..., Path],
+                                                                     serve: Callable[..., DevServer],
+                                                                     page: Any) -> None:
+    """``-pthread`` needs SharedArrayBuffer: the server sends COOP and COEP for a shared memory."""
+    import shutil
+
+    require_tool("emcc", found=shutil.which("emcc") is not None)
+    project = make_project({"main.c": """#include <pthread.h>
+#include <stdio.h>
+static void *work(void *arg) { printf("from thread %d\\n", *(int *)arg); return NULL; }
+int main(void) {
+  pthread_t thread; int id = 7;
+  pthread_create(&thread, NULL, work, &id);
+  pthread_join(thread, NULL);
+  printf("joined\\n");
+  return 0;
+}
+"""})
+    server = serve(project, BuildOptions(target="web", extra_args=["-pthread", "-sPTHREAD_POOL_SIZE=1"]))
+    response = page.goto(server.url)
+    assert response.headers.get("cross-origin-embedder-policy") == "require-corp"
+    assert page.evaluate("window.crossOriginIsolated") is True
+    page.wait_for_function("(document.querySelector('#output')?.value || '').includes('joined')", timeout=30_000)
+    assert "from thread 7" in page.evaluate("document.querySelector('#output').value")
+
+
 def test_emscripten_glue_without_a_page_runs_on_wasmrun_s_page(make_project: Callable[..., Path],
                                                               serve: Callable[..., DevServer], page: Any) -> None:
     """emcc writing only NAME.js and NAME.wasm (a Makefile's choice): wasmrun's page loads the glue,

@@ -200,12 +200,24 @@ def module_info(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
                 entry["results"] = list(func_type.results) if func_type else []
             functions.append(entry)
         imports = [{"module": i.module, "name": i.name, "kind": i.kind} for i in module.imports]
-    summary = {"exports": functions, "imports": imports, "size": len(module.data), "kind": module.kind}
+    summary = {"exports": functions, "imports": imports, "size": len(module.data), "kind": module.kind,
+               "shared_memory": uses_shared_memory(module)}
     report = _inspect_report(path, module, summary)
     with _info_lock:
         _info_cache.clear()
         _info_cache[key] = (summary, report)
     return summary, report
+
+
+def uses_shared_memory(module: Any) -> bool:
+    """Whether the module defines or imports a shared memory (threads: emscripten's ``-pthread``),
+    which a browser gives only to a cross-origin isolated page."""
+    from wasmrun.wasm.reader import Limits
+
+    if module.is_component:
+        return False
+    imported = [item.type for item in module.imports if isinstance(item.type, Limits)]
+    return any(memory.shared for memory in (*imported, *module.memories))
 
 
 def _inspect_report(path: Path, module: Any, summary: dict[str, Any]) -> dict[str, Any]:
@@ -278,6 +290,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Pragma", "no-cache")
         self.send_header("Expires", "0")
         self.send_header("X-Content-Type-Options", "nosniff")
+        if self.server.dev.cross_origin_isolated():
+            # SharedArrayBuffer, so a threaded build runs; only then, as it stops the page loading
+            # cross-origin resources that do not opt in, and cuts its link to pages it opens
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+            self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
         self.end_headers()
 
     def _send(self, status: int, body: bytes, ctype: str, head: bool) -> None:
@@ -533,6 +550,16 @@ class DevServer:
             except Exception as exc:  # noqa: BLE001  (a malformed module: the page says why)
                 data["info_error"] = build_error_text(exc)
         return data
+
+    def cross_origin_isolated(self) -> bool:
+        """Serve with COOP and COEP: the module served uses a shared memory."""
+        wasm = self.site.wasm_path()
+        if wasm is None or not wasm.is_file():
+            return False
+        try:
+            return bool(module_info(wasm)[0].get("shared_memory"))
+        except Exception:  # noqa: BLE001  (a malformed module is the page's to explain)
+            return False
 
     def inspect_report(self, wasm: Path) -> dict[str, Any]:
         try:
