@@ -308,6 +308,30 @@ def test_wasi_proc_exit(make_project: Callable[..., Path], serve: Callable[..., 
     assert page.evaluate("[window.wasmrun.stdout, window.wasmrun.exitCode]") == ["before\n", 3]
 
 
+@pytest.mark.parametrize("memory", ["(memory 1)", "(memory 1 2 shared)"])
+def test_an_imported_memory_is_created_by_the_page(make_project: Callable[..., Path], serve: Callable[..., DevServer],
+                                                   page: Any, memory: str) -> None:
+    """A module that imports its memory (clang's --import-memory), shared or not: the page creates
+    it from the import's limits and the WASI shim writes through it."""
+    from playwright.sync_api import expect
+
+    project = make_project({"main.wat": f"""(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
+  (import "env" "memory" {memory})
+  (data (i32.const 16) "from an imported memory\\n")
+  (func (export "_start")
+    (drop (call $random_get (i32.const 64) (i32.const 8)))
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 24))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+"""})
+    server = serve(project)
+    page.goto(server.url)
+    assert wait_done(page) == "exited"
+    expect(console(page)).to_have_text("from an imported memory\n")
+
+
 def test_unsupported_wasi_call_answers_enosys(make_project: Callable[..., Path], serve: Callable[..., DevServer],
                                               page: Any) -> None:
     project = wat_project(make_project, """

@@ -199,7 +199,7 @@ def module_info(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
                 entry["params"] = list(func_type.params) if func_type else []
                 entry["results"] = list(func_type.results) if func_type else []
             functions.append(entry)
-        imports = [{"module": i.module, "name": i.name, "kind": i.kind} for i in module.imports]
+        imports = [_import_entry(i) for i in module.imports]
     summary = {"exports": functions, "imports": imports, "size": len(module.data), "kind": module.kind,
                "shared_memory": uses_shared_memory(module)}
     report = _inspect_report(path, module, summary)
@@ -207,6 +207,16 @@ def module_info(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         _info_cache.clear()
         _info_cache[key] = (summary, report)
     return summary, report
+
+
+def _import_entry(item: Any) -> dict[str, Any]:
+    """An import as the page needs it: a memory's limits too, so the page can create it."""
+    from wasmrun.wasm.reader import Limits
+
+    entry: dict[str, Any] = {"module": item.module, "name": item.name, "kind": item.kind}
+    if isinstance(item.type, Limits):
+        entry["limits"] = item.type.as_dict()
+    return entry
 
 
 def uses_shared_memory(module: Any) -> bool:

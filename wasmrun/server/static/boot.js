@@ -57,6 +57,11 @@ function importObject(imports, wasi) {
   const missing = [];
   for (const imp of imports) {
     const space = (object[imp.module] ??= {});
+    if (imp.kind === "memory" && imp.limits && !imp.limits.index64) {  // e.g. clang's --import-memory
+      const { min, max, shared } = imp.limits;
+      space[imp.name] = wasi.memory = new WebAssembly.Memory({ initial: min, maximum: max ?? undefined, shared: !!shared });
+      continue;
+    }
     if (imp.kind !== "func" && imp.kind !== "function") { missing.push(`${imp.kind} ${imp.module}.${imp.name}`); continue; }
     if (imp.module === "wasi_snapshot_preview1" || imp.module === "wasi_unstable") {
       space[imp.name] = wasi.imports[imp.name] ?? wasi.unsupported(imp.name);

@@ -32,13 +32,14 @@ export class WASI {
     this.imports = this.#imports();
   }
 
-  /** Call once the instance exists: the shim reads and writes its exported memory. */
+  /** Call once the instance exists: the shim reads and writes its exported memory (or keeps the
+   *  memory the page gave it as an import, when it exports none). */
   setInstance(instance) {
-    this.memory = instance.exports.memory;
+    this.memory = instance.exports.memory ?? this.memory;
   }
 
   #view() {
-    if (!this.memory) throw new Error("the module exports no memory: WASI calls cannot reach it");
+    if (!this.memory) throw new Error("the module has no memory the page can reach: WASI calls cannot work");
     return new DataView(this.memory.buffer);
   }
 
@@ -108,7 +109,9 @@ export class WASI {
       random_get(buf, len) {
         const bytes = shim.#bytes();
         for (let at = 0; at < len; at += 65536) {
-          crypto.getRandomValues(bytes.subarray(buf + at, buf + Math.min(len, at + 65536)));
+          const chunk = new Uint8Array(Math.min(len - at, 65536));  // getRandomValues refuses shared memory
+          crypto.getRandomValues(chunk);
+          bytes.set(chunk, buf + at);
         }
         return ERRNO.SUCCESS;
       },
@@ -128,7 +131,8 @@ export class WASI {
         for (let i = 0; i < iovsLen; i++) {
           const ptr = view.getUint32(iovs + i * 8, true);
           const len = view.getUint32(iovs + i * 8 + 4, true);
-          text += shim.decoders[fd].decode(bytes.subarray(ptr, ptr + len), { stream: true });
+          // slice: a copy, as TextDecoder refuses a view of shared memory (threads)
+          text += shim.decoders[fd].decode(bytes.slice(ptr, ptr + len), { stream: true });
           written += len;
         }
         if (text) sink(text);
