@@ -26,8 +26,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from _common import Row, Step, Target, add_runs_arguments, chosen_runs, compare, console_script, report, skipped
-from bench_compile import CASES, Case, available, missing, prepare
+from _common import Row, Step, Target, add_runs_arguments, chosen_runs, compare, console_script, report
+from bench_compile import Case, available, error_row, prepare, runnable_cases
 
 HIT_FACTOR = Target(0.1)  # the hit at least 10x faster than the full build
 MANY_FILES = Target(1.0, 0.1)  # 1,000 files at most 0.1 s over 1 file
@@ -152,21 +152,11 @@ def main() -> int:
         os.environ["WASMRUN_HOME"] = str(Path(tmp) / "home")  # for the in-process rows and every child process
         env = dict(os.environ)
         found = available(wasmrun, env)
-        for case in CASES:
-            if only and case.example not in only:
-                continue
-            reason = missing(case, found)
-            if reason:
-                print(f"{case.label}: {reason}", flush=True)
-                rows.append(skipped(f"hit: {case.label}", "full build", reason))
-                continue
+        for case in runnable_cases(only, found, rows, "hit: ", "full build"):
             try:
                 rows += measure_hit(case, wasmrun, Path(tmp), env, runs)
             except (RuntimeError, SystemExit) as exc:
-                print(f"{case.label}: ERROR {exc}", file=sys.stderr, flush=True)
-                row = skipped(f"hit: {case.label}", "full build", "error (see the log)")
-                row.note, row.passed = f"error: {str(exc).splitlines()[0]}", False
-                rows.append(row)
+                rows.append(error_row(case, "hit: ", "full build", exc))
                 continue
             print(f"  {case.label}: done", flush=True)
 

@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,6 +156,29 @@ def missing(case: Case, found: dict[str, dict[str, bool]]) -> str | None:
     return None
 
 
+def runnable_cases(only: set[str], found: dict[str, dict[str, bool]], rows: list[Row], prefix: str,
+                   yardstick_name: str) -> Iterator[Case]:
+    """The cases to measure (those in ``only``, when given); for each that cannot run here a skipped
+    row named ``prefix + label`` goes into ``rows`` instead."""
+    for case in CASES:
+        if only and case.example not in only:
+            continue
+        reason = missing(case, found)
+        if reason:
+            print(f"{case.label}: {reason}", flush=True)
+            rows.append(skipped(f"{prefix}{case.label}", yardstick_name, reason))
+            continue
+        yield case
+
+
+def error_row(case: Case, prefix: str, yardstick_name: str, exc: BaseException) -> Row:
+    """A failed row for a case whose measurement raised: printed, and marked as a miss."""
+    print(f"{case.label}: ERROR {exc}", file=sys.stderr, flush=True)
+    row = skipped(f"{prefix}{case.label}", yardstick_name, "error (see the log)")
+    row.note, row.passed = f"error: {str(exc).splitlines()[0]}", False
+    return row
+
+
 def prepare(case: Case, root: Path) -> Path:
     project = root / case.label.replace(" ", "_")
     shutil.copytree(REPO / "examples" / case.example, project,
@@ -201,21 +225,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="wasmrun-bench-compile-") as tmp:
         env = {**os.environ, "WASMRUN_HOME": str(Path(tmp) / "home")}
         found = available(wasmrun, env)
-        for case in CASES:
-            if only and case.example not in only:
-                continue
-            reason = missing(case, found)
-            if reason:
-                print(f"{case.label}: {reason}", flush=True)
-                rows.append(skipped(f"compile {case.label}", "its toolchain, direct", reason))
-                continue
+        for case in runnable_cases(only, found, rows, "compile ", "its toolchain, direct"):
             try:
                 row, commands = measure(case, wasmrun, Path(tmp), env, runs)
             except (RuntimeError, SystemExit) as exc:
-                print(f"{case.label}: ERROR {exc}", file=sys.stderr, flush=True)
-                row = skipped(f"compile {case.label}", "its toolchain, direct", "error (see the log)")
-                row.note, row.passed = f"error: {str(exc).splitlines()[0]}", False
-                rows.append(row)
+                rows.append(error_row(case, "compile ", "its toolchain, direct", exc))
                 continue
             rows.append(row)
             logged[case.label] = commands

@@ -20,16 +20,6 @@ from wasmrun.building import compile_project
 from wasmrun.cache import BuildCache
 from wasmrun.plugins import load_plugins
 
-HELLO_WAT = """(module
-  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 16) "hello\\n")
-  (func $main (export "_start")
-    (i32.store (i32.const 0) (i32.const 16))
-    (i32.store (i32.const 4) (i32.const 6))
-    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
-"""
-
 
 @pytest.fixture(autouse=True)
 def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,8 +30,8 @@ def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def project(make_project: Callable[..., Path]) -> Path:
-    return make_project({"main.wat": HELLO_WAT})
+def project(example: Callable[[str], Path]) -> Path:
+    return example("wat-hello")
 
 
 def options_for(project: Path, **changes: Any) -> dict[str, Any]:
@@ -199,7 +189,8 @@ def test_the_cli_answers_a_hit_without_typer_pydantic_or_pluggy(project: Path) -
 def test_the_cli_leaves_what_direct_mode_cannot_answer_to_typer(project: Path) -> None:
     time.sleep(2.1)
     run_cli(project)
-    (project / "main.wat").write_text(HELLO_WAT + ";; changed\n")
+    with (project / "main.wat").open("a") as handle:
+        handle.write(";; changed\n")
     proc, modules = run_cli(project)
     assert proc.returncode == 0 and "(cached)" not in proc.stdout and "pydantic" in modules
 
@@ -220,8 +211,8 @@ def test_a_garbled_record_sends_compile_to_the_full_road(project: Path) -> None:
 def test_exec_of_a_built_project_runs_it_without_loading_plugins(project: Path) -> None:
     time.sleep(2.1)
     first, modules = run_cli(project, command="exec")
-    assert (first.returncode, first.stdout) == (0, "hello\n") and "pluggy" in modules
+    assert (first.returncode, first.stdout) == (0, "hello from WebAssembly text\n") and "pluggy" in modules
     shutil.rmtree(project / "wasmrun-out")
     second, modules = run_cli(project, command="exec")
-    assert (second.returncode, second.stdout) == (0, "hello\n")
+    assert (second.returncode, second.stdout) == (0, "hello from WebAssembly text\n")
     assert "pluggy" not in modules and "pydantic" not in modules

@@ -80,6 +80,12 @@ def hash_file(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+def stat_stamp(st: os.stat_result) -> list[int]:
+    """What identifies a file's content without reading it: size, modification and change times,
+    inode (trusted only once the file has settled: :data:`RACY_WINDOW_NS`)."""
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
 class SourceMemo:
     """Source hashes remembered by stat, for one project; unchanged files are not read again."""
 
@@ -98,7 +104,7 @@ class SourceMemo:
 
     def digest(self, path: Path, rel: str) -> str:
         st = path.stat()
-        stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        stamp = stat_stamp(st)
         self.stamps[str(path)] = stamp
         known = self.entries.get(rel)
         if (isinstance(known, list) and len(known) == 6 and known[:4] == stamp
@@ -492,7 +498,7 @@ def _read_manifest(path: Path, key: str) -> dict[str, Any]:
     if manifest.get("format") != CACHE_FORMAT or manifest.get("key") != key:
         raise CorruptEntry("manifest is for another entry or format")
     for item in manifest["files"]:
-        if not isinstance(item["path"], str) or item["path"].startswith("/") or ".." in item["path"].split("/"):
+        if not _safe_relative(item["path"]):
             raise CorruptEntry(f"bad path {item['path']!r}")
     return manifest
 
@@ -534,8 +540,13 @@ def _check_result_paths(data: Any) -> None:
     if not isinstance(data, dict) or not isinstance(data.get("additional_files"), list):
         raise CorruptEntry("the stored result is malformed")
     for rel in [*(data[name] for name in _PATH_FIELDS), *data["additional_files"]]:
-        if rel is not None and (not isinstance(rel, str) or rel.startswith("/") or ".." in rel.split("/")):
+        if rel is not None and not _safe_relative(rel):
             raise CorruptEntry(f"bad path {rel!r} in the stored result")
+
+
+def _safe_relative(rel: object) -> bool:
+    """A path an entry may name: relative, and never leaving the entry."""
+    return isinstance(rel, str) and not rel.startswith("/") and ".." not in rel.split("/")
 
 
 def _relative(root: Path, path: Path) -> str:

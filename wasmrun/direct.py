@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from wasmrun.cache import RACY_WINDOW_NS, BuildCache, _write_json
+from wasmrun.cache import RACY_WINDOW_NS, BuildCache, _write_json, stat_stamp
 
 #: Bumped when the record's layout or meaning changes: older records then never match.
 RECORD_FORMAT = 1
@@ -56,15 +56,15 @@ Stamp = list[Any]
 def file_stamp(path: str) -> Stamp:
     """``["f", size, mtime, ctime, inode]``, or ``["x"]`` when nothing is there."""
     try:
-        st = os.stat(path)
+        return ["f", *stat_stamp(os.stat(path))]
     except OSError:
         return ["x"]
-    return ["f", st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
-def listing_stamp(path: str, leave_out: str | None = None) -> Stamp:
-    """``["d", sha256 of the sorted names]``: what a directory holds, whatever its timestamps
-    (deleting the output directory must not look like a change of the project)."""
+def listing_stamp(path: str, output_dir: Path | None = None) -> Stamp:
+    """``["d", sha256 of the sorted names]``: what a directory holds, whatever its timestamps,
+    leaving out ``output_dir`` (deleting it must not look like a change of the project)."""
+    leave_out = output_dir.name if output_dir is not None and str(output_dir.parent) == path else None
     try:
         names = sorted(n for n in os.listdir(path) if n != leave_out)
     except OSError:
@@ -177,11 +177,7 @@ class Trace:
             return
         self.busy = True
         try:
-            if kind == "listing":
-                out = self.output_dir
-                stamp = listing_stamp(path, out.name if out is not None and str(out.parent) == path else None)
-            else:
-                stamp = file_stamp(path)
+            stamp = listing_stamp(path, self.output_dir) if kind == "listing" else file_stamp(path)
         finally:
             self.busy = False
         self.inputs[path] = stamp
@@ -209,16 +205,17 @@ class Trace:
 
 # -- the record -----------------------------------------------------------------------------------
 
-def invocation(project_dir: Path, *, output_dir: Path | None, optimization: object, target: object,
-               language: str | None, toolchain: str | None, extra_args: list[str], debug_info: bool,
-               optimize: bool) -> dict[str, Any]:
-    """The options of a ``compile``, as the record is found by (defaults still unresolved)."""
+def invocation(project_dir: Path, *, output_dir: Path | None = None, optimization: object = None,
+               target: object = None, language: str | None = None, toolchain: str | None = None,
+               extra_args: list[str] | None = None, debug_info: bool = False, optimize: bool = True) -> dict[str, Any]:
+    """The options of a ``compile``, as the record is found by (defaults still unresolved; with
+    none given, a plain ``compile PROJECT``, as ``exec PROJECT`` builds)."""
     def value(option: object) -> object:
         return getattr(option, "value", option)
 
     return {"project": str(project_dir), "output": None if output_dir is None else str(output_dir.absolute()),
             "optimization": value(optimization), "target": value(target), "language": language,
-            "toolchain": toolchain, "extra_args": list(extra_args), "debug_info": debug_info,
+            "toolchain": toolchain, "extra_args": list(extra_args or []), "debug_info": debug_info,
             "optimize": optimize}
 
 
@@ -237,17 +234,17 @@ def remember(trace: Trace, options: dict[str, Any], result: dict[str, Any], *, c
         return
     cache = cache or BuildCache.default()
     locations = Locations.from_environment()
+    environment = environment_fingerprint(locations.data_dir)
     path = record_path(cache, options)
     existing = _load(path)
-    if existing is not None and existing.get("key") == trace.key and _valid(existing, options, locations):
+    if existing is not None and existing.get("key") == trace.key and _valid(existing, options, environment):
         return
     inputs = dict(_seen_outside)
     inputs.update(trace.inputs)
     for extra in _environment_paths(locations.config_file, locations.data_dir):
         inputs.setdefault(os.path.abspath(extra), file_stamp(extra))
     record = {"format": RECORD_FORMAT, "options": options, "started_ns": trace.started_ns,
-              "environment": environment_fingerprint(locations.data_dir), "key": trace.key,
-              "output_dir": str(trace.output_dir), "plugin": result.get("plugin"),
+              "environment": environment, "key": trace.key, "output_dir": str(trace.output_dir),
               "result": {**result, "commands": [], "cached": True}, "inputs": inputs}
     with contextlib.suppress(OSError):
         _write_json(path, record)
@@ -261,20 +258,17 @@ def _load(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("format") == RECORD_FORMAT else None
 
 
-def _valid(record: dict[str, Any], options: dict[str, Any], locations: Any) -> bool:
+def _valid(record: dict[str, Any], options: dict[str, Any], environment: str) -> bool:
     """Whether everything the record's key was computed from is as it was."""
     try:
-        if record["options"] != options or record["environment"] != environment_fingerprint(locations.data_dir):
+        if record["options"] != options or record["environment"] != environment:
             return False
         started = int(record["started_ns"])
         output_dir = Path(record["output_dir"])
         for path, stamp in record["inputs"].items():
             if not _fresh(stamp, started):
                 return False
-            if stamp[0] == "d":
-                current = listing_stamp(path, output_dir.name if str(output_dir.parent) == path else None)
-            else:
-                current = file_stamp(path)
+            current = listing_stamp(path, output_dir) if stamp[0] == "d" else file_stamp(path)
             if current != stamp:
                 return False
     except (KeyError, TypeError, ValueError, IndexError):
@@ -286,16 +280,27 @@ def _valid(record: dict[str, Any], options: dict[str, Any], locations: Any) -> b
 
 def restore(options: dict[str, Any], *, cache: BuildCache | None = None) -> dict[str, Any] | None:
     """The result of ``compile`` with ``options`` (as JSON), its outputs restored in place, when
-    the direct record proves the build cache has it; None when the full road must decide."""
+    the direct record proves the build cache has it; None when the full road must decide (no
+    record, anything changed, or a record or cache that cannot be read: direct mode only ever
+    saves time). Raises what the full road would too, e.g. a file of the user's in the way."""
+    started = time.perf_counter()
+    try:
+        result = _restore(options, cache or BuildCache.default())
+    except (OSError, KeyError, TypeError, ValueError, IndexError):
+        return None
+    if result is not None:
+        result["duration_s"] = round(time.perf_counter() - started, 4)
+    return result
+
+
+def _restore(options: dict[str, Any], cache: BuildCache) -> dict[str, Any] | None:
     from wasmrun.locations import Locations
     from wasmrun.outputs import Staging
 
-    started = time.perf_counter()
-    cache = cache or BuildCache.default()
     if not cache.enabled:
         return None
     record = _load(record_path(cache, options))
-    if record is None or not _valid(record, options, Locations.from_environment()):
+    if record is None or not _valid(record, options, environment_fingerprint(Locations.from_environment().data_dir)):
         return None
     result = dict(record["result"])
     output_dir = Path(record["output_dir"])
@@ -309,7 +314,4 @@ def restore(options: dict[str, Any], *, cache: BuildCache | None = None) -> dict
         staging.commit(staged)
     finally:
         staging.discard()
-    if not Path(result["wasm_path"]).is_file():
-        return None
-    result["duration_s"] = round(time.perf_counter() - started, 4)
-    return result
+    return result if Path(result["wasm_path"]).is_file() else None

@@ -78,12 +78,7 @@ def _built_module(project: Path) -> Path:
     (no plugin loaded), else built (or restored) the usual way."""
     from wasmrun.direct import invocation, restore
 
-    options = invocation(project.expanduser().resolve(), output_dir=None, optimization=None, target=None,
-                         language=None, toolchain=None, extra_args=[], debug_info=False, optimize=True)
-    try:
-        restored = restore(options)
-    except (OSError, KeyError, TypeError, ValueError, IndexError):
-        restored = None  # direct mode only ever saves time: the full road decides
+    restored = restore(invocation(project.expanduser().resolve()))
     if restored is not None:
         return Path(restored["wasm_path"])
     from wasmrun.building import compile_project, default_plugins, project_path
@@ -148,14 +143,12 @@ def compile_main(path: str, *, output: str | None, optimization: str | None, lan
         return None  # typer's compile says what is wrong
     options = invocation(project.resolve(), output_dir=None if output is None else Path(output).expanduser(),
                          optimization=optimization, target=target, language=language, toolchain=toolchain,
-                         extra_args=[], debug_info=debug_info, optimize=not no_opt)
+                         debug_info=debug_info, optimize=not no_opt)
     try:
         result = restore(options)
     except WasmrunError as exc:  # e.g. a file of the user's where an output goes: the full road says the same
         _report(exc)
         return exc.exit_code
-    except (OSError, KeyError, TypeError, ValueError, IndexError):
-        return None  # an unreadable record or cache: direct mode only ever saves time, the full road decides
     if result is None:
         return None
     if as_json:

@@ -222,12 +222,7 @@ def _import_entry(item: Any) -> dict[str, Any]:
 def uses_shared_memory(module: Any) -> bool:
     """Whether the module defines or imports a shared memory (threads: emscripten's ``-pthread``),
     which a browser gives only to a cross-origin isolated page."""
-    from wasmrun.wasm.reader import Limits
-
-    if module.is_component:
-        return False
-    imported = [item.type for item in module.imports if isinstance(item.type, Limits)]
-    return any(memory.shared for memory in (*imported, *module.memories))
+    return not module.is_component and any(memory.shared for memory in module.all_memories)
 
 
 def _inspect_report(path: Path, module: Any, summary: dict[str, Any]) -> dict[str, Any]:

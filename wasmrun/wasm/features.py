@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from wasmrun.wasm.reader import GlobalType, Limits, TableType, WasmModule
+from wasmrun.wasm.reader import GlobalType, TableType, WasmModule
 
 #: LLVM's ``target_features`` names (rustc, clang, zig write them) to binaryen's feature flags.
 LLVM_TO_BINARYEN = {
@@ -115,13 +115,10 @@ def _module_level(module: WasmModule, out: set[str]) -> None:
         for valtype in (*functype.params, *functype.results):
             _valtype_features(valtype, out)
     tables: list[TableType] = []
-    memories: list[Limits] = []
     global_types: list[GlobalType] = []
     for item in module.imports:
         if isinstance(item.type, TableType):
             tables.append(item.type)
-        elif isinstance(item.type, Limits):
-            memories.append(item.type)
         elif isinstance(item.type, GlobalType):
             global_types.append(item.type)
             if item.type.mutable:
@@ -131,7 +128,7 @@ def _module_level(module: WasmModule, out: set[str]) -> None:
     tables += [table.type for table in module.tables]
     if any(table.init is not None for table in module.tables):
         out.update((REF, FUNC_REFS))
-    memories += module.memories
+    memories = module.all_memories
     for table in tables:
         if table.element != "funcref":  # a funcref table is MVP
             _valtype_features(table.element, out)

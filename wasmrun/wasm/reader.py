@@ -686,6 +686,11 @@ class WasmModule:
         r.expect_end()
         return out
 
+    @property
+    def all_memories(self) -> list[Limits]:
+        """Every memory of the module: the imported ones first (as indices count), then its own."""
+        return [i.type for i in self.imports if isinstance(i.type, Limits)] + self.memories
+
     @cached_property
     def tags(self) -> list[int]:
         self._module_only()

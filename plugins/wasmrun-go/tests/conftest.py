@@ -8,7 +8,6 @@ authors (``wasmrun.testing``, a pytest plugin installed with wasmrun); the names
 
 from __future__ import annotations
 
-import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -49,21 +48,6 @@ def example(wasmrun_project: ProjectFactory) -> Callable[[str], Path]:
 def make_project(wasmrun_project: ProjectFactory) -> ProjectFactory:
     """Write a project from a {relative path: content} dict."""
     return wasmrun_project
-
-
-@pytest.fixture
-def fake_tool(tmp_path: Path) -> Callable[[str, str], Path]:
-    """Write an executable shell script ``NAME`` into ``tmp_path/fakebin``; returns the directory."""
-
-    def make(name: str, script: str) -> Path:
-        directory = tmp_path / "fakebin"
-        directory.mkdir(exist_ok=True)
-        path = directory / name
-        path.write_text("#!/bin/sh\n" + script)
-        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-        return directory
-
-    return make
 
 
 @pytest.fixture
