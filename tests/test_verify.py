@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.bounded import BoundedReader, assert_bounded
 from tests.conftest import CliResult
 from tests.test_wasm_reader import fuzz_corpus
 from tests.wasm_samples import (
@@ -164,10 +165,16 @@ def test_agrees_with_wasm_validate_on_malformed_files(tmp_path: Path) -> None:
         assert not verify_bytes(data).valid
 
 
-def test_fuzz_verify_never_raises() -> None:
-    valid = 0
-    for data in fuzz_corpus(count=300, seed=7):
-        result = verify_bytes(data)
-        assert result.valid or (result.error and "\n" not in result.error)
-        valid += result.valid
-    assert valid > 10
+def test_fuzz_verify_never_raises_and_stays_bounded() -> None:
+    reader = BoundedReader()  # verify_bytes in a child, under a memory and a time ceiling
+    try:
+        valid = 0
+        for data in fuzz_corpus(count=300, seed=7):
+            reading = reader.read(data)
+            assert_bounded(reading, data)
+            result = verify_bytes(data)
+            assert result.valid or (result.error and "\n" not in result.error)
+            valid += result.valid
+        assert valid > 10
+    finally:
+        reader.close()

@@ -5,14 +5,17 @@ from __future__ import annotations
 import random
 import re
 import subprocess
+import sys
 import time
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import hypothesis
 import hypothesis.strategies as st
 import pytest
 
+from tests.bounded import PEAK_RSS_LIMIT, SECONDS_PER_MODULE, BoundedReader, assert_bounded, run_measured
 from tests.wasm_samples import (
     BINDGEN_WAT,
     COMPONENT_WAT,
@@ -300,20 +303,44 @@ def fuzz_corpus(count: int = 600, seed: int = 20261125) -> list[bytes]:
     return seeds + _mutations(seeds, random.Random(seed), count)
 
 
-def test_fuzz_reader_and_inspect_raise_only_format_errors() -> None:
-    from wasmrun.wasm.inspect import inspect_module, render_text
+@pytest.fixture(scope="module")
+def bounded() -> Iterator[BoundedReader]:
+    reader = BoundedReader()
+    yield reader
+    reader.close()
 
+
+def test_fuzz_reader_and_inspect_raise_only_format_errors_in_bounded_time_and_memory(bounded: BoundedReader) -> None:
     outcomes = {"ok": 0, "format-error": 0}
+    slowest = peak = 0.0
     for data in fuzz_corpus():
-        try:
-            module = WasmModule(data)
-            module.parse_all()
-            render_text(inspect_module(module))
-            outcomes["ok"] += 1
-        except WasmFormatError as exc:
-            assert "\n" not in exc.message and exc.offset is not None
-            outcomes["format-error"] += 1
+        reading = bounded.read(data)
+        assert_bounded(reading, data)
+        outcomes[reading.outcome] += 1
+        slowest, peak = max(slowest, reading.seconds), max(peak, reading.peak_rss)
     assert outcomes["ok"] > 20 and outcomes["format-error"] > 300  # both paths were exercised
+    assert slowest < SECONDS_PER_MODULE and peak < PEAK_RSS_LIMIT
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_every_kept_malformed_file_is_read_in_bounded_time_and_memory(bounded: BoundedReader, case: str) -> None:
+    data, message, _ = MALFORMED[case]
+    reading = bounded.read(data)
+    assert_bounded(reading, data)
+    assert reading.outcome == "format-error" and message in reading.detail
+
+
+@pytest.mark.parametrize("command", ["verify", "inspect"])
+def test_a_huge_page_size_exponent_is_refused_at_once(tmp_path: Path, command: str) -> None:
+    """18 bytes once made verify take 587 MB and inspect 1.15 GB, then "internal error: OverflowError"."""
+    path = tmp_path / "page.wasm"
+    path.write_bytes(PREAMBLE + section(5, b"\x01\x08\x00\xff\xff\xff\xff\x0f"))
+    assert len(path.read_bytes()) == 18
+    run = run_measured([sys.executable, "-m", "wasmrun", command, str(path)], timeout=20)
+    assert run.returncode == 1, run.stderr
+    assert run.stderr.count("\n") == 1 and "page size 2**4294967295 is not allowed" in run.stderr
+    assert "internal error" not in run.stderr
+    assert run.peak_rss < PEAK_RSS_LIMIT and run.seconds < 5
 
 
 # The same property with hypothesis: it shrinks a failure to a minimal module. A fixed number of
@@ -325,27 +352,38 @@ def _seed_modules() -> list[bytes]:
 @hypothesis.settings(max_examples=400, derandomize=True, deadline=None, database=None,
                      suppress_health_check=list(hypothesis.HealthCheck))
 @hypothesis.given(data=st.data())
-def test_hypothesis_mutations_raise_only_format_errors(data: st.DataObject) -> None:
-    from wasmrun.wasm.inspect import inspect_module, render_text
-
+def test_hypothesis_mutations_raise_only_format_errors_in_bounded_time_and_memory(
+        bounded: BoundedReader, data: st.DataObject) -> None:
     module = bytearray(data.draw(st.sampled_from(_SEEDS)))
     for _ in range(data.draw(st.integers(1, 4))):
         at = data.draw(st.integers(0, len(module)))
-        kind = data.draw(st.sampled_from(["replace", "insert", "truncate", "delete"]))
+        kind = data.draw(st.sampled_from(["replace", "insert", "truncate", "delete", "huge-leb"]))
         if kind == "replace" and at < len(module):
             module[at] = data.draw(st.integers(0, 255))
         elif kind == "insert":
             module[at:at] = data.draw(st.binary(min_size=1, max_size=12))
         elif kind == "truncate":
             del module[at:]
+        elif kind == "huge-leb":
+            module[at:at + 1] = b"\xff\xff\xff\xff\x0f"
         else:
             del module[at:at + data.draw(st.integers(1, 16))]
-    try:
-        parsed = WasmModule(bytes(module))
-        parsed.parse_all()
-        render_text(inspect_module(parsed))
-    except WasmFormatError as exc:
-        assert "\n" not in exc.message and exc.offset is not None
+    assert_bounded(bounded.read(bytes(module)), bytes(module))
 
 
 _SEEDS = _seed_modules()
+
+
+def test_the_features_scan_stays_inside_each_body(bounded: BoundedReader) -> None:
+    """A br_table claiming 4 billion targets once sent the scan through every later body to the end
+    of the file, for each body: quadratic in the number of functions."""
+    n = 20_000
+    body = b"\x00" + b"\x0e\xff\xff\xff\xff\x0f" + b"\x0b"  # no locals; br_table with 4 billion targets
+    functions = section(3, uleb(n) + b"\x00" * n)
+    code = section(10, uleb(n) + (uleb(len(body)) + body) * n)
+    data = PREAMBLE + TYPE_VOID + functions + code
+    reading = bounded.read(data, deadline=30)
+    assert_bounded(reading, data)
+    from wasmrun.wasm.features import used_features
+
+    assert not used_features(WasmModule(data)).complete

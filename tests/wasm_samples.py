@@ -251,7 +251,7 @@ MALFORMED: dict[str, tuple[bytes, str, int]] = {
     "count-4-billion": (PREAMBLE + b"\x03\x05\xff\xff\xff\xff\x0f", "claims 4294967295 functions", 10),
     "count-past-end-types": (PREAMBLE + section(1, b"\x05\x60\x00\x00"), "claims 5 types", 10),
     "truncated-type": (PREAMBLE + section(1, b"\x01\x60\x02\x7f"), "claims 2 parameters", 12),
-    "leb-in-section-past-end": (PREAMBLE + section(1, b"\x01\x60\x00\x80"), "unexpected end in a LEB128 number",
+    "leb-in-section-past-end": (PREAMBLE + section(1, b"\x01\x60\x00\x80"), "unexpected end of data in a LEB128 number",
                                 13),
     "type-index-out-of-range": (PREAMBLE + TYPE_VOID + section(3, b"\x01\x05"), "type index 5 out of range", 17),
     "export-index-out-of-range": (PREAMBLE + section(7, b"\x01" + name("f") + b"\x00\x03"),
@@ -268,4 +268,10 @@ MALFORMED: dict[str, tuple[bytes, str, int]] = {
     "trailing-bytes": (PREAMBLE + section(1, b"\x00\x00"), "1 unexpected bytes at the end", 11),
     "bad-import-kind": (PREAMBLE + section(2, b"\x01" + name("m") + name("f") + b"\x09"), "unknown import kind", 15),
     "bad-name-utf8": (PREAMBLE + section(7, b"\x01\x01\xff\x00\x00"), "name is not valid UTF-8", 11),
+    # custom-page-sizes allows only 2**0 and 2**16: an exponent of 4 billion once cost 587 MB to compute
+    "page-size-exponent-huge": (PREAMBLE + section(5, b"\x01\x08\x00\xff\xff\xff\xff\x0f"),
+                                "page size 2**4294967295 is not allowed", 13),
+    "page-size-exponent-17": (PREAMBLE + section(5, b"\x01\x09\x01\x02\x11"), "page size 2**17 is not allowed", 14),
+    "imported-page-size-exponent": (PREAMBLE + section(2, b"\x01" + name("m") + name("mem") + b"\x02\x08\x00\x20"),
+                                    "page size 2**32 is not allowed", 20),
 }

@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from wasmrun.wasm.reader import GlobalType, TableType, WasmModule
+from wasmrun.errors import WasmFormatError
+from wasmrun.wasm.reader import FuncType, GlobalType, TableType, WasmModule
+from wasmrun.wasm.sections import read_sleb128, read_uleb128
 
 #: LLVM's ``target_features`` names (rustc, clang, zig write them) to binaryen's feature flags.
 LLVM_TO_BINARYEN = {
@@ -222,25 +224,29 @@ class _Stop(Exception):
 
 
 def _scan_body(module: WasmModule, pos: int, end: int, out: set[str]) -> bool:
-    """Add the features of one function body; False when it could not be read to the end."""
-    data = module.data
+    """Add the features of one function body; False when it could not be read to the end.
+
+    The body is read through a view that ends where the body ends, so no count or length in it
+    can send the scan into the bodies after it."""
+    data = memoryview(module.data)[:end]
+    types = module.types
     try:
-        count, pos = _uleb(data, pos)
+        count, pos = read_uleb128(data, pos)
         for _ in range(count):
-            _, pos = _uleb(data, pos)
-            pos = _valtype_at(module, pos, out)
+            _, pos = read_uleb128(data, pos)
+            pos = _valtype_at(data, pos, out)
         while pos < end:
             op = data[pos]
             pos += 1
             if op == 0xFC:
-                sub, pos = _uleb(data, pos)
+                sub, pos = read_uleb128(data, pos)
                 kind, features = _FC_OPS.get(sub, (-1, ()))
             elif op == 0xFD:
-                sub, pos = _uleb(data, pos)
+                sub, pos = read_uleb128(data, pos)
                 pos = _simd(data, sub, pos, out)
                 continue
             elif op == 0xFE:
-                sub, pos = _uleb(data, pos)
+                sub, pos = read_uleb128(data, pos)
                 out.add(THREADS)
                 kind, features = (_BYTES1, ()) if sub == 0x03 else (_MEMARG, ())
             elif op == 0xFB:
@@ -251,33 +257,29 @@ def _scan_body(module: WasmModule, pos: int, end: int, out: set[str]) -> bool:
             if kind < 0:
                 return False
             out.update(features)
-            pos = _immediates(module, kind, pos, out)
-    except (_Stop, IndexError):
+            pos = _immediates(data, types, kind, pos, out)
+    except (_Stop, IndexError, WasmFormatError):
         return False
-    return True
+    return pos == end
 
 
-def _immediates(module: WasmModule, kind: int, pos: int, out: set[str]) -> int:
-    data = module.data
+def _immediates(data: memoryview, types: list[FuncType], kind: int, pos: int, out: set[str]) -> int:
     if kind == _NONE:
         return pos
-    if kind in (_U32, _LEB):
-        return _skip_leb(data, pos)
+    if kind == _U32:
+        return read_uleb128(data, pos)[1]
+    if kind == _LEB:  # i32.const, i64.const
+        return read_sleb128(data, pos, bits=64)[1]
     if kind == _U32X2:
-        return _skip_leb(data, _skip_leb(data, pos))
+        return read_uleb128(data, read_uleb128(data, pos)[1])[1]
     if kind == _MEMARG:
-        align, pos = _uleb(data, pos)
-        if align & 0x40:
-            memory, pos = _uleb(data, pos)
-            if memory:
-                out.add(MULTI_MEMORY)
-        return _skip_leb(data, pos)
+        return _memarg(data, pos, out)
     if kind == _BLOCK:
-        return _blocktype(module, pos, out)
+        return _blocktype(data, types, pos, out)
     if kind == _BR_TABLE:
-        count, pos = _uleb(data, pos)
+        count, pos = read_uleb128(data, pos)
         for _ in range(count + 1):
-            pos = _skip_leb(data, pos)
+            pos = read_uleb128(data, pos)[1]
         return pos
     if kind == _BYTES1:
         return pos + 1
@@ -286,39 +288,39 @@ def _immediates(module: WasmModule, kind: int, pos: int, out: set[str]) -> int:
     if kind == _BYTES8:
         return pos + 8
     if kind == _SELECT_T:
-        count, pos = _uleb(data, pos)
+        count, pos = read_uleb128(data, pos)
         for _ in range(count):
-            pos = _valtype_at(module, pos, out)
+            pos = _valtype_at(data, pos, out)
         return pos
     if kind == _HEAP:
-        heap, pos = _sleb(data, pos)
+        heap, pos = read_sleb128(data, pos, bits=33)
         _heap_features(heap, out)
         return pos
     if kind == _MEMIDX:
-        memory, pos = _uleb(data, pos)
+        memory, pos = read_uleb128(data, pos)
         if memory:
             out.add(MULTI_MEMORY)
         return pos
     if kind == _CALL_INDIRECT:
-        pos = _skip_leb(data, pos)
-        table, pos = _uleb(data, pos)
+        pos = read_uleb128(data, pos)[1]
+        table, pos = read_uleb128(data, pos)
         if table:
             out.add(REF)
         return pos
     if kind == _TRY_TABLE:
-        pos = _blocktype(module, pos, out)
-        count, pos = _uleb(data, pos)
+        pos = _blocktype(data, types, pos, out)
+        count, pos = read_uleb128(data, pos)
         for _ in range(count):
             catch_kind = data[pos]
             pos += 1
             if catch_kind in (0, 1):
-                pos = _skip_leb(data, pos)
-            pos = _skip_leb(data, pos)
+                pos = read_uleb128(data, pos)[1]
+            pos = read_uleb128(data, pos)[1]
         return pos
     raise _Stop
 
 
-def _simd(data: bytes, sub: int, pos: int, out: set[str]) -> int:
+def _simd(data: memoryview, sub: int, pos: int, out: set[str]) -> int:
     out.add(SIMD)
     if 0x100 <= sub <= 0x113:
         out.add(RELAXED_SIMD)
@@ -326,33 +328,36 @@ def _simd(data: bytes, sub: int, pos: int, out: set[str]) -> int:
     if sub > 0xFF:
         raise _Stop
     if sub <= 11 or sub in (92, 93):
-        return _memarg(data, pos)
+        return _memarg(data, pos, out)
     if sub in (12, 13):
         return pos + 16
     if 21 <= sub <= 34:
         return pos + 1
     if 84 <= sub <= 91:
-        return _memarg(data, pos) + 1
+        return _memarg(data, pos, out) + 1
     return pos
 
 
-def _memarg(data: bytes, pos: int) -> int:
-    align, pos = _uleb(data, pos)
+def _memarg(data: memoryview, pos: int, out: set[str]) -> int:
+    """Alignment (bit 6: a memory index follows), then the offset (u64 with memory64)."""
+    align, pos = read_uleb128(data, pos)
     if align & 0x40:
-        pos = _skip_leb(data, pos)
-    return _skip_leb(data, pos)
+        memory, pos = read_uleb128(data, pos)
+        if memory:
+            out.add(MULTI_MEMORY)
+    return read_uleb128(data, pos, max_bits=64)[1]
 
 
-def _blocktype(module: WasmModule, pos: int, out: set[str]) -> int:
-    byte = module.data[pos]
+def _blocktype(data: memoryview, types: list[FuncType], pos: int, out: set[str]) -> int:
+    byte = data[pos]
     if byte == 0x40:
         return pos + 1
     if 0x40 < byte < 0x80:  # a value type: one byte, negative as s33
-        return _valtype_at(module, pos, out)
-    index, pos = _sleb(module.data, pos)
+        return _valtype_at(data, pos, out)
+    index, pos = read_sleb128(data, pos, bits=33)
     out.add(MULTIVALUE)  # a type-index block type is the multi-value proposal
-    if 0 <= index < len(module.types):
-        for valtype in (*module.types[index].params, *module.types[index].results):
+    if 0 <= index < len(types):
+        for valtype in (*types[index].params, *types[index].results):
             _valtype_features(valtype, out)
     return pos
 
@@ -361,11 +366,11 @@ _VALTYPE_NAMES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v12
                   0x6F: "externref", 0x69: "exnref", 0x74: "noexnref"}
 
 
-def _valtype_at(module: WasmModule, pos: int, out: set[str]) -> int:
-    byte = module.data[pos]
+def _valtype_at(data: memoryview, pos: int, out: set[str]) -> int:
+    byte = data[pos]
     pos += 1
     if byte in (0x63, 0x64):
-        heap, pos = _sleb(module.data, pos)
+        heap, pos = read_sleb128(data, pos, bits=33)
         out.update((REF, FUNC_REFS))
         _heap_features(heap, out)
         return pos
@@ -385,40 +390,6 @@ def _heap_features(heap: int, out: set[str]) -> None:
         return
     if (heap + 0x80) not in (0x70, 0x6F):  # not func or extern
         out.add(GC if (heap + 0x80) not in (0x69, 0x74) else EH)
-
-
-def _uleb(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise _Stop
-
-
-def _sleb(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            if byte & 0x40:
-                result -= 1 << shift
-            return result, pos
-        if shift > 63:
-            raise _Stop
-
-
-def _skip_leb(data: bytes, pos: int) -> int:
-    while data[pos] & 0x80:
-        pos += 1
-    return pos + 1
 
 
 def feature_flags(names: Iterable[str]) -> list[str]:

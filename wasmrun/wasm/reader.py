@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from wasmrun.errors import WasmFormatError
-from wasmrun.wasm.sections import CUSTOM_SECTION_ID, MAGIC, RawSection, iter_sections
+from wasmrun.wasm.sections import (
+    CUSTOM_SECTION_ID,
+    MAGIC,
+    RawSection,
+    bare_message,
+    iter_sections,
+    read_sleb128,
+    read_uleb128,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Names of things
@@ -40,6 +48,8 @@ COMPONENT_SECTION_NAMES: dict[int, str] = {
     6: "alias", 7: "type", 8: "canon", 9: "start", 10: "import", 11: "export", 12: "value",
 }
 EXTERNAL_KINDS = ("func", "table", "memory", "global", "tag")
+#: The page sizes the custom-page-sizes proposal allows, as the log2 its binary format stores: 1 and 65536.
+PAGE_SIZE_EXPONENTS = (0, 16)
 
 _NUMTYPES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128"}
 #: Abstract heap types, by their one-byte encoding.
@@ -92,48 +102,26 @@ class ByteReader:
         self.pos += 1
         return byte
 
+    def _leb_error(self, exc: WasmFormatError) -> WasmFormatError:
+        return WasmFormatError(f"{self.what}: {bare_message(exc)}", offset=exc.offset)
+
     def _uleb(self, bits: int) -> int:
-        data, pos, end = self.data, self.pos, self.end
-        if pos < end and data[pos] < 0x80:  # the common one-byte case
+        data, pos = self.data, self.pos
+        if pos < self.end and data[pos] < 0x80:  # the common one-byte case, inline
             self.pos = pos + 1
             return data[pos]
-        start = pos
-        result = shift = 0
-        max_bytes = (bits + 6) // 7
-        for _ in range(max_bytes):
-            if pos >= end:
-                raise self.fail("unexpected end in a LEB128 number", start)
-            byte = data[pos]
-            pos += 1
-            result |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                if result >> bits:
-                    raise self.fail(f"LEB128 number out of range for u{bits}", start)
-                self.pos = pos
-                return result
-        raise self.fail(f"LEB128 number longer than {max_bytes} bytes (u{bits})", start)
+        try:
+            value, self.pos = read_uleb128(data, pos, max_bits=bits, end=self.end)
+        except WasmFormatError as exc:
+            raise self._leb_error(exc) from None
+        return value
 
     def _sleb(self, bits: int) -> int:
-        data, pos, end = self.data, self.pos, self.end
-        start = pos
-        result = shift = 0
-        max_bytes = (bits + 6) // 7
-        for _ in range(max_bytes):
-            if pos >= end:
-                raise self.fail("unexpected end in a LEB128 number", start)
-            byte = data[pos]
-            pos += 1
-            result |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                if byte & 0x40:
-                    result -= 1 << shift
-                if not -(1 << (bits - 1)) <= result < 1 << (bits - 1):
-                    raise self.fail(f"LEB128 number out of range for s{bits}", start)
-                self.pos = pos
-                return result
-        raise self.fail(f"LEB128 number longer than {max_bytes} bytes (s{bits})", start)
+        try:
+            value, self.pos = read_sleb128(self.data, self.pos, bits=bits, end=self.end)
+        except WasmFormatError as exc:
+            raise self._leb_error(exc) from None
+        return value
 
     def u32(self) -> int:
         return self._uleb(32)
@@ -528,7 +516,14 @@ class WasmModule:
         read = r.u64 if index64 else r.u32
         minimum = read()
         maximum = read() if flags & 0x01 else None
-        page_size = 1 << r.u32() if flags & 0x08 else None
+        page_size: int | None = None
+        if flags & 0x08:  # custom-page-sizes: log2 of the page size, which may only be 1 or 65536
+            exponent_at = r.pos
+            exponent = r.u32()
+            if exponent not in PAGE_SIZE_EXPONENTS:
+                raise r.fail(f"page size 2**{exponent} is not allowed (custom page sizes are 1 or 65536 bytes)",
+                             exponent_at)
+            page_size = 1 << exponent
         return Limits(minimum, maximum, bool(flags & 0x02), index64, page_size)
 
     def _tabletype(self, r: ByteReader) -> TableType:

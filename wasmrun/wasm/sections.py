@@ -14,25 +14,56 @@ MODULE_VERSION = b"\x01\x00\x00\x00"
 CUSTOM_SECTION_ID = 0
 
 
-def read_uleb128(data: bytes | memoryview, pos: int, *, max_bits: int = 32) -> tuple[int, int]:
-    """Decode an unsigned LEB128 at ``pos``; returns (value, next position)."""
-    result = shift = 0
+def read_uleb128(data: bytes | memoryview, pos: int, *, max_bits: int = 32, end: int | None = None) -> tuple[int, int]:
+    """Decode an unsigned LEB128 at ``pos``, reading no further than ``end`` (default: the end of
+    ``data``); returns (value, next position). The one unsigned LEB128 decoder of wasmrun: a
+    number wider than ``max_bits`` allows, or running past ``end``, is a WasmFormatError at ``pos``."""
+    limit = len(data) if end is None else end
+    if pos < limit and data[pos] < 0x80:  # the common one-byte case
+        return data[pos], pos + 1
     start = pos
+    result = shift = 0
     max_bytes = (max_bits + 6) // 7
-    while True:
-        if pos >= len(data):
+    for _ in range(max_bytes):
+        if pos >= limit:
             raise WasmFormatError("unexpected end of data in a LEB128 number", offset=start)
         byte = data[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
         shift += 7
         if not byte & 0x80:
-            break
-        if pos - start >= max_bytes:
-            raise WasmFormatError(f"LEB128 number longer than {max_bytes} bytes (u{max_bits})", offset=start)
-    if result >= 1 << max_bits:
-        raise WasmFormatError(f"LEB128 number out of range for u{max_bits}", offset=start)
-    return result, pos
+            if result >> max_bits:
+                raise WasmFormatError(f"LEB128 number out of range for u{max_bits}", offset=start)
+            return result, pos
+    raise WasmFormatError(f"LEB128 number longer than {max_bytes} bytes (u{max_bits})", offset=start)
+
+
+def read_sleb128(data: bytes | memoryview, pos: int, *, bits: int = 32, end: int | None = None) -> tuple[int, int]:
+    """Decode a signed LEB128 of at most ``bits`` bits at ``pos``; as :func:`read_uleb128`."""
+    limit = len(data) if end is None else end
+    start = pos
+    result = shift = 0
+    max_bytes = (bits + 6) // 7
+    for _ in range(max_bytes):
+        if pos >= limit:
+            raise WasmFormatError("unexpected end of data in a LEB128 number", offset=start)
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            if byte & 0x40:
+                result -= 1 << shift
+            if not -(1 << (bits - 1)) <= result < 1 << (bits - 1):
+                raise WasmFormatError(f"LEB128 number out of range for s{bits}", offset=start)
+            return result, pos
+    raise WasmFormatError(f"LEB128 number longer than {max_bytes} bytes (s{bits})", offset=start)
+
+
+def bare_message(exc: WasmFormatError) -> str:
+    """The message without the ``(at byte offset N)`` suffix WasmFormatError adds to it."""
+    suffix = f" (at byte offset {exc.offset})"
+    return exc.message[: -len(suffix)] if exc.offset is not None and exc.message.endswith(suffix) else exc.message
 
 
 @dataclass(frozen=True)
