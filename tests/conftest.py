@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,11 @@ from wasmrun.testing import require_tool
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
+
+# Every suite of this repository loads its skip policy (scripts/pytest_skip_policy.py).
+if str(REPO / "scripts") not in sys.path:
+    sys.path.insert(0, str(REPO / "scripts"))
+pytest_plugins = ["pytest_skip_policy"]
 
 
 @pytest.fixture(autouse=True)
@@ -101,19 +107,3 @@ def cli() -> Callable[..., CliResult]:
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
     return invoke
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """Under WASMRUN_REQUIRE_TOOLCHAINS=1 (CI), a skip is a failure unless its reason names a tool
-    on the documented list of tools that cannot be installed here."""
-    from wasmrun.testing import UNINSTALLABLE_TOOLS, toolchains_required
-
-    report = yield
-    if report.skipped and toolchains_required() and not hasattr(report, "wasxfail"):
-        reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr)
-        if not any(tool in reason.lower() for tool in UNINSTALLABLE_TOOLS):
-            report.outcome = "failed"
-            report.longrepr = (f"skipped under WASMRUN_REQUIRE_TOOLCHAINS=1, and the reason names no tool "
-                               f"on the exemption list ({', '.join(sorted(UNINSTALLABLE_TOOLS))}): {reason}")
-    return report  # type: ignore[no-any-return]

@@ -9,6 +9,7 @@ authors (``wasmrun.testing``, a pytest plugin installed with wasmrun); the names
 from __future__ import annotations
 
 import stat
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +20,11 @@ from wasmrun_rust import toolchain as rust_tools
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"
+
+# Every suite of the wasmrun repository loads its skip policy (scripts/pytest_skip_policy.py).
+if str(REPO / "scripts") not in sys.path:
+    sys.path.insert(0, str(REPO / "scripts"))
+pytest_plugins = ["pytest_skip_policy"]
 
 
 @pytest.fixture(autouse=True)

@@ -8,13 +8,20 @@ thin aliases the tests use.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from wasmrun.testing import ProjectFactory
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+REPO = Path(__file__).resolve().parents[3]
+EXAMPLES = REPO / "examples"
+
+# Every suite of the wasmrun repository loads its skip policy (scripts/pytest_skip_policy.py).
+if str(REPO / "scripts") not in sys.path:
+    sys.path.insert(0, str(REPO / "scripts"))
+pytest_plugins = ["pytest_skip_policy"]
 
 
 @pytest.fixture(autouse=True)
