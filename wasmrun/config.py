@@ -8,16 +8,18 @@ the config; a file from a newer wasmrun is refused rather than downgraded.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from wasmrun.atomic import atomic_write
 from wasmrun.errors import ConfigError
 from wasmrun.locations import Locations
+
+#: The one atomic write (:mod:`wasmrun.atomic`), under the name this module always gave it.
+write_atomic = atomic_write
 
 #: The config file's schema version; :data:`MIGRATIONS` brings older files up to it.
 SCHEMA_VERSION = 2
@@ -99,83 +101,81 @@ def load_config(locations: Locations | None = None) -> Config:
     """Read the config file; a missing file is the default config."""
     path = (locations or Locations.from_environment()).config_file
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return Config()
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    return parse_config(raw, path)
+
+
+def parse_config(raw: bytes, path: Path) -> Config:
+    """The config in ``raw``, the bytes of the file at ``path`` (which every error names)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start}, line {line})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         where = str(exc).replace("(at end of document)", f"(at the end of the file, line {text.count(chr(10)) + 1})")
         raise ConfigError(f"config file {path} is not valid TOML: {where}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path} is nested too deeply to be wasmrun's config") from None
     data = migrate(data, path)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
+        if len(where) > 200:
+            where = where[:200] + "..."
         raise ConfigError(f"config file {path}: {where}: {first['msg']}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path} is nested too deeply to be wasmrun's config") from None
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+def dump_toml(data: dict[str, Any]) -> str:
+    """``data`` as TOML, by tomli-w: every key quoted where it must be, every string escaped."""
+    import tomli_w
 
-
-def dump_toml(data: dict[str, Any], prefix: str = "") -> str:
-    """Write nested tables of scalars and lists: all the config file holds."""
-    scalars = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
-    lines = [f"{key} = {_toml_value(value)}" for key, value in scalars.items()]
-    out = ""
-    if prefix and (lines or not tables):
-        out += f"[{prefix}]\n"
-    if lines:
-        out += "\n".join(lines) + "\n\n"
-    for key, table in tables.items():
-        out += dump_toml(table, f"{prefix}.{key}" if prefix else key)
-    return out
+    return tomli_w.dumps(data)
 
 
 def save_config(config: Config, locations: Locations | None = None) -> Path:
-    """Write the config atomically: a crash mid-write leaves the old file intact."""
+    """Write the config atomically: a crash mid-write leaves the old file intact. What would not
+    read back as the same config is refused before anything is written."""
     path = (locations or Locations.from_environment()).config_file
-    write_atomic(path, dump_toml(config.model_dump(mode="json")))
+    data = config.model_dump(mode="json")
+    text = dump_toml(data)
+    if tomllib.loads(text) != data:  # pragma: no cover - tomli-w's promise, checked all the same
+        raise ConfigError(f"refusing to write config file {path}: it would not read back as written")
+    try:
+        atomic_write(path, text)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
     return path
 
 
 def update_config(change: Any, locations: Locations | None = None) -> Config:
     """Read, change and write the config under the config lock, so two processes do not lose
-    each other's changes. ``change`` mutates the :class:`Config` it is given."""
+    each other's changes. ``change`` mutates the :class:`Config` it is given. A config that
+    cannot be written (a read-only directory, a full disk) is a :class:`ConfigError`, and the
+    file is left as it was."""
     from wasmrun.locking import file_lock
 
     where = locations or Locations.from_environment()
-    with file_lock(where.config_dir / ".config.lock"):
-        config = load_config(where)
-        change(config)
-        save_config(config, where)
+    load_config(where)  # a broken file is named before anything is created
+    try:
+        with file_lock(where.config_dir / ".config.lock"):
+            config = load_config(where)
+            change(config)
+            save_config(config, where)
+    except OSError as exc:
+        raise _write_error(where.config_file, exc) from None
     return config
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` via a temporary file in the same directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _write_error(path: Path, exc: OSError) -> ConfigError:
+    return ConfigError(f"cannot write config file {path}: {exc.strerror or exc} (the file is unchanged)")

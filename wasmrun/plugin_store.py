@@ -13,16 +13,19 @@ only after the plugin proved to declare a ``wasmrun`` entry point: a failed inst
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from wasmrun import plugin_names
 from wasmrun.config import InstalledPlugin, load_config, update_config
 from wasmrun.errors import UsageError, WasmrunError
 from wasmrun.languages import BUILTIN_PLUGINS
@@ -49,6 +52,22 @@ class Installed:
 def _builtin_names() -> set[str]:
     names = {m.rsplit(".", 1)[-1] for m in BUILTIN_PLUGINS}
     return names | {"cpp", "c++", "asc"}
+
+
+@contextlib.contextmanager
+def _store_lock(where: Locations) -> Iterator[None]:
+    """The lock serialising changes to the plugin store; a store that cannot be written (a
+    read-only ``WASMRUN_HOME``) is one clear error before anything is changed."""
+    try:
+        where.plugins_dir.mkdir(parents=True, exist_ok=True)
+        lock = file_lock(where.plugins_dir / ".install.lock")
+        lock.__enter__()
+    except OSError as exc:
+        raise UsageError(f"cannot write to the plugin directory {where.plugins_dir}: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
 
 
 def _pip(args: list[str], what: str) -> str:
@@ -122,8 +141,7 @@ def install(source: str, *, locations: Locations | None = None) -> Installed:
     where = locations or Locations.from_environment()
     load_config(where)  # a broken config file stops us before pip runs, not after
     source = normalise_source(source)
-    where.plugins_dir.mkdir(parents=True, exist_ok=True)
-    with file_lock(where.plugins_dir / ".install.lock"):
+    with _store_lock(where):
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=where.plugins_dir))
         try:
             dist = _install_into(staging, source)
@@ -152,6 +170,9 @@ def _refuse_clashes(distribution: str, names: list[str], where: Locations) -> No
     taken |= {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
     taken |= set(config.plugins.commands)
     for name in names:
+        problem = plugin_names.problem(name)
+        if problem:
+            raise InstallError(f"{distribution} declares an entry point with an {problem}")
         if name in builtins:
             raise InstallError(f"plugin name '{name}' is already built into wasmrun")
         if name in taken:
@@ -162,7 +183,7 @@ def uninstall(name: str, *, locations: Locations | None = None) -> Path:
     """Remove a plugin installed by wasmrun (by distribution or plugin name): its whole directory
     and its config entry."""
     where = locations or Locations.from_environment()
-    with file_lock(where.plugins_dir / ".install.lock"):
+    with _store_lock(where):
         key = _find_installed(name, where)
         record = load_config(where).plugins.installed[key]
 
@@ -202,7 +223,7 @@ def update(name: str, *, locations: Locations | None = None) -> Installed:
     from packaging.version import Version
 
     where = locations or Locations.from_environment()
-    with file_lock(where.plugins_dir / ".install.lock"):
+    with _store_lock(where):
         key = _find_installed(name, where)
         record = load_config(where).plugins.installed[key]
         source = _unpinned(record.source)
@@ -271,6 +292,9 @@ def install_command(command: str, *, name: str | None = None, metadata_file: Pat
     data.update({k: v for k, v in (options or {}).items() if v})
     plugin_name = str(name or data.pop("name", "") or exe.stem)
     data.pop("name", None)
+    problem = plugin_names.problem(plugin_name)
+    if problem:
+        raise UsageError(problem + ("" if name or "name" in (options or {}) else " (give one with --name)"))
     offered = data.get("subcommands", ["compile"])
     unknown = [s for s in offered if s not in PROTOCOL_SUBCOMMANDS] if isinstance(offered, list) else [offered]
     if unknown:
@@ -281,7 +305,7 @@ def install_command(command: str, *, name: str | None = None, metadata_file: Pat
     except ValueError as exc:
         first = str(exc).splitlines()
         raise UsageError(f"bad plugin metadata: {first[1] if len(first) > 1 else first[0]}") from None
-    with file_lock(where.plugins_dir / ".install.lock"):
+    with _store_lock(where):
         _refuse_clashes(f"command:{plugin_name}", [plugin_name], where)
         update_config(lambda config: config.plugins.commands.__setitem__(plugin_name, spec), where)
     return plugin_name

@@ -11,15 +11,13 @@ Nothing is overwritten: when any file of the package is already there, nothing i
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wasmrun import HOOK_API_VERSION, __version__
+from wasmrun import HOOK_API_VERSION, __version__, plugin_names
 from wasmrun.errors import UsageError
 
-_NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
-MAX_NAME_LENGTH = 40
+MAX_NAME_LENGTH = plugin_names.MAX_LENGTH
 
 
 @dataclass
@@ -36,9 +34,9 @@ def check_name(name: str) -> str:
     """The plugin's name, or a :class:`UsageError` saying what a name may be."""
     if name.startswith("wasmrun-") or name.startswith("wasmrun_"):
         raise UsageError(f"give the plugin's name, not the package's: '{name[8:]}' makes the package '{name}'")
-    if len(name) > MAX_NAME_LENGTH or not _NAME.match(name):
-        raise UsageError(f"invalid plugin name '{name}': use lowercase letters and digits, words joined by - or _, "
-                         f"starting with a letter (at most {MAX_NAME_LENGTH} characters), e.g. 'mylang'")
+    problem = plugin_names.problem(name)  # the one rule for every kind of plugin
+    if problem:
+        raise UsageError(problem)
     return name
 
 
