@@ -127,29 +127,106 @@ def test_plugin_list_and_info(cli: Cli) -> None:
     assert cli("plugin", "list", "--capability", "teleport").exit_code == 2
 
 
-def test_plugin_that_raises_is_one_line_exit_1(cli: Cli, monkeypatch: pytest.MonkeyPatch,
-                                               make_project: MakeProject) -> None:
-    class Exploding:
-        @hookimpl
-        def plugin_info(self) -> PluginInfo:
-            return PluginInfo(name="exploding", version="0.1")
+class EntryPoint:
+    """An entry point as importlib.metadata gives it, loading ``loader()``."""
 
-        @hookimpl
-        def can_handle_project(self, project_dir: Path) -> Claim | None:
-            raise ZeroDivisionError("division by zero")
+    def __init__(self, name: str, loader: Callable[[], object]) -> None:
+        self.name, self.value, self.dist, self._loader = name, f"wasmrun_{name}:plugin", None, loader
 
-    class EP:
-        name, value, dist = "exploding", "exploding:plugin", None
+    def load(self) -> object:
+        return self._loader()
 
-        def load(self) -> object:
-            return Exploding()
 
-    monkeypatch.setattr("wasmrun.plugins.external_entry_points", lambda: [EP()])
-    monkeypatch.delenv("WASMRUN_LOAD_PLUGINS")
-    result = cli("compile", make_project({"main.wat": "(module)"}))
+@pytest.fixture
+def external(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Make the environment's entry points these (and load them all)."""
+
+    def install(*eps: EntryPoint) -> None:
+        monkeypatch.setattr("wasmrun.plugins.external_entry_points", lambda: list(eps))
+        monkeypatch.delenv("WASMRUN_LOAD_PLUGINS", raising=False)
+
+    return install
+
+
+class Exploding:
+    @hookimpl
+    def plugin_info(self) -> PluginInfo:
+        return PluginInfo(name="exploding", version="0.1")
+
+    @hookimpl
+    def can_handle_project(self, project_dir: Path) -> Claim | None:
+        raise ZeroDivisionError("division by zero")
+
+
+def test_plugin_failing_in_its_claim_is_one_warning_and_the_others_build(
+        cli: Cli, external: Callable[..., None], make_project: MakeProject) -> None:
+    external(EntryPoint("exploding", Exploding))
+    project = make_project({"main.wat": "(module)"})
+    result = cli("compile", project)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: plugin 'exploding' failed in can_handle_project: ZeroDivisionError: division by zero; skipped"]
+    detected = cli("detect", project, "--json")
+    assert detected.exit_code == 0 and json.loads(detected.stdout)["plugin"] == "wat"
+    assert cli("detect", make_project({"notes.txt": ""}, name="other")).exit_code == 2
+
+
+def test_plugin_health_asks_the_claim(cli: Cli, external: Callable[..., None]) -> None:
+    external(EntryPoint("exploding", Exploding))
+    result = cli("plugin", "health", "exploding")
     assert result.exit_code == 1
-    assert result.stderr.strip() == \
-        "error: plugin 'exploding' failed in can_handle_project: ZeroDivisionError: division by zero"
+    assert result.stdout.strip() == ("exploding        Broken: plugin 'exploding' failed in can_handle_project: "
+                                     "ZeroDivisionError: division by zero")
+    assert json.loads(cli("plugin", "health", "wat", "--json").stdout)[0]["status"] == "Healthy"
+
+
+def _exits_at_import() -> object:
+    sys.exit(7)
+
+
+def test_a_plugin_calling_sys_exit_at_import_is_named_everywhere_and_can_be_disabled(
+        cli: Cli, external: Callable[..., None], make_project: MakeProject) -> None:
+    external(EntryPoint("exits", _exits_at_import))
+    project = make_project({"main.wat": "(module)"})
+    compiled = cli("compile", project)
+    assert compiled.exit_code == 0, compiled.stderr
+    assert compiled.stderr.splitlines() == [
+        "warning: plugin 'exits' failed to load, so it was not asked: cannot import wasmrun_exits:plugin: "
+        "SystemExit: 7"]
+    listed = {r["name"]: r for r in json.loads(cli("plugin", "list", "--json").stdout)}
+    assert listed["exits"]["state"] == "error"
+    doctor = cli("doctor", "--no-probe")
+    assert doctor.exit_code == 0
+    assert "exits (wasmrun_exits:plugin): FAILED TO LOAD" in doctor.stdout.splitlines()
+    assert "    error: cannot import wasmrun_exits:plugin: SystemExit: 7" in doctor.stdout.splitlines()
+    doctor_json = [r for r in json.loads(cli("doctor", "--no-probe", "--json").stdout) if r["plugin"] == "exits"]
+    assert doctor_json == [{"plugin": "exits", "target": None, "ready": False, "tools": [],
+                            "error": "failed to load: cannot import wasmrun_exits:plugin: SystemExit: 7"}]
+    # --version imports no plugin: it says what the last command that loaded plugins found.
+    version = cli("--version").stdout.splitlines()
+    assert "  exits ? (wasmrun_exits:plugin) [failed to load when last used: cannot import wasmrun_exits:plugin: SystemExit: 7]" \
+        in version
+    disabled = cli("plugin", "disable", "exits")
+    assert (disabled.exit_code, disabled.stdout.strip()) == (0, "exits disabled")
+    assert cli("compile", project).stderr == ""
+    assert not any("failed to load" in line for line in cli("--version").stdout.splitlines())
+
+
+def test_version_marks_an_installed_plugin_that_failed_to_load(cli: Cli, isolated_home: Path,
+                                                               external: Callable[..., None]) -> None:
+    from wasmrun.config import Config, InstalledPlugin, PluginsConfig, save_config
+
+    def broken() -> object:
+        raise ImportError("No module named 'gone'")
+
+    save_config(Config(plugins=PluginsConfig(installed={"wasmrun-gone": InstalledPlugin(
+        distribution="wasmrun-gone", version="1.0", source="wasmrun-gone", installed_at="now",
+        path=str(isolated_home), entry_points=["gone"])})))
+    assert "  gone 1.0 (wasmrun-gone, installed)" in cli("--version").stdout.splitlines()
+    external(EntryPoint("gone", broken))
+    assert cli("plugin", "list").exit_code == 0
+    assert ("  gone 1.0 (wasmrun-gone, installed) [failed to load when last used: "
+            "cannot import wasmrun_gone:plugin: ImportError: No module named 'gone']") in cli("--version").stdout.splitlines()
 
 
 def test_clean_deletes_only_what_wasmrun_built(cli: Cli, example: Callable[[str], Path]) -> None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmrun.errors import WasmrunError
 from wasmrun.models import Target
-from wasmrun.plugins import Plugins
+from wasmrun.plugins import PluginRecord, Plugins
 
 HEALTHY = "Healthy"
 MISSING_DEPENDENCIES = "MissingDependencies"
 NOT_FOUND = "NotFound"
 LOAD_ERROR = "LoadError"
 DISABLED = "Disabled"
+BROKEN = "Broken"  # loads, but raises (or answers nonsense) when asked
 
 
 @dataclass
@@ -36,14 +39,20 @@ def check(plugins: Plugins, name: str, installed_paths: dict[str, str] | None = 
     record = plugins.records.get(name)
     if record is None:
         return Health(name, NOT_FOUND, "no such plugin")
+    return _check_record(plugins, record)
+
+
+def _check_record(plugins: Plugins, record: PluginRecord) -> Health:
+    name = record.name
     if record.error:
         return Health(name, LOAD_ERROR, record.error)
     if not record.enabled:
         return Health(name, DISABLED, f"enable it with: wasmrun plugin enable {name}")
     try:
+        _exercise_claim(plugins, name)
         tools = plugins.call(name, "check_dependencies", target=Target.WASM, probe=False) or []
     except WasmrunError as exc:
-        return Health(name, LOAD_ERROR, exc.message)
+        return Health(name, BROKEN, exc.message)
     missing = [t for t in tools if not t.optional and not t.usable]
     alternatives = [t for t in tools if t.optional]
     if alternatives and not any(t.usable for t in alternatives):
@@ -54,7 +63,33 @@ def check(plugins: Plugins, name: str, installed_paths: dict[str, str] | None = 
     return Health(name, HEALTHY)
 
 
+def _exercise_claim(plugins: Plugins, name: str) -> None:
+    """Ask the plugin's claim about an empty project and about one holding a file of each kind
+    it says it builds: a claim that raises would make the plugin useless (and be skipped)."""
+    info = plugins.info(name)
+    with tempfile.TemporaryDirectory(prefix="wasmrun-health-") as root:
+        empty = Path(root, "empty")
+        empty.mkdir()
+        plugins.claim(name, empty)
+        sample = Path(root, "sample")
+        sample.mkdir()
+        files = [f"main{ext}" for ext in info.extensions if _plain(ext)]
+        files += [entry for entry in info.entry_files if _plain(entry)]
+        for file in files:
+            with contextlib.suppress(OSError):
+                (sample / file).write_text("")
+        plugins.claim(name, sample)
+
+
+def _plain(name: str) -> bool:
+    return bool(name) and "/" not in name and "\\" not in name and name not in {".", ".."}
+
+
 def check_all(plugins: Plugins, installed_paths: dict[str, str] | None = None) -> list[Health]:
-    names = list(plugins.records)
-    names += [n for n in (installed_paths or {}) if n not in names]
-    return [check(plugins, name, installed_paths) for name in names]
+    """Every plugin's health, those that lost their name to another (:attr:`Plugins.shadowed`)
+    included."""
+    reports = [check(plugins, name, installed_paths) for name in plugins.records]
+    reports += [_check_record(plugins, record) for record in plugins.shadowed]
+    reports += [check(plugins, name, installed_paths) for name in (installed_paths or {})
+                if name not in plugins.records]
+    return reports

@@ -17,25 +17,35 @@ Environment (overrides the config file):
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import json
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from wasmrun import HOOK_API_VERSION, __version__, hookspecs
-from wasmrun.errors import NoPluginError, PluginError, WasmrunError
+from wasmrun import HOOK_API_VERSION, __version__, hookspecs, plugin_names
+from wasmrun.errors import NoPluginError, PluginError, UsageError, WasmrunError
 from wasmrun.languages import BUILTIN_PLUGINS as BUILTIN_PLUGINS  # re-exported
 from wasmrun.models import Claim, PluginInfo
 
+if TYPE_CHECKING:
+    from wasmrun.locations import Locations
+
 ENTRY_POINT_GROUP = "wasmrun"
 
+#: The hooks every plugin must implement (the one list; :mod:`wasmrun.hookspecs` says why).
+REQUIRED_HOOKS = ("plugin_info", "can_handle_project")
+#: ... and a language plugin, which the conformance check (:mod:`wasmrun.testing`) is for, builds.
+LANGUAGE_PLUGIN_HOOKS = (*REQUIRED_HOOKS, "build")
 
-_REQUIRED_HOOKS = ("plugin_info", "can_handle_project")
+#: Where the last command that loaded plugins recorded which failed (read by ``--version``).
+STATUS_FILE = "plugins.json"
 
 
 @dataclass
@@ -69,13 +79,32 @@ def _split_names(value: str) -> set[str]:
     return {part.strip() for part in value.split(",") if part.strip()}
 
 
-class Plugins:
-    """The loaded plugins and the calls wasmrun makes on them."""
+def _stderr_warning(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
-    def __init__(self, *, trace: bool = False) -> None:
+
+def _plugins_fault(exc: BaseException) -> bool:
+    """Whether ``exc``, raised by a plugin, is that plugin's failure: anything (``SystemExit``
+    included) but the user's Ctrl-C."""
+    return not isinstance(exc, KeyboardInterrupt)
+
+
+class Plugins:
+    """The loaded plugins and the calls wasmrun makes on them.
+
+    :param warn: where warnings about plugins go (default: a ``warning:`` line on stderr); each
+        one is given once per manager.
+    """
+
+    def __init__(self, *, trace: bool = False, warn: Callable[[str], None] | None = None) -> None:
         self.pm = pluggy.PluginManager("wasmrun")
         self.pm.add_hookspecs(hookspecs)
         self.records: dict[str, PluginRecord] = {}
+        #: Plugins that did not get their name: one that failed (or was filtered out) where a
+        #: built-in of that name stays in use, and one whose name another plugin holds already.
+        self.shadowed: list[PluginRecord] = []
+        self._warn = warn or _stderr_warning
+        self._warned: set[str] = set()
         # (hook, plugin) -> a caller of that hook on that plugin alone (plus wrappers); rebuilt
         # whenever the set of language plugins changes.
         self._callers: dict[tuple[str, str], Any] = {}
@@ -87,49 +116,104 @@ class Plugins:
     def register(self, plugin: object, name: str, *, builtin: bool = False, source: str = "",
                  version: str | None = None, origin: str = "") -> PluginRecord:
         """Register ``plugin`` under ``name``; a plugin that does not fit the contract is
-        recorded with its error instead of raising."""
-        self._callers.clear()
+        recorded with its error instead of raising.
+
+        An external plugin named like a built-in replaces it, but only once it has loaded: when it
+        fails, the built-in stays and the failure is kept in :attr:`shadowed`. A plugin whose name
+        another (non-built-in) plugin holds already fails, and the one holding it stays.
+        """
         record = PluginRecord(name=name, builtin=builtin, source=source or ("builtin" if builtin else name),
                               version=version or __version__, origin=origin or ("builtin" if builtin else ""))
-        self.records[name] = record
-        try:
-            self.pm.register(plugin, name=name)
-            self._check_hookimpls(plugin)
-        except Exception as exc:  # noqa: BLE001 - any failure is this plugin's, not ours
-            if self.pm.has_plugin(name):
-                self.pm.unregister(name=name)
-            record.error = _describe(exc)
+        problem = plugin_names.problem(name)
+        if problem:
+            record.error = problem
+            return self._place(record)
+        holder = self.records.get(name)
+        if holder is not None and holder.loaded and not (holder.builtin and not builtin):
+            record.error = f"the name '{name}' is taken by {_describe_record(holder)}"
+            self.shadowed.append(record)
             return record
+        replaced = holder if holder is not None and holder.loaded else None
+        if replaced is not None:
+            self._detach(replaced)
+        self._callers.clear()
+        record.error = self._attach(plugin, record, builtin=builtin, version=version)
+        if record.error is None:
+            if replaced is not None:
+                del self.records[name]  # the installed plugin replaces the built-in
+            elif holder is not None and holder.error:
+                self.shadowed.append(holder)  # an earlier failure under this name stays reported
+            self.records[name] = record
+            return record
+        if replaced is not None:  # it failed: the built-in stays in use
+            restored = self._attach(replaced.plugin, replaced, builtin=True, version=replaced.version)
+            assert restored is None, restored
+            self.shadowed.append(record)
+            return record
+        return self._place(record)
+
+    def _place(self, record: PluginRecord) -> PluginRecord:
+        """Keep a record that did not load: under its name, unless a plugin holds that name."""
+        holder = self.records.get(record.name)
+        if holder is not None and (holder.loaded or holder.builtin):
+            self.shadowed.append(record)
+        else:
+            if holder is not None:
+                self.shadowed.append(holder)
+            self.records[record.name] = record
+        return record
+
+    def _attach(self, plugin: object, record: PluginRecord, *, builtin: bool, version: str | None) -> str | None:
+        """Register ``plugin`` with pluggy and ask its ``plugin_info``; the error, or None."""
+        try:
+            self.pm.register(plugin, name=record.name)
+            self._check_hookimpls(plugin)
+        except BaseException as exc:
+            if not _plugins_fault(exc):
+                raise
+            if self.pm.is_registered(plugin) and self.pm.get_plugin(record.name) is plugin:
+                self.pm.unregister(plugin)
+            return _describe(exc)
         record.plugin = plugin
         try:
             info = self._call_on(record, "plugin_info")
             if not isinstance(info, PluginInfo):
                 raise PluginError(f"plugin_info returned {type(info).__name__}, not PluginInfo")
             _check_api(info)
-        except Exception as exc:  # noqa: BLE001
-            self.pm.unregister(name=name)
+        except WasmrunError as exc:
+            self.pm.unregister(plugin)
             self._callers.clear()
             record.plugin = None
-            record.error = _describe(exc)
-            return record
+            return _describe(exc)
         record._info = info.model_copy(update={"builtin": builtin, "source": record.source,
                                                "version": version or info.version})
         record.version = record._info.version
-        return record
+        return None
+
+    def _detach(self, record: PluginRecord) -> None:
+        self._callers.clear()
+        if record.plugin is not None and self.pm.is_registered(record.plugin):
+            self.pm.unregister(record.plugin)
 
     def record_failure(self, name: str, error: str, *, source: str, version: str = "", origin: str = "") -> None:
-        self.records[name] = PluginRecord(name=name, builtin=False, source=source, version=version, error=error,
-                                          origin=origin)
+        self._place(PluginRecord(name=name, builtin=False, source=source, version=version, error=error,
+                                 origin=origin))
 
     def record_disabled(self, name: str, *, builtin: bool, source: str, version: str, origin: str = "") -> None:
-        self.records[name] = PluginRecord(name=name, builtin=builtin, source=source, version=version, enabled=False,
-                                          origin=origin or ("builtin" if builtin else ""))
+        record = PluginRecord(name=name, builtin=builtin, source=source, version=version, enabled=False,
+                              origin=origin or ("builtin" if builtin else ""))
+        if builtin:
+            self.records[name] = record
+        else:
+            self._place(record)
 
     def unregister(self, name: str) -> None:
         self._callers.clear()
-        if self.pm.has_plugin(name):
+        record = self.records.pop(name, None)
+        if record is not None:
+            self._detach(record)
+        elif self.pm.has_plugin(name):
             self.pm.unregister(name=name)
-        self.records.pop(name, None)
 
     def _check_hookimpls(self, plugin: object) -> None:
         """After registering: every hookimpl must match a spec, and the required ones be there."""
@@ -138,7 +222,7 @@ class Plugins:
         if unknown:
             raise PluginError(f"hookimpl '{unknown[0]}' matches no wasmrun hook")
         found = {caller.name for caller in callers}
-        missing = [hook for hook in _REQUIRED_HOOKS if hook not in found]
+        missing = [hook for hook in REQUIRED_HOOKS if hook not in found]
         if missing:
             raise PluginError(f"missing required hook(s): {', '.join(missing)}")
 
@@ -148,16 +232,28 @@ class Plugins:
         """Language plugins that are loaded, enabled and healthy, in registration order."""
         return [r for r in self.records.values() if r.loaded]
 
+    def all_records(self) -> list[PluginRecord]:
+        """Every plugin wasmrun knows of, those in :attr:`shadowed` included."""
+        return [*self.records.values(), *self.shadowed]
+
+    def failures(self) -> list[PluginRecord]:
+        """The plugins that failed to load (or to register), shadowed ones included."""
+        return [r for r in self.all_records() if r.error]
+
     def get(self, name: str) -> PluginRecord:
-        """The loaded plugin called ``name``; a clear error naming the choices otherwise."""
+        """The loaded plugin called ``name`` (or with that alias); a clear error naming the
+        choices otherwise, and naming the plugins when two share an alias."""
         record = self.records.get(name)
         if record is None:
-            for candidate in self.records.values():
-                if candidate._info and name in (candidate._info.name, *candidate._info.aliases):
-                    record = candidate
+            matches = [c for c in self.records.values()
+                       if c._info and name in (c._info.name, *c._info.aliases)]
+            if len(matches) > 1:
+                both = " and ".join(f"'{m.name}'" for m in matches)
+                raise UsageError(f"'{name}' names more than one plugin ({both}): choose one by its name")
+            record = matches[0] if matches else None
         if record is None:
             choices = ", ".join(sorted(r.name for r in self.loaded())) or "none"
-            raise NoPluginError(f"unknown language plugin '{name}' (available: {choices})")
+            raise NoPluginError(f"unknown language plugin {plugin_names.shown(name)} (available: {choices})")
         if not record.enabled:
             raise NoPluginError(f"plugin '{name}' is disabled (enable it with: wasmrun plugin enable {name})")
         if not record.loaded:
@@ -185,27 +281,59 @@ class Plugins:
             return caller(**kwargs)
         except WasmrunError:
             raise
-        except Exception as exc:  # a plugin's bug must not become our traceback
+        except BaseException as exc:  # a plugin's bug (even a sys.exit) must not become our exit
+            if not _plugins_fault(exc):
+                raise
             raise PluginError(f"plugin '{record.name}' failed in {hook}: {_describe(exc)}") from exc
+
+    def claim(self, name: str, project_dir: Path) -> Claim | None:
+        """One plugin's claim on the project; a :class:`PluginError` naming the plugin when it
+        raises or returns something that is not a :class:`Claim`."""
+        record = self.get(name)
+        claim = self._call_on(record, "can_handle_project", project_dir=project_dir)
+        if claim is not None and not isinstance(claim, Claim):
+            raise PluginError(
+                f"plugin '{record.name}' returned {type(claim).__name__} from can_handle_project, not Claim")
+        return claim
 
     def claims(self, project_dir: Path) -> list[tuple[str, Claim]]:
         """Every enabled plugin's claim on the project, best first.
 
         Order: real claims before fallback claims; among them external plugins before built-ins
         (an installed plugin overrides the built-in for its language); then later-registered first.
+        A plugin that fails in its claim is named in a warning and skipped: the others decide.
+        Plugins that failed to load are named in a warning too, since one of them might have
+        claimed the project.
         """
+        for failed in self.failures():
+            self.warn_once(f"plugin '{failed.name}' failed to load, so it was not asked: {failed.error}"
+                           + ("" if failed.name not in self.records or not self.records[failed.name].builtin
+                              else f" (the built-in {failed.name} is used)"))
         found: list[tuple[tuple[int, int, int], str, Claim]] = []
         for index, record in enumerate(self.loaded()):
-            claim = self._call_on(record, "can_handle_project", project_dir=project_dir)
+            try:
+                claim = self.claim(record.name, project_dir)
+            except WasmrunError as exc:
+                self.warn_once(f"{exc.message}; skipped")
+                continue
             if claim is None:
                 continue
-            if not isinstance(claim, Claim):
-                raise PluginError(
-                    f"plugin '{record.name}' returned {type(claim).__name__} from can_handle_project, not Claim")
             key = (int(claim.fallback), int(record.builtin), -index)
             found.append((key, record.name, claim))
         found.sort(key=lambda item: item[0])
         return [(name, claim) for _, name, claim in found]
+
+    def warn_once(self, message: str) -> None:
+        """Give ``message`` to the warning sink, unless it was given before."""
+        if message not in self._warned:
+            self._warned.add(message)
+            self._warn(message)
+
+
+def _describe_record(record: PluginRecord) -> str:
+    if record.builtin:
+        return "a built-in plugin"
+    return f"{record.source} {record.version}".strip() if record.source else "another plugin"
 
 
 def _check_api(info: PluginInfo) -> None:
@@ -316,9 +444,10 @@ def distribution_label(ep: Any) -> tuple[str, str]:
 def _load_entry_point(plugins: Plugins, ep: Any, *, allowed: set[str] | None, off: set[str], origin: str,
                       path: str | None = None) -> None:
     source, version = distribution_label(ep)
-    if ep.name in plugins.records and plugins.records[ep.name].builtin:
-        # An external plugin named like a built-in replaces it (the user installed it for that).
-        plugins.unregister(ep.name)
+    problem = plugin_names.problem(ep.name)
+    if problem:  # refused before its code runs
+        plugins.record_failure(ep.name, problem, source=source, version=version, origin=origin)
+        return
     if (allowed is not None and ep.name not in allowed) or ep.name in off:
         plugins.record_disabled(ep.name, builtin=False, source=source, version=version, origin=origin)
         return
@@ -326,10 +455,49 @@ def _load_entry_point(plugins: Plugins, ep: Any, *, allowed: set[str] | None, of
         sys.path.append(path)  # after the host's own packages: a plugin never shadows them
     try:
         obj = ep.load()
-    except Exception as exc:  # noqa: BLE001 - one broken plugin must not stop the others
+    except BaseException as exc:  # one broken plugin (even one calling sys.exit) must not stop the others
+        if not _plugins_fault(exc):
+            raise
         plugins.record_failure(ep.name, f"cannot import {ep.value}: {_describe(exc)}", source=source, version=version,
                                origin=origin)
         return
+    # Named like a built-in, it replaces the built-in, but only now that it has loaded.
     plugins.register(obj, ep.name, builtin=False, source=source, version=version or None, origin=origin)
 
 
+def configured_plugins(locations: Locations | None = None) -> Plugins:
+    """The plugins as the user configured them: config file, then environment. Which plugins
+    failed to load is recorded for ``wasmrun --version`` (see :func:`save_status`)."""
+    from wasmrun.config import load_config
+    from wasmrun.locations import Locations
+
+    where = locations or Locations.from_environment()
+    config = load_config(where)
+    plugins = load_plugins(disabled=config.plugins.disabled,
+                           installed_dirs=[record.path for record in config.plugins.installed.values()],
+                           commands=config.plugins.commands)
+    save_status(plugins, where)
+    return plugins
+
+
+def status_path(locations: Locations) -> Path:
+    return locations.state_dir / STATUS_FILE
+
+
+def save_status(plugins: Plugins, locations: Locations) -> None:
+    """Record which plugins failed to load, for ``--version`` (which imports no plugin and so
+    cannot find out itself). Written only when it changed; a state directory that cannot be
+    written is no reason to fail the command."""
+    failed = [{"name": r.name, "source": r.source, "version": r.version, "error": r.error}
+              for r in plugins.failures()]
+    text = json.dumps({"failed": failed}, indent=1) + "\n"
+    path = status_path(locations)
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except (OSError, ValueError):
+        pass
+    from wasmrun.atomic import atomic_write
+
+    with contextlib.suppress(OSError):
+        atomic_write(path, text, durable=False)

@@ -27,7 +27,6 @@ it so). The fixtures themselves live in :mod:`wasmrun._testing_fixtures`, which 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -353,8 +352,6 @@ _LANGUAGE_NAMES = {"rust": "a Rust crate", "go": "a Go module", "wat": "a WebAss
                    "c": "a C project", "zig": "a Zig project", "assemblyscript": "an AssemblyScript project",
                    "python": "a Python project"}
 
-_REQUIRED_HOOKS = ("plugin_info", "can_handle_project", "build")
-_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
 class ConformanceError(AssertionError):
@@ -481,7 +478,9 @@ def check_hookimpls(plugin: object) -> list[str]:
         if extra:
             problems.append(f"hookimpl '{attr}' takes {', '.join(extra)}, which the hook does not pass "
                             f"(it passes: {', '.join(wanted) or 'nothing'})")
-    problems += [f"missing required hook '{hook}'" for hook in _REQUIRED_HOOKS if hook not in found]
+    from wasmrun.plugins import LANGUAGE_PLUGIN_HOOKS  # the one list of required hooks
+
+    problems += [f"missing required hook '{hook}'" for hook in LANGUAGE_PLUGIN_HOOKS if hook not in found]
     return problems
 
 
@@ -502,8 +501,11 @@ def _check_info(name: str, info: PluginInfo) -> list[str]:
     if info.name != name:
         problems.append(f"plugin_info().name is '{info.name}' but it is registered as '{name}' "
                         "(make the entry point's name and plugin_info().name the same)")
-    if not _NAME.match(info.name):
-        problems.append(f"plugin_info().name '{info.name}' is not a lowercase name (letters, digits, - and _)")
+    from wasmrun import plugin_names  # the one rule for plugin names
+
+    problem = plugin_names.problem(info.name)
+    if problem:
+        problems.append(f"plugin_info().name: {problem}")
     try:
         Version(info.version)
     except InvalidVersion:

@@ -18,13 +18,17 @@ def doctor_command(
     from wasmrun.building import default_plugins, doctor
     from wasmrun.postprocess import POSTPROCESS_REPORT, tool_status
 
-    reports = doctor(default_plugins(), probe=not no_probe)
+    plugins = default_plugins()
+    reports = doctor(plugins, probe=not no_probe)
+    failed = plugins.failures()
     wasm_opt = tool_status()
     if as_json:
         print_json([
             *({"plugin": r.plugin, "target": r.target.value, "ready": r.ready, "error": r.error,
                "tools": [t.model_dump(mode="json") for t in r.tools]}
               for r in reports),
+            *({"plugin": r.name, "target": None, "ready": False, "error": f"failed to load: {r.error}",
+               "tools": []} for r in failed),
             {"plugin": POSTPROCESS_REPORT, "target": "wasm", "ready": True, "error": None,
              "tools": [wasm_opt.model_dump(mode="json")]},
         ])
@@ -42,6 +46,9 @@ def doctor_command(
             else:
                 label = "optional" if tool.optional else "MISSING "
                 typer.echo(f"    {label} {tool.name}: {tool.install_hint}")
+    for record in failed:
+        typer.echo(f"{record.name} ({record.source}): FAILED TO LOAD")
+        typer.echo(f"    error: {record.error}")
     typer.echo(f"{POSTPROCESS_REPORT} (release and size builds of every language): "
                + ("wasm-opt" if wasm_opt.found else "off"))
     if wasm_opt.found:

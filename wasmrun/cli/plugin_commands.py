@@ -27,7 +27,7 @@ def list_command(
         raise UsageError(f"unknown capability '{capability}' (one of: {', '.join(c.value for c in Capability)})")
     plugins = default_plugins()
     rows = []
-    for record in plugins.records.values():
+    for record in plugins.all_records():
         info = record._info
         if capability and (info is None or capability not in {c.value for c in info.capabilities}):
             continue
@@ -181,7 +181,7 @@ def health_command(
     name: Annotated[str | None, typer.Argument(help="One plugin (default: all).", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
-    """Healthy, MissingDependencies (which tools), NotFound, or LoadError (the error)."""
+    """Healthy, MissingDependencies (which tools), NotFound, LoadError or Broken (the error)."""
     from wasmrun import plugin_health
     from wasmrun.building import default_plugins
 
