@@ -16,7 +16,7 @@ from wasmrun.cache import cached_build
 from wasmrun.errors import BuildError, MissingToolchainError, NoPluginError, PluginError, UsageError
 from wasmrun.models import BuildConfig, BuildResult, Claim, Optimization, Target, ToolStatus
 from wasmrun.outputs import Staging, default_output_dir, remove_outputs
-from wasmrun.plugins import Plugins, load_plugins
+from wasmrun.plugins import Plugins, configured_plugins
 from wasmrun.project_config import load_project_config
 
 #: Directories never searched for sources.
@@ -25,12 +25,7 @@ SKIPPED_DIRS = frozenset({"node_modules", "target", "wasmrun-out", "__pycache__"
 
 def default_plugins() -> Plugins:
     """The plugins as the user configured them: config file, then environment."""
-    from wasmrun.config import load_config
-
-    config = load_config()
-    return load_plugins(disabled=config.plugins.disabled,
-                        installed_dirs=[record.path for record in config.plugins.installed.values()],
-                        commands=config.plugins.commands)
+    return configured_plugins()
 
 
 def project_path(path: str | Path) -> Path:
