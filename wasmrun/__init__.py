@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 #: The version of the hook contract in :mod:`wasmrun.hookspecs`. A plugin declares the
 #: version it was written for; the major number must match.
-HOOK_API_VERSION = "1.0"
+HOOK_API_VERSION = "1.1"
 
 if TYPE_CHECKING:
     import pluggy

@@ -5,22 +5,21 @@ These are the functions the CLI is a thin layer over; tests call them directly.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wasmrun import direct, postprocess, toolchain
-from wasmrun.cache import cached_build
+from wasmrun import manifests, postprocess, toolchain
+from wasmrun.build_inputs import BUILD_DIRS
 from wasmrun.errors import BuildError, MissingToolchainError, NoPluginError, PluginError, UsageError
 from wasmrun.models import BuildConfig, BuildResult, Claim, Optimization, Target, ToolStatus
 from wasmrun.outputs import Staging, default_output_dir, remove_outputs
 from wasmrun.plugins import Plugins, configured_plugins
 from wasmrun.project_config import load_project_config
 
-#: Directories never searched for sources.
-SKIPPED_DIRS = frozenset({"node_modules", "target", "wasmrun-out", "__pycache__", "zig-cache", "zig-out"})
+#: Directories never searched for sources: where toolchains write.
+SKIPPED_DIRS = BUILD_DIRS
 
 
 def default_plugins() -> Plugins:
@@ -116,46 +115,52 @@ def compile_project(
 ) -> BuildResult:
     """Build the project with the plugin that claims it; outputs land in ``output_dir``.
 
-    A build with the same inputs as an earlier one is restored from the build cache
-    (:mod:`wasmrun.cache`) without running the toolchain; ``use_cache=False`` builds anyway.
+    An invocation whose every input is as an earlier stored build recorded it is restored from the
+    build cache without choosing a plugin or running a tool (:mod:`wasmrun.recording`);
+    ``use_cache=False`` builds anyway (and stores the build beside the others).
     Settings not given here come from the project's ``wasmrun.toml`` (:mod:`wasmrun.project_config`).
     Release and size builds go through wasm-opt when it is installed (:mod:`wasmrun.postprocess`);
     ``optimize=False`` (``--no-opt``) keeps the toolchain's output as it is.
     """
-    options = direct.invocation(project_dir, output_dir=output_dir, optimization=optimization, target=target,
-                                language=language, toolchain=toolchain_name, extra_args=list(extra_args or []),
-                                debug_info=debug_info, optimize=optimize)
-    trace = direct.Trace(project_dir) if use_cache else None
-    with trace or contextlib.nullcontext():
-        settings = load_project_config(project_dir)
-        optimization = optimization or settings.optimization or Optimization.RELEASE
-        target = target or settings.target or Target.WASM
-        language = language or settings.language
-        toolchain_name = toolchain_name or settings.toolchain
-        extra_args = extra_args or settings.extra_args
-        out = (output_dir or settings.output_path(project_dir) or default_output_dir(project_dir)).absolute()
-        if trace is not None:
-            trace.set_output_dir(out)
-        name = choose_plugin(project_dir, plugins, language)
-        problems = plugins.call(name, "validate_project", project_dir=project_dir) or []
-        if problems:
-            raise UsageError(f"{project_dir} cannot be built by {name}: {problems[0]}")
-        check_toolchain(plugins, name, target)
-    staging = Staging(out)
+    from wasmrun.cache import BuildCache
+    from wasmrun.recording import CachedCompile
+
+    options = manifests.invocation(project_dir, output_dir=output_dir, optimization=optimization, target=target,
+                                   language=language, toolchain=toolchain_name, extra_args=list(extra_args or []),
+                                   debug_info=debug_info, optimize=optimize)
+    cache = BuildCache.default()
+    cached = CachedCompile(options, project_dir, read=use_cache, cache=cache) if cache.enabled else None
+    restored = cached.lookup() if cached is not None else None
+    if restored is not None:
+        return BuildResult.model_validate(restored)
     started = time.perf_counter()
     commands = toolchain.start_recording()
+    settings = load_project_config(project_dir)
+    optimization = optimization or settings.optimization or Optimization.RELEASE
+    target = target or settings.target or Target.WASM
+    language = language or settings.language
+    toolchain_name = toolchain_name or settings.toolchain
+    extra_args = extra_args or settings.extra_args
+    out = (output_dir or settings.output_path(project_dir) or default_output_dir(project_dir)).absolute()
+    name = choose_plugin(project_dir, plugins, language)
+    problems = plugins.call(name, "validate_project", project_dir=project_dir) or []
+    if problems:
+        raise UsageError(f"{project_dir} cannot be built by {name}: {problems[0]}")
+    check_toolchain(plugins, name, target)
+    staging = Staging(out)
     try:
         config = BuildConfig(project_dir=project_dir, output_dir=staging.path, optimization=optimization,
                              target=target, debug_info=debug_info, toolchain=toolchain_name,
                              extra_args=list(extra_args or []), verbose=verbose)
-        with trace or contextlib.nullcontext():
-            after_build = postprocess.cache_key(config, optimize)
-        result, cached = cached_build(plugins, name, config, lambda: _build(plugins, name, config, optimize),
-                                      read=use_cache, postprocess=after_build, trace=trace)
+        if cached is not None:
+            cached.before_build(out)
+        result, optimize_problem = _build(plugins, name, config, optimize)
         if not isinstance(result, BuildResult):
             raise PluginError(f"plugin '{name}' returned {type(result).__name__} from build, not BuildResult")
         if not result.wasm_path.is_file():
             raise BuildError(f"{name} reported {result.wasm_path} but did not write it")
+        if cached is not None:
+            cached.store(plugins, name, result, staging.path, optimize_problem)
         moves = {staged.resolve(): final for staged, final in staging.commit(result.files()).items()}
     finally:
         staging.discard()
@@ -171,19 +176,20 @@ def compile_project(
         "plugin": name,
         "commands": list(commands),
         "duration_s": round(time.perf_counter() - started, 4),
-        "cached": cached,
+        "cached": False,
     })
-    if trace is not None:
-        direct.remember(trace, options, final.model_dump(mode="json"))
+    if cached is not None:
+        cached.remember(final.model_dump(mode="json"))
     return final
 
 
-def _build(plugins: Plugins, name: str, config: BuildConfig, optimize: bool) -> BuildResult:
-    """The plugin's build, then wasm-opt over it (in the staging directory, so the cache keeps it)."""
+def _build(plugins: Plugins, name: str, config: BuildConfig, optimize: bool) -> tuple[BuildResult, str | None]:
+    """The plugin's build, then wasm-opt over it (in the staging directory, so the cache keeps it);
+    and why wasm-opt failed, when it did (such a build is not stored)."""
     result: BuildResult = plugins.call(name, "build", config=config)
     if optimize and isinstance(result, BuildResult) and result.wasm_path.is_file():
-        result = postprocess.optimize(result, config)
-    return result
+        return postprocess.optimize(result, config)
+    return result, None
 
 
 def clean_project(project_dir: Path, plugins: Plugins, *, output_dir: Path | None = None,
@@ -222,7 +228,8 @@ def walk_sources(project_dir: Path, extensions: Iterable[str], names: Iterable[s
     for root, dirs, files in os.walk(project_dir):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
         for filename in files:
-            if filename in wanted_names or (suffixes and filename.endswith(suffixes)):
+            if (filename in wanted_names or (suffixes and filename.endswith(suffixes))) and \
+                    os.path.isfile(os.path.join(root, filename)):  # never a FIFO or device named like a source
                 found.append(Path(root) / filename)
     return sorted(found)
 

@@ -1,36 +1,21 @@
-"""The build cache: outputs kept by a hash of everything that can change them.
+"""The build cache's store: finished builds' outputs, kept under a key, checked on the way out.
 
-An entry's key is a SHA-256 over
-
-* every source file the plugin declares (:func:`wasmrun.building.source_files`): its path
-  relative to the project and the SHA-256 of its content;
-* the project directory (compilers write it into the output: ``__FILE__``, DWARF);
-* the build settings that change the output: optimization, target, debug info, toolchain,
-  extra arguments (not the output directory, and not ``verbose``);
-* the plugin's name and version;
-* the toolchain's versions (the ``toolchain_versions`` hook, else the versions
-  ``check_dependencies`` reports).
-* the post-processing that runs over the build before it is stored, when any (wasm-opt's
-  path, version and flags: :func:`wasmrun.postprocess.cache_key`).
-
-Checking for a hit reads no unchanged source: a memo per project keeps each file's
-(size, mtime, ctime, inode) beside its hash, and a file whose stat matches is not read again. A
-file changed within :data:`RACY_WINDOW_NS` of being hashed is always hashed again, so an edit
-that leaves size and timestamps equal (a coarse clock) is never missed.
-
-Layout, under ``<cache dir>/builds``::
+What a key stands for (the invocation and every input of the build, by content) is decided by
+:mod:`wasmrun.recording` and :mod:`wasmrun.manifests`; this module only keeps and returns
+outputs. Layout, under ``<cache dir>/builds``::
 
     entries/<key>/manifest.json   what the entry holds, with a checksum of itself
     entries/<key>/files/...       the output directory of the build, as the plugin left it
     entries/<key>/access          its mtime is the entry's last use (for LRU eviction)
+    manifests/<invocation>.json   the candidates for one compile invocation (wasmrun.manifests)
+    digests.json                  content digests of inputs, by stat (wasmrun.fingerprints)
     tmp/                          entries being written, renamed into entries/ when complete
-    memo/<project hash>.json      source file stat -> sha256
 
-An entry appears only by ``os.rename`` of a complete directory. On a hit every file is copied
-out while its SHA-256 and size are checked against the manifest, and the manifest is checked
-against its own checksum: anything missing, truncated or altered is discarded and the project
-built again, so a damaged entry is never served (files are not fsynced: a crash that loses
-their contents is caught by the same check).
+An entry appears only by ``os.rename`` of a complete directory, and an intact entry is never
+replaced (a concurrent build of the same inputs stored the same thing). On a hit every file is
+copied out while its SHA-256 and size are checked against the manifest, and the manifest is
+checked against its own checksum: anything missing, truncated or altered is discarded and the
+project built again, so a damaged entry is never served.
 
 The size limit is ``WASMRUN_CACHE_MAX_BYTES`` (bytes, or with a K/M/G suffix; default 1 GiB;
 0 turns the cache off). After each store, the least recently used entries go until the total
@@ -48,97 +33,25 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wasmrun.errors import ConfigError, PluginError
+from wasmrun.errors import ConfigError
+from wasmrun.fingerprints import write_json
 
-if TYPE_CHECKING:  # kept out of the import: direct mode (wasmrun.direct) restores without pydantic
-    from wasmrun.direct import Trace
-    from wasmrun.models import BuildConfig, BuildResult
-    from wasmrun.plugins import Plugins
+if TYPE_CHECKING:  # kept out of the import: the typer-free compile restores without pydantic
+    from wasmrun.models import BuildResult
 
 log = logging.getLogger("wasmrun.cache")
 
-#: Bumped when the key or the entry layout changes: old entries then simply never match.
-CACHE_FORMAT = 1
+#: Bumped when the entry layout changes: old entries then simply never match.
+CACHE_FORMAT = 2
 DEFAULT_MAX_BYTES = 1 << 30
 MAX_BYTES_ENV = "WASMRUN_CACHE_MAX_BYTES"
-#: A file modified this close to its hashing is hashed again next time (see the module doc).
-RACY_WINDOW_NS = 2_000_000_000
 _CHUNK = 1 << 20
 _PATH_FIELDS = ("wasm_path", "js_path", "html_path")
-
-
-# -- hashing sources ------------------------------------------------------------------------------
-
-def hash_file(path: Path) -> str:
-    """SHA-256 of a file's content, read in large chunks."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def stat_stamp(st: os.stat_result) -> list[int]:
-    """What identifies a file's content without reading it: size, modification and change times,
-    inode (trusted only once the file has settled: :data:`RACY_WINDOW_NS`)."""
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-
-
-class SourceMemo:
-    """Source hashes remembered by stat, for one project; unchanged files are not read again."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.entries: dict[str, list[Any]] = {}
-        #: absolute path -> the stat its digest stands for, as this run saw it (for direct mode)
-        self.stamps: dict[str, list[int]] = {}
-        self.changed = False
-        try:
-            data = json.loads(path.read_bytes())
-            if isinstance(data, dict) and data.get("format") == CACHE_FORMAT:
-                self.entries = data.get("files", {})
-        except (OSError, ValueError):
-            pass
-
-    def digest(self, path: Path, rel: str) -> str:
-        st = path.stat()
-        stamp = stat_stamp(st)
-        self.stamps[str(path)] = stamp
-        known = self.entries.get(rel)
-        if (isinstance(known, list) and len(known) == 6 and known[:4] == stamp
-                and max(st.st_mtime_ns, st.st_ctime_ns) + RACY_WINDOW_NS < known[5]):
-            return str(known[4])
-        digest = hash_file(path)
-        self.entries[rel] = [*stamp, digest, time.time_ns()]
-        self.changed = True
-        return digest
-
-    def save(self, keep: set[str]) -> None:
-        """Write the memo back (atomically) if it changed, forgetting files no longer listed."""
-        stale = set(self.entries) - keep
-        for rel in stale:
-            del self.entries[rel]
-        if not (self.changed or stale):
-            return
-        with contextlib.suppress(OSError):
-            _write_json(self.path, {"format": CACHE_FORMAT, "files": self.entries})
-
-
-def source_digests(project_dir: Path, sources: list[Path], memo: SourceMemo) -> list[tuple[str, str]]:
-    """(path relative to the project, or absolute outside it; sha256) for each source, sorted."""
-    found: list[tuple[str, str]] = []
-    for path in sources:
-        absolute = path if path.is_absolute() else project_dir / path
-        try:
-            rel = absolute.relative_to(project_dir).as_posix()
-        except ValueError:
-            rel = absolute.as_posix()
-        found.append((rel, memo.digest(absolute, rel)))
-    found.sort()
-    memo.save({rel for rel, _ in found})
-    return found
 
 
 # -- the cache ------------------------------------------------------------------------------------
@@ -203,46 +116,6 @@ class BuildCache:
     @property
     def entries_dir(self) -> Path:
         return self.root / "entries"
-
-    # -- the key ----------------------------------------------------------------------------------
-
-    def key(self, plugins: Plugins, name: str, config: BuildConfig,
-            postprocess: Mapping[str, Any] | None = None, trace: Trace | None = None) -> str | None:
-        """The entry for building ``config`` with plugin ``name``; None when the plugin declares no
-        source files (nothing to key on, so nothing is cached). ``postprocess`` describes what runs
-        over the plugin's output before it is stored (:func:`wasmrun.postprocess.cache_key`).
-        ``trace`` records what the key was computed from, for direct mode (:mod:`wasmrun.direct`)."""
-        if trace is None:
-            return self._key(plugins, name, config, postprocess, None)
-        with trace:
-            key = self._key(plugins, name, config, postprocess, trace)
-        trace.key = key
-        return key
-
-    def _key(self, plugins: Plugins, name: str, config: BuildConfig, postprocess: Mapping[str, Any] | None,
-             trace: Trace | None) -> str | None:
-        from wasmrun.building import source_files
-
-        project = config.project_dir
-        sources = source_files(project, plugins, name)
-        if not sources:
-            return None
-        memo = SourceMemo(self.root / "memo" / (_sha256_text(str(project))[:32] + ".json"))
-        document = {
-            "format": CACHE_FORMAT,
-            "plugin": name,
-            "plugin_version": plugins.get(name).version,
-            "toolchain_versions": toolchain_versions(plugins, name, config),
-            "project": str(project),
-            "config": config.model_dump(mode="json", include={"optimization", "target", "debug_info",
-                                                              "toolchain", "extra_args"}),
-            "sources": source_digests(project, sources, memo),
-        }
-        if postprocess:
-            document["postprocess"] = dict(postprocess)
-        if trace is not None:
-            trace.note_stamps(memo.stamps)
-        return _sha256_text(json.dumps(document, sort_keys=True, separators=(",", ":")))
 
     # -- lookup -----------------------------------------------------------------------------------
 
@@ -336,7 +209,9 @@ class BuildCache:
             (tmp / "access").touch()
             self.entries_dir.mkdir(parents=True, exist_ok=True)
             final = self.entries_dir / key
-            if final.exists():  # a damaged or concurrent entry: replace it
+            if final.exists():
+                if self._intact(key):
+                    return True  # the same inputs built the same thing: keep what readers may be copying
                 self._remove(final)
             try:
                 os.rename(tmp, final)
@@ -345,6 +220,13 @@ class BuildCache:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         self.evict()
+        return True
+
+    def _intact(self, key: str) -> bool:
+        try:
+            _read_manifest(self.entries_dir / key / "manifest.json", key)
+        except (OSError, CorruptEntry, KeyError, TypeError, ValueError):
+            return False
         return True
 
     def _sweep_tmp(self, tmp_root: Path) -> None:
@@ -413,52 +295,6 @@ class BuildCache:
                 trash = self.root
             shutil.rmtree(trash, ignore_errors=True)
         return count
-
-
-# -- the one call compile_project makes -----------------------------------------------------------
-
-def cached_build(plugins: Plugins, name: str, config: BuildConfig, build: Callable[[], BuildResult], *,
-                 read: bool = True, write: bool = True, cache: BuildCache | None = None,
-                 postprocess: Mapping[str, Any] | None = None, trace: Trace | None = None) -> tuple[BuildResult, bool]:
-    """Build through the cache: (result, whether it was restored from the cache).
-
-    On a hit the outputs are copied into ``config.output_dir`` (the staging directory) and the
-    result's paths point there; ``build`` is not called and no toolchain runs. On a miss ``build()``
-    runs and whatever it left in ``config.output_dir`` is stored. ``read=False`` (``--no-cache``)
-    skips the lookup but still stores the fresh result, replacing the entry; ``write=False`` stores
-    nothing (both False: the cache is not touched at all). ``postprocess`` is part of the key: what
-    ``build`` does to the plugin's output after it (wasm-opt), so that it is stored done.
-    ``trace`` records what the key was computed from (:mod:`wasmrun.direct`).
-    """
-    from wasmrun.models import BuildResult
-
-    cache = cache or BuildCache.default()
-    if not cache.enabled or not (read or write):
-        return build(), False
-    try:
-        key = cache.key(plugins, name, config, postprocess, trace)
-    except (OSError, PluginError) as exc:
-        log.warning("build cache: not used: %s", exc)
-        key = None
-    if key is None:
-        return build(), False
-    if read:
-        restored = cache.restore(key, config.output_dir)
-        if restored is not None:
-            return restored.model_copy(update={"plugin": name}), True
-    result = build()
-    if write and isinstance(result, BuildResult):
-        cache.store(key, config.output_dir, result)
-    return result, False
-
-
-def toolchain_versions(plugins: Plugins, name: str, config: BuildConfig) -> dict[str, str]:
-    """The plugin's ``toolchain_versions``, else the versions its ``check_dependencies`` finds."""
-    versions = plugins.call(name, "toolchain_versions", target=config.target)
-    if isinstance(versions, dict):
-        return {str(k): str(v) for k, v in versions.items()}
-    statuses = plugins.call(name, "check_dependencies", target=config.target, probe=False) or []
-    return {s.name: s.version or "unknown" for s in statuses if s.found}
 
 
 def cache_info() -> dict[str, Any]:
@@ -561,16 +397,7 @@ def _is_inside(root: Path, path: Path) -> bool:
     return True
 
 
-def _write_json(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, separators=(",", ":"))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+_write_json = write_json  # one atomic JSON write (wasmrun.fingerprints)
 
 
 def _disk_usage(path: Path) -> int:

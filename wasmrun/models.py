@@ -112,6 +112,21 @@ class BuildConfig(_Model):
     verbose: bool = False
 
 
+class BuildInputs(_Model):
+    """What a build depended on, as its toolchain reported it (hook API 1.1). The build cache keys
+    the output by these; a plugin that reports nothing gets the conservative default: every file
+    under the project, and the whole environment."""
+
+    files: list[Path] | None = Field(None, description="files the toolchain read (dependency output: "
+                                     "clang -MD, cargo dep-info, go list); None: unknown, every project file counts")
+    probed: list[Path] = Field(default_factory=list, description="paths looked at to choose a toolchain, found or "
+                               "not (sysroots, target directories): a directory by its listing, a file by content")
+    environment: list[str] | None = Field(None, description="environment variables the tools read; "
+                                          "None: unknown, the whole environment counts")
+    written: list[Path] = Field(default_factory=list, description="files the build wrote inside the project "
+                                "(outputs, not inputs): e.g. a Makefile's module beside its sources, Cargo.lock")
+
+
 class BuildResult(_Model):
     """What a build produced. Paths are absolute."""
 
@@ -128,6 +143,8 @@ class BuildResult(_Model):
     post_process: bool = Field(True, description="False: the plugin's module must stay as built (no wasm-opt)")
     optimized_by: str | None = Field(None, description="the post-processing that optimized the module, "
                                      "e.g. 'wasm-opt 108 -O2'; None: the toolchain's output as it was")
+    inputs: BuildInputs | None = Field(None, description="what the build read (hook API 1.1); not part of "
+                                       "--json output", exclude=True)
 
     def files(self) -> list[Path]:
         """Every file the build produced."""

@@ -14,9 +14,10 @@ runs ``wasm-opt -O3`` (release) or ``-Oz`` (size) on the module when ``wasm-opt`
   toolchain built it is kept and a warning logged; an output larger than the input is dropped too
   (quietly: the toolchain's own optimizer did better).
 
-The build cache stores the post-processed module: :func:`cache_key` (wasm-opt's path and
-version, the flags) is part of the entry's key, so ``--no-opt``, another binaryen, or
-installing or removing one, never restores the other's output.
+The build cache stores the post-processed module. ``--no-opt`` is part of the invocation, and
+wasm-opt's binary (by content) and the directories on ``PATH`` are among a build's recorded
+inputs, so another binaryen, or installing or removing one, never restores the other's output;
+a build whose wasm-opt failed is not stored at all (:mod:`wasmrun.recording`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 from wasmrun import toolchain
 from wasmrun.errors import WasmrunError
@@ -37,8 +37,6 @@ log = logging.getLogger("wasmrun.postprocess")
 
 TOOL = "wasm-opt"
 INSTALL_HINT = "apt-get install binaryen (or npm install -g binaryen)"
-#: Bumped when what :func:`optimize` does changes: cached post-processed builds then miss.
-SCHEME = 1
 LEVEL_FLAGS = {Optimization.RELEASE: ["-O3"], Optimization.SIZE: ["-Oz"]}
 TIMEOUT_S = 600.0
 #: The name of wasm-opt's entry in ``wasmrun doctor``.
@@ -85,26 +83,19 @@ def level_flags(config: BuildConfig) -> list[str] | None:
     return LEVEL_FLAGS.get(config.optimization)
 
 
-def cache_key(config: BuildConfig, enabled: bool) -> dict[str, Any] | None:
-    """What post-processing will do to this build, for the build cache key; None: nothing."""
-    flags = level_flags(config)
-    path = find_wasm_opt() if enabled and flags else None
-    if path is None or flags is None:
-        return None
-    return {"tool": TOOL, "path": path, "version": wasm_opt_version(path), "flags": flags, "scheme": SCHEME}
-
-
-def optimize(result: BuildResult, config: BuildConfig) -> BuildResult:
-    """Run wasm-opt over ``result.wasm_path`` in place (see the module docstring); the result,
-    with ``optimized_by`` set when the optimized module was kept."""
+def optimize(result: BuildResult, config: BuildConfig) -> tuple[BuildResult, str | None]:
+    """Run wasm-opt over ``result.wasm_path`` in place (see the module docstring): the result,
+    with ``optimized_by`` set when the optimized module was kept; and what went wrong when wasm-opt
+    failed or wrote a bad module (the build cache then does not store the build, so the next
+    build tries again), None when it worked or was not for this module."""
     flags = level_flags(config)
     wasm_opt = find_wasm_opt()
     if flags is None or wasm_opt is None or result.glue is GlueKind.EMSCRIPTEN or not result.post_process:
-        return result
+        return result, None
     wasm = result.wasm_path
     command = _command(wasm_opt, flags, wasm, config)
     if command is None:
-        return result
+        return result, None
     optimized = wasm.with_name(f".{wasm.name}.wasm-opt")
     command += ["-o", str(optimized)]
     try:
@@ -117,7 +108,7 @@ def optimize(result: BuildResult, config: BuildConfig) -> BuildResult:
         original = wasm.read_bytes()
         if optimized.stat().st_size > len(original):  # not an error: the toolchain did better
             log.info("%s made %s larger; kept it as built", TOOL, wasm.name)
-            return result
+            return result, None
         problem = _check(original, optimized)
         if problem:
             return _keep(result, problem)
@@ -126,7 +117,7 @@ def optimize(result: BuildResult, config: BuildConfig) -> BuildResult:
     finally:
         optimized.unlink(missing_ok=True)
     version = wasm_opt_version(wasm_opt)
-    return result.model_copy(update={"optimized_by": " ".join([TOOL, *([version] if version else []), *flags])})
+    return result.model_copy(update={"optimized_by": " ".join([TOOL, *([version] if version else []), *flags])}), None
 
 
 def _command(wasm_opt: str, flags: list[str], wasm: Path, config: BuildConfig) -> list[str] | None:
@@ -178,6 +169,6 @@ def _validate(data: bytes) -> str | None:
     return None
 
 
-def _keep(result: BuildResult, problem: str) -> BuildResult:
+def _keep(result: BuildResult, problem: str) -> tuple[BuildResult, str]:
     log.warning("warning: %s; kept %s as built", problem, result.wasm_path.name)
-    return result
+    return result, problem

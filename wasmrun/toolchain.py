@@ -7,14 +7,13 @@ Plugins call :func:`run` for every toolchain command: it logs the exact command 
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import logging
 import os
 import re
 import shlex
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -24,12 +23,60 @@ log = logging.getLogger("wasmrun.toolchain")
 
 #: Commands run during the current build, in order (reset by :func:`start_recording`).
 _recorded: list[list[str]] = []
+#: The files that are the programs run or asked for their version during the current build (the
+#: build cache keys a build by them: the same ``--version`` from another binary is another tool).
+_programs: set[str] = set()
 
 
 def start_recording() -> list[list[str]]:
     """Start a fresh list of the commands :func:`run` executes; returns it."""
     _recorded.clear()
+    _programs.clear()
     return _recorded
+
+
+def programs_used() -> set[str]:
+    """The program files run (or asked for a version) since :func:`start_recording`."""
+    return set(_programs)
+
+
+def program_files(argv: Sequence[str], env: Mapping[str, str] | None = None) -> list[str]:
+    """The files that decide what ``argv`` runs: the program (resolved on ``PATH``, symlinks
+    followed), and for ``python -m MODULE`` the module's package as well (``ziglang``'s compiler
+    lives there, not in the interpreter)."""
+    if not argv:
+        return []
+    path_var = (env or {}).get("PATH") or os.environ.get("PATH")
+    found = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=path_var)
+    if found is None:
+        return []
+    files = [os.path.realpath(found)]
+    if len(argv) > 2 and argv[1] == "-m" and os.path.basename(argv[0]).startswith("python"):
+        files += _module_files(argv[2])
+    return files
+
+
+def _module_files(module: str) -> list[str]:
+    """The program files of an importable module's package (executables and shared libraries at
+    its top, plus the module's own source)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(module.split(".")[0])
+    except (ImportError, ValueError):
+        return []
+    if spec is None or spec.origin is None:
+        return []
+    files = [spec.origin]
+    package = os.path.dirname(spec.origin)
+    if spec.submodule_search_locations:
+        try:
+            for entry in os.scandir(package):
+                if entry.is_file() and (os.access(entry.path, os.X_OK) or entry.name.endswith((".py", ".so"))):
+                    files.append(entry.path)
+        except OSError:
+            pass
+    return sorted(set(files))
 
 
 def run(
@@ -47,6 +94,7 @@ def run(
     """
     argv = [os.fspath(part) for part in command]
     _recorded.append(argv)
+    _programs.update(program_files(argv, env))
     shown = shlex.join(argv)
     if env:
         shown = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " + shown
@@ -54,8 +102,22 @@ def run(
     full_env = {**os.environ, **env} if env else None
     name = what or Path(argv[0]).name
     try:
-        proc = subprocess.run(argv, cwd=cwd, env=full_env, capture_output=True, text=True,
-                              errors="replace", timeout=timeout, check=False)
+        # Its own process group, so that a timeout, Ctrl-C or SIGTERM ends the compiler and every
+        # process it started (make's children, cargo's rustc), not only the one wasmrun ran.
+        with subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, errors="replace", process_group=0) as child:
+            try:
+                stdout, stderr = child.communicate(timeout=timeout)
+            except BaseException:
+                import signal
+
+                with contextlib.suppress(OSError):
+                    if os.name == "posix":
+                        os.killpg(child.pid, signal.SIGKILL)
+                    else:  # pragma: no cover - wasmrun's CI is Linux
+                        child.kill()
+                raise
+        proc = subprocess.CompletedProcess(argv, child.returncode, stdout, stderr)
     except FileNotFoundError:
         raise MissingToolchainError(f"{name} not found: {argv[0]}") from None
     except subprocess.TimeoutExpired:
@@ -81,17 +143,18 @@ def find_tool(name: str, extra_dirs: Iterable[str | Path] = ()) -> str | None:
 def tool_version(program: str, *args: str) -> str | None:
     """The first version number a tool prints for ``args`` (default ``--version``).
 
-    Remembered on disk by the program's path, size and modification time, so a build does not
-    pay for starting every compiler just to ask its version (build cache keys need it)."""
-    sys.audit("wasmrun.tool_version", program)  # direct mode notes the program (wasmrun.direct)
-    return _tool_version(program, *args)
-
-
-@functools.lru_cache(maxsize=64)
-def _tool_version(program: str, *args: str) -> str | None:
-    memo_key = _memo_key(program, args)
+    Remembered (in this process and on disk) by the identity of the files that make up the tool
+    (:func:`program_files`: path, size, times, inode), so a build does not pay for starting every
+    compiler just to ask its version, and a compiler replaced in place, or another ``ziglang``
+    behind the same ``python -m``, is asked again."""
+    files = program_files([program, *args])
+    _programs.update(files)
+    memo_key = _memo_key(files, args)
+    if memo_key is not None and memo_key in _seen_versions:
+        return _seen_versions[memo_key]
     memo = _read_memo()
     if memo_key is not None and memo_key in memo:
+        _seen_versions[memo_key] = memo[memo_key]
         return memo[memo_key]
     try:
         proc = subprocess.run([program, *(args or ("--version",))], capture_output=True, text=True,
@@ -101,17 +164,26 @@ def _tool_version(program: str, *args: str) -> str | None:
     match = re.search(r"\d+\.\d+(?:\.\d+)?(?:[-+.~][0-9A-Za-z.]+)?", proc.stdout + proc.stderr)
     version = match.group(0) if match else None
     if memo_key is not None and version is not None and proc.returncode == 0:
+        _seen_versions[memo_key] = version
         _write_memo({**memo, memo_key: version})
     return version
 
 
-def _memo_key(program: str, args: tuple[str, ...]) -> str | None:
-    path = shutil.which(program) or program
-    try:
-        info = os.stat(os.path.realpath(path))
-    except OSError:
+#: Versions asked in this process, by :func:`_memo_key` (which changes when the tool does).
+_seen_versions: dict[str, str] = {}
+
+
+def _memo_key(files: list[str], args: tuple[str, ...]) -> str | None:
+    if not files:
         return None
-    return f"{os.path.realpath(path)}|{info.st_size}|{info.st_mtime_ns}|{' '.join(args)}"
+    parts = []
+    for path in files:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        parts.append(f"{path}|{info.st_size}|{info.st_mtime_ns}|{info.st_ctime_ns}|{info.st_ino}")
+    return ";".join(parts) + "|" + " ".join(args)
 
 
 def _memo_path() -> Path:
@@ -133,13 +205,7 @@ def _read_memo() -> dict[str, str]:
 
 
 def _write_memo(memo: dict[str, str]) -> None:
-    import json
+    from wasmrun.fingerprints import write_json
 
-    path = _memo_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(memo, indent=0, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass  # only a memo: never fail a build over it
+    with contextlib.suppress(OSError):  # only a memo: never fail a build over it
+        write_json(_memo_path(), memo)

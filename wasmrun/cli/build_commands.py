@@ -29,7 +29,7 @@ def compile_command(
     debug_info: Annotated[bool, typer.Option("--debug-info", help="Keep debug information.")] = False,
     as_json: JsonOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print the exact toolchain commands.")] = False,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Build even when the build cache has the result (and replace it).")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Build even when the build cache has the result (the new build is stored beside the others).")] = False,
     no_opt: Annotated[bool, typer.Option("--no-opt", help="Do not run wasm-opt over release and size builds.")] = False,
 ) -> None:
     """Build a project to WebAssembly."""
@@ -99,7 +99,8 @@ def _choice(option: str, value: str | None, choices: tuple[str, ...]) -> str | N
 
 @contextmanager
 def log_commands(enabled: bool) -> Iterator[None]:
-    """While building, print each toolchain command to stderr (``-v``)."""
+    """While building, print each toolchain command, and why the build cache did or did not have
+    the build, to stderr (``-v``)."""
     import logging
     import sys
 
@@ -110,14 +111,16 @@ def log_commands(enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
-    logger = logging.getLogger("wasmrun.toolchain")
+    loggers = [logging.getLogger("wasmrun.toolchain"), logging.getLogger("wasmrun.cache")]
     handler = ToStderr()
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     try:
         yield
     finally:
-        logger.removeHandler(handler)
+        for logger in loggers:
+            logger.removeHandler(handler)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,9 +7,10 @@ anything else (``--help``, a project directory to build, an unknown option, a ma
 to typer, which then gives the full help or the usual error. Both routes run the same functions,
 :func:`exec_main` and :func:`verify_main`, so they cannot disagree on behaviour.
 
-``compile`` is taken here only when direct mode (:mod:`wasmrun.direct`) can prove the build cache
-has the result without loading a plugin; otherwise typer's ``compile`` runs as usual. Both print
-through :func:`compile_lines`.
+``compile`` is taken here only when the invocation's manifest (:mod:`wasmrun.manifests`) shows a
+stored build whose every input is unchanged, found without loading a plugin; otherwise typer's
+``compile`` runs as usual (and looks the manifest up the same way first). Both print through
+:func:`compile_lines`.
 """
 
 from __future__ import annotations
@@ -74,11 +75,11 @@ def exec_main(target: str, args: list[str], *, dirs: list[str], env: list[str], 
 
 
 def _built_module(project: Path) -> Path:
-    """The module ``compile PROJECT`` would give: from direct mode when it can prove a cache hit
-    (no plugin loaded), else built (or restored) the usual way."""
-    from wasmrun.direct import invocation, restore
+    """The module ``compile PROJECT`` would give: from the build cache when the invocation's
+    manifest shows an unchanged build (no plugin loaded), else built the usual way."""
+    from wasmrun.manifests import invocation, restore
 
-    restored = restore(invocation(project.expanduser().resolve()))
+    restored, _ = restore(invocation(project.expanduser().resolve()))
     if restored is not None:
         return Path(restored["wasm_path"])
     from wasmrun.building import compile_project, default_plugins, project_path
@@ -134,9 +135,9 @@ def compile_lines(result: dict[str, object]) -> list[str]:
 def compile_main(path: str, *, output: str | None, optimization: str | None, language: str | None,
                  target: str | None, toolchain: str | None, debug_info: bool, as_json: bool,
                  no_opt: bool) -> int | None:
-    """A cache hit proven by direct mode, printed as ``compile`` prints it; None when the full
-    ``compile`` has to decide (no record, anything changed, or an error to report)."""
-    from wasmrun.direct import invocation, restore
+    """A cache hit found by the invocation's manifest, printed as ``compile`` prints it; None when
+    the full ``compile`` has to decide (no stored build, an input changed)."""
+    from wasmrun.manifests import invocation, restore
 
     project = Path(path).expanduser()
     if not project.is_dir():
@@ -145,7 +146,7 @@ def compile_main(path: str, *, output: str | None, optimization: str | None, lan
                          optimization=optimization, target=target, language=language, toolchain=toolchain,
                          debug_info=debug_info, optimize=not no_opt)
     try:
-        result = restore(options)
+        result, _ = restore(options)
     except WasmrunError as exc:  # e.g. a file of the user's where an output goes: the full road says the same
         _report(exc)
         return exc.exit_code

@@ -33,6 +33,7 @@ from wasmrun import __version__, hookimpl, toolchain
 from wasmrun.errors import BuildError, MissingToolchainError, UsageError
 from wasmrun.models import (
     BuildConfig,
+    BuildInputs,
     BuildResult,
     Capability,
     Claim,
@@ -397,8 +398,13 @@ def _build_with_asc(config: BuildConfig, node: str, package: dict[str, Any],
     out = config.output_dir / f"{_output_stem(config, asconfig, target)}.wasm"
     cmd += ["--outFile", str(out), *config.extra_args]
     toolchain.run(cmd, cwd=project, what="asc")
-    return _result(out, [p for p in config.output_dir.iterdir() if p.is_file() and p != out],
-                   f"asc {_asc_version(project)}".strip())
+    result = _result(out, [p for p in config.output_dir.iterdir() if p.is_file() and p != out],
+                     f"asc {_asc_version(project)}".strip())
+    # asc reads the project's sources and configs, and its own library from node_modules
+    compiler = project / "node_modules" / "assemblyscript"
+    result.inputs = BuildInputs(files=source_files(project), probed=[compiler, compiler / "std" / "assembly"],
+                                environment=["NODE_*", "ASC_*"])
+    return result
 
 
 def _result(wasm: Path, others: list[Path], toolchain_name: str) -> BuildResult:
@@ -476,8 +482,11 @@ def _build_with_script(config: BuildConfig, script: str, package: dict[str, Any]
             shutil.copy2(companion, target)
             copied.append(target)
     wasm = config.output_dir / built.name
-    return _result(wasm, [p for p in copied if p != wasm],
-                   f"npm run {script} (asc {_asc_version(project)})")
+    result = _result(wasm, [p for p in copied if p != wasm], f"npm run {script} (asc {_asc_version(project)})")
+    # A script may read anything (every project file and the environment count), and what it
+    # wrote into the project is output, not input.
+    result.inputs = BuildInputs(written=[built.parent / p.name for p in copied])
+    return result
 
 
 # -- templates ------------------------------------------------------------------------------------

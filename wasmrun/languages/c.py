@@ -16,6 +16,7 @@ with a ``wasm`` target, and no other language's manifest (a Rust crate with a Ma
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
@@ -27,6 +28,7 @@ from wasmrun import __version__, hookimpl, toolchain
 from wasmrun.errors import BuildError, MissingToolchainError, UsageError
 from wasmrun.models import (
     BuildConfig,
+    BuildInputs,
     BuildResult,
     Capability,
     Claim,
@@ -51,6 +53,11 @@ _MAKE_TARGET = re.compile(r"^wasm\s*:(?!=)", re.MULTILINE)
 _MAIN = re.compile(r"\bmain\s*\(")
 
 WASI_SYSROOTS = ("/usr/lib/wasm32-wasi", "/usr/share/wasi-sysroot", "/opt/wasi-sdk/share/wasi-sysroot")
+#: What clang, zig cc and emcc read from the environment (a ``*`` ends a prefix): the build cache
+#: keys C builds by these, not by the whole environment.
+ENVIRONMENT = ["CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "OBJC_INCLUDE_PATH", "LIBRARY_PATH",
+               "WASI_SYSROOT", "WASI_SDK_PATH", "SOURCE_DATE_EPOCH", "CCC_OVERRIDE_OPTIONS", "CLANG_*", "ZIG_*",
+               "EMCC_*", "EM_*", "EMSDK*", "EMSCRIPTEN*", "NODE_PATH", "NODE_OPTIONS", "TMPDIR"]
 CLANG_NAMES = ("clang", "clang-19", "clang-18", "clang-17", "clang-16", "clang-15", "clang-14")
 CLANG_HINT = "apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32 libc++-dev-wasm32"
 ZIG_HINT = "pip install 'wasmrun[c]' (zig cc, no system packages needed)"
@@ -342,11 +349,13 @@ def _build_wasi(config: BuildConfig, sources: list[Path]) -> BuildResult:
     command_program = _defines_main(sources)
     kind = [] if command_program else ["-mexec-model=reactor", "-fvisibility=default", "-Wl,--export-dynamic"]
     out = config.output_dir / f"{_output_name(config.project_dir)}.wasm"
-    cmd = [*compiler, *compile_flags, *(["-fno-exceptions"] if cxx else []), *kind, *_include_flags(config.project_dir),
-           *map(str, sources), *link_flags, *config.extra_args, "-o", str(out)]
-    toolchain.run(cmd, cwd=config.project_dir, what=f"{name} ({'C++' if cxx else 'C'})")
+    flags = [*compile_flags, *(["-fno-exceptions"] if cxx else []), *kind, *_include_flags(config.project_dir)]
+    with _Dependencies(compiler, flags + config.extra_args, sources, config.project_dir) as deps:
+        cmd = [*compiler, *flags, *deps.flags, *map(str, sources), *link_flags, *config.extra_args, "-o", str(out)]
+        toolchain.run(cmd, cwd=config.project_dir, what=f"{name} ({'C++' if cxx else 'C'})")
+        inputs = deps.inputs(_sysroot_probes() if name == "clang" else [])
     version = _zig_version(compiler[:-3]) if name == "zig" else toolchain.tool_version(compiler[0])
-    return BuildResult(wasm_path=out, glue=GlueKind.WASI, toolchain=f"{name} {version or ''}".strip())
+    return BuildResult(wasm_path=out, glue=GlueKind.WASI, toolchain=f"{name} {version or ''}".strip(), inputs=inputs)
 
 
 def _build_web(config: BuildConfig, sources: list[Path]) -> BuildResult:
@@ -359,12 +368,60 @@ def _build_web(config: BuildConfig, sources: list[Path]) -> BuildResult:
     stem = _output_name(config.project_dir)
     html = config.output_dir / f"{stem}.html"
     exports: list[str] = [] if _defines_main(sources) else ["--no-entry", "-sEXPORT_ALL=1"]
-    cmd = [emcc, *compile_flags, "-sMINIFY_HTML=0", *exports, *_include_flags(config.project_dir),
-           *map(str, sources), *link_flags, *config.extra_args, "-o", str(html)]
-    toolchain.run(cmd, cwd=config.project_dir, env=_emscripten_env(), what="emcc")
+    flags = [*compile_flags, *_include_flags(config.project_dir)]
+    with _Dependencies([emcc], flags + config.extra_args, sources, config.project_dir, _emscripten_env()) as deps:
+        cmd = [emcc, *compile_flags, "-sMINIFY_HTML=0", *exports, *_include_flags(config.project_dir), *deps.flags,
+               *map(str, sources), *link_flags, *config.extra_args, "-o", str(html)]
+        toolchain.run(cmd, cwd=config.project_dir, env=_emscripten_env(), what="emcc")
+        inputs = deps.inputs([])
     return BuildResult(wasm_path=config.output_dir / f"{stem}.wasm", js_path=config.output_dir / f"{stem}.js",
                        html_path=html, glue=GlueKind.EMSCRIPTEN,
-                       toolchain=f"emcc {_emcc_version(emcc) or ''}".strip())
+                       toolchain=f"emcc {_emcc_version(emcc) or ''}".strip(), inputs=inputs)
+
+
+class _Dependencies:
+    """The headers a compile read, from the compiler's own dependency output: ``-MD -MF`` on the
+    compile itself for one source; a separate ``-M`` pass for several (``-MD`` keeps only the last
+    source's list when one command compiles and links many)."""
+
+    def __init__(self, compiler: list[str], flags: list[str], sources: list[Path], cwd: Path,
+                 env: dict[str, str] | None = None) -> None:
+        self.compiler, self.compile_flags, self.sources, self.cwd, self.env = compiler, flags, sources, cwd, env
+        self.tmp = Path(tempfile.mkdtemp(prefix="wasmrun-deps-"))
+        self.depfile = self.tmp / "deps.d"
+        self.flags = ["-MD", "-MF", str(self.depfile)] if len(sources) == 1 else []
+
+    def __enter__(self) -> _Dependencies:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import shutil
+
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def inputs(self, probed: list[Path]) -> BuildInputs:
+        from wasmrun.depfiles import parse_make_deps, read_depfile
+
+        if self.flags:
+            files = read_depfile(self.depfile, self.cwd)
+        else:
+            proc = toolchain.run([*self.compiler, *self.compile_flags, "-M", *map(str, self.sources)], cwd=self.cwd,
+                                 env=self.env, what="dependency scan")
+            files = parse_make_deps(proc.stdout, self.cwd)
+        return BuildInputs(files=[*files, *self.sources], probed=probed, environment=ENVIRONMENT)
+
+
+def _sysroot_probes() -> list[Path]:
+    """Where wasi-libc was looked for (a sysroot installed later changes the choice), and the
+    libraries of the one found (an upgraded wasi-libc changes the link)."""
+    probed = [Path(p) / "libc.a" for p in WASI_SYSROOTS] + [Path(p) / "lib" / "wasm32-wasi" / "libc.a"
+                                                           for p in WASI_SYSROOTS]
+    root = _wasi_sysroot()
+    if root is not None:
+        lib = root if (root / "libc.a").is_file() else root / "lib" / "wasm32-wasi"
+        with contextlib.suppress(OSError):
+            probed += sorted(p for p in lib.iterdir() if p.suffix in (".a", ".o"))
+    return probed
 
 
 def _emscripten_env() -> dict[str, str]:
@@ -391,6 +448,8 @@ def _build_with_make(config: BuildConfig) -> BuildResult:
         env = {}
     compile_flags, link_flags = _opt_flags(config, compiler_name)
     flags = " ".join([*compile_flags, *config.extra_args])
+    # A Makefile may read anything (its own variables come from the environment too): the build
+    # cache counts every project file and the whole environment (BuildInputs' defaults).
     toolchain.run(
         [make, "-C", str(config.project_dir), "wasm", f"CC={cc}", f"CXX={cxx_cmd}", f"CFLAGS={flags}",
          f"CXXFLAGS={flags} -fno-exceptions", f"LDFLAGS={' '.join(link_flags)}", f"OUT_DIR={config.output_dir}"],

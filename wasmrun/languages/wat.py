@@ -12,6 +12,7 @@ from wasmrun import __version__, hookimpl
 from wasmrun.errors import BuildError
 from wasmrun.models import (
     BuildConfig,
+    BuildInputs,
     BuildResult,
     Capability,
     Claim,
@@ -122,6 +123,8 @@ def build(config: BuildConfig) -> BuildResult:
         additional_files=[p for p in outputs if p != wasm],
         glue=_glue_for(wasm.read_bytes()),
         toolchain=f"wasmtime wat2wasm {_wasmtime_version()}",
+        # wat2wasm runs in-process: it reads the .wat files and nothing from the environment
+        inputs=BuildInputs(files=files, environment=[]),
     )
 
 

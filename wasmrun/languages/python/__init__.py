@@ -22,6 +22,7 @@ from wasmrun import __version__, hookimpl
 from wasmrun.errors import UsageError
 from wasmrun.models import (
     BuildConfig,
+    BuildInputs,
     BuildResult,
     Capability,
     Claim,
@@ -225,6 +226,8 @@ def _build_embedded(config: BuildConfig, entry: Path, out: Path) -> BuildResult:
         wat.write_text(compiled.wat, encoding="utf-8")
         extra.append(wat)
     return BuildResult(wasm_path=out, additional_files=extra,
+                       # in-process: the entry module is all the compiler reads
+                       inputs=BuildInputs(files=[entry], environment=[]),
                        glue=GlueKind.WASI if compiled.wasi else GlueKind.NONE,
                        toolchain=f"wasmrun-python {__version__} (embedded)",
                        # A trap names the Python error by the function that raised it; wasm-opt's
