@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from wasmrun.cli.output import err, handles_errors, print_json
+
+if TYPE_CHECKING:
+    from wasmrun.outputs import Kept
 
 PathArg = Annotated[str, typer.Argument(help="The project directory.", show_default=True)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -81,12 +84,41 @@ def clean_command(
     path: PathArg = ".",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="The output directory used to build.")] = None,
     language: LanguageOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Delete what wasmrun built for a project (and nothing else)."""
+    """Delete what wasmrun built for a project (and nothing else); say what was kept and why."""
     from wasmrun.building import clean_project, default_plugins, project_path
+    from wasmrun.outputs import kept_outputs, resolve_output_dir
 
-    removed = clean_project(project_path(path), default_plugins(), output_dir=output, language=language)
+    project = project_path(path)
+    out = resolve_output_dir(project, output)
+    removed = clean_project(project, default_plugins(), output_dir=out, language=language)
+    kept = kept_outputs(out)
+    if as_json:
+        print_json({"output_dir": str(out), "removed": [str(p) for p in removed],
+                    "kept": [{"path": str(k.path), "reason": k.reason, "message": k.message} for k in kept]})
+        return
     typer.echo(f"removed {len(removed)} file(s)" if removed else "nothing to clean")
+    _print_kept(kept, project)
+
+
+#: How many of the user's own files ``clean`` names before it only counts them.
+KEPT_SHOWN = 10
+
+
+def _print_kept(kept: list[Kept], project: Path) -> None:
+    """One line per thing kept, the user's own files summarised past :data:`KEPT_SHOWN`."""
+    theirs = [k for k in kept if k.reason == "not-wasmrun"]
+    shown = [k for k in kept if k.reason != "not-wasmrun"] + theirs[:KEPT_SHOWN]
+    for item in shown:
+        try:
+            name = item.path.relative_to(project).as_posix()
+        except ValueError:
+            name = str(item.path)
+        suffix = "/" if item.path.is_dir() and not item.path.is_symlink() else ""
+        typer.echo(f"kept {name}{suffix}: {item.message}")
+    if len(theirs) > KEPT_SHOWN:
+        typer.echo(f"kept {len(theirs) - KEPT_SHOWN} more not made by wasmrun (--json lists them all)")
 
 
 def _choice(option: str, value: str | None, choices: tuple[str, ...]) -> str | None:
