@@ -12,6 +12,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1  # the build (or the module, or the check) failed
 EXIT_USAGE = 2  # bad usage or input: no such path, no plugin, missing toolchain, bad config
 EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_TERMINATED = 143  # SIGTERM (128 + 15)
 
 
 class WasmrunError(Exception):

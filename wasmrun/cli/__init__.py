@@ -3,11 +3,52 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from types import FrameType
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread on SIGTERM. A ``KeyboardInterrupt``, so that SIGTERM takes the
+    road of Ctrl-C: every ``finally`` runs (a build's staging directory is discarded, a running
+    compiler is killed with its process group), a plugin's call does not report it as the
+    plugin's failure, and wasmrun ends with one line; :func:`main` then exits with 143."""
+
+
+_terminated = False
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    global _terminated
+    _terminated = True
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends wasmrun at once
+    raise Terminated
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point; Ctrl-C anywhere ends quietly with exit code 130."""
+    """Console-script entry point; Ctrl-C anywhere ends quietly with exit code 130, SIGTERM
+    the same way with 143."""
+    from wasmrun.errors import EXIT_TERMINATED
+
+    global _terminated
+    _terminated = False
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        _main(argv)
+    except SystemExit:
+        if not _terminated:
+            raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if _terminated:
+        sys.exit(EXIT_TERMINATED)
+
+
+def _main(argv: list[str] | None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         if args == ["--version"]:
