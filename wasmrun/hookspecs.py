@@ -87,7 +87,10 @@ def build(config: BuildConfig) -> BuildResult | None:
 
     :param config: where the project is, where outputs go, optimization level, target, extra
         toolchain arguments.
-    :return: the :class:`~wasmrun.models.BuildResult` with absolute paths.
+    :return: the :class:`~wasmrun.models.BuildResult` with absolute paths; since hook API 1.1
+        with ``inputs`` (:class:`~wasmrun.models.BuildInputs`): the files the toolchain read, the
+        paths probed to choose it, the environment variables its tools read. The build cache keys
+        the output by them; left out, every project file and the whole environment count.
     """
 
 
@@ -117,8 +120,8 @@ def project_template(flavour: str) -> dict[str, str] | None:
 
 @hookspec(firstresult=True)
 def source_files(project_dir: Path) -> list[Path] | None:
-    """List the files whose change changes the build: watched by ``run --watch``, hashed by the
-    build cache.
+    """List the files whose change changes the build: watched by ``run --watch`` (the build cache
+    keys a build by what :func:`build` reports it read instead).
 
     Default: every file with one of the plugin's ``extensions`` plus its ``entry_files``, outside
     hidden and output directories.
@@ -130,8 +133,7 @@ def source_files(project_dir: Path) -> list[Path] | None:
 
 @hookspec(firstresult=True)
 def toolchain_versions(target: Target) -> dict[str, str] | None:
-    """Report the versions of the tools a build for ``target`` would use, for cache keys and
-    ``wasmrun doctor``.
+    """Report the versions of the tools a build for ``target`` would use, for ``wasmrun doctor``.
 
     :param target: the output the caller wants.
     :return: tool name to version string.
