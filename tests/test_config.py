@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,8 @@ from wasmrun.config import (
 )
 from wasmrun.errors import ConfigError, UsageError
 from wasmrun.locations import Locations
-from wasmrun.plugin_store import install_command, uninstall_command
+from wasmrun.plugin_store import InstallError, install_command, uninstall_command
+from wasmrun.plugins import BUILTIN_PLUGINS
 
 Cli = Callable[..., CliResult]
 
@@ -45,6 +47,11 @@ CONFIGS = st.builds(Config, plugins=st.builds(
     # Distributions are keyed by their canonical name, which is a plugin-name-like word too.
     installed=st.dictionaries(NAMES, INSTALLED, max_size=2),
     commands=st.dictionaries(NAMES, COMMANDS, max_size=3)))
+
+
+#: Names a command plugin cannot take: the built-ins' (and their aliases) and installed entry points'.
+TAKEN = {m.rsplit(".", 1)[-1] for m in BUILTIN_PLUGINS} | {"cpp", "c++", "asc"} | {
+    ep.name for ep in entry_points(group="wasmrun")}
 
 
 def _locations(root: str) -> Locations:
@@ -78,9 +85,13 @@ def test_a_command_plugin_is_refused_or_round_trips(executable: Path, name: str,
         if not name:
             name = executable.stem  # no name given: the executable's
         if not plugin_names.is_valid(name):
-            with pytest.raises(UsageError, match="^invalid plugin name "):
+            with pytest.raises(UsageError, match=r"^invalid plugin name "):
                 install_command(str(executable), name=name, options=options, locations=where)
             assert not where.config_file.exists()
+            return
+        if name in TAKEN:
+            with pytest.raises(InstallError, match="already"):
+                install_command(str(executable), name=name, options=options, locations=where)
             return
         assert install_command(str(executable), name=name, options=options, locations=where) == name
         spec = load_config(where).plugins.commands[name]
@@ -131,8 +142,8 @@ COMMANDS_READING_THE_CONFIG = [("plugin", "list"), ("plugin", "disable", "wat"),
 
 @pytest.mark.parametrize(("content", "message"), [
     (b'schema_version = 2\n[plugins]\ndisabled = ["w\xe4t"]\n', "is not UTF-8 text (byte 43, line 3)"),
-    (b"x = " + b"[" * 100_000 + b"]" * 100_000 + b"\n", "is nested too deeply to be wasmrun's config"),
-    (b"x = " + b"{a = " * 5_000 + b"1" + b"}" * 5_000 + b"\n", "is nested too deeply to be wasmrun's config"),
+    (b"x = " + b"[" * 100_000 + b"]" * 100_000 + b"\n", "is nested too deeply to be read"),
+    (b"x = " + b"{a = " * 5_000 + b"1" + b"}" * 5_000 + b"\n", "is nested too deeply to be read"),
 ])
 def test_an_unreadable_config_is_one_line_and_left_alone(cli: Cli, isolated_home: Path,
                                                          make_project: Callable[..., Path], content: bytes,
@@ -202,3 +213,30 @@ def test_plugin_install_in_a_read_only_home_is_one_line(isolated_home: Path, tmp
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: cannot write to the plugin directory {isolated_home / 'data'}")
     assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("wasmrun.toml", b'language = "w\xe4t"\n', "is not UTF-8 text (byte 13, line 1)"),
+    ("wasmrun.toml", b"x = " + b"[" * 100_000 + b"]" * 100_000 + b"\n", "is nested too deeply to be read"),
+    ("pyproject.toml", b"[project]\nname = 'x'\n# \xff\n", "is not UTF-8 text (byte 23, line 3)"),
+])
+def test_every_toml_file_wasmrun_reads_is_one_line_when_unreadable(cli: Cli, make_project: Callable[..., Path],
+                                                                   name: str, content: bytes,
+                                                                   message: str) -> None:
+    project = make_project({"main.wat": "(module)"})
+    (project / name).write_bytes(content)
+    result = cli("compile", project)
+    assert (result.exit_code, result.stderr) == (2, f"error: {project / name} {message}\n")
+
+
+def test_a_pyproject_whose_tool_is_not_a_table_is_not_a_crash(cli: Cli, make_project: Callable[..., Path]) -> None:
+    project = make_project({"main.wat": "(module)", "pyproject.toml": 'tool = "none"\n'})
+    result = cli("compile", project)
+    assert result.exit_code == 0, result.stderr
+
+
+def test_command_metadata_that_is_not_utf8_is_one_line(cli: Cli, executable: Path, tmp_path: Path) -> None:
+    metadata = tmp_path / "meta.toml"
+    metadata.write_bytes(b'description = "caf\xe9"\n')
+    result = cli("plugin", "install", "--command", executable, "--metadata", metadata)
+    assert (result.exit_code, result.stderr) == (2, f"error: {metadata} is not UTF-8 text (byte 18, line 1)\n")

@@ -146,17 +146,11 @@ def _first_line(text: str) -> str:
 
 def load_metadata(path: Path) -> dict[str, Any]:
     """A command plugin's metadata file (TOML, the keys of :class:`CommandPluginConfig`)."""
-    import tomllib
-
+    from wasmrun.config import parse_toml
     from wasmrun.errors import UsageError
 
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path} is not UTF-8 text (byte {exc.start})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path} is not valid TOML: {exc}") from None
-    except RecursionError:
-        raise UsageError(f"{path} is nested too deeply to be plugin metadata") from None
+    return parse_toml(raw, str(path), UsageError)

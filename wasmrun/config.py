@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wasmrun.atomic import atomic_write
-from wasmrun.errors import ConfigError
+from wasmrun.errors import ConfigError, WasmrunError
 from wasmrun.locations import Locations
 
 #: The one atomic write (:mod:`wasmrun.atomic`), under the name this module always gave it.
@@ -109,21 +109,27 @@ def load_config(locations: Locations | None = None) -> Config:
     return parse_config(raw, path)
 
 
-def parse_config(raw: bytes, path: Path) -> Config:
-    """The config in ``raw``, the bytes of the file at ``path`` (which every error names)."""
+def parse_toml(raw: bytes, label: str, error: type[WasmrunError] = ConfigError) -> dict[str, Any]:
+    """The TOML document in ``raw``; whatever is wrong with it (not UTF-8, not TOML, nested past
+    what a parser can follow) is one ``error`` line starting with ``label`` (the file, named).
+    Every TOML file wasmrun reads goes through here."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
-        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start}, line {line})") from None
+        raise error(f"{label} is not UTF-8 text (byte {exc.start}, line {line})") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         where = str(exc).replace("(at end of document)", f"(at the end of the file, line {text.count(chr(10)) + 1})")
-        raise ConfigError(f"config file {path} is not valid TOML: {where}") from None
+        raise error(f"{label} is not valid TOML: {where}") from None
     except RecursionError:
-        raise ConfigError(f"config file {path} is nested too deeply to be wasmrun's config") from None
-    data = migrate(data, path)
+        raise error(f"{label} is nested too deeply to be read") from None
+
+
+def parse_config(raw: bytes, path: Path) -> Config:
+    """The config in ``raw``, the bytes of the file at ``path`` (which every error names)."""
+    data = migrate(parse_toml(raw, f"config file {path}"), path)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
@@ -133,7 +139,7 @@ def parse_config(raw: bytes, path: Path) -> Config:
             where = where[:200] + "..."
         raise ConfigError(f"config file {path}: {where}: {first['msg']}") from None
     except RecursionError:
-        raise ConfigError(f"config file {path} is nested too deeply to be wasmrun's config") from None
+        raise ConfigError(f"config file {path} is nested too deeply to be read") from None
 
 
 def dump_toml(data: dict[str, Any]) -> str:

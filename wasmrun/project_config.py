@@ -8,7 +8,6 @@ leave the project is refused: a project cloned from elsewhere must not write out
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +45,13 @@ class ProjectConfig(BaseModel):
 
 
 def _read(path: Path) -> dict[str, Any]:
+    from wasmrun.config import parse_toml
+
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return parse_toml(raw, str(path))
 
 
 def load_project_config(project_dir: Path) -> ProjectConfig:
@@ -61,7 +61,8 @@ def load_project_config(project_dir: Path) -> ProjectConfig:
     if own.is_file():
         data, source, prefix = _read(own), own, ""
     elif pyproject.is_file():
-        table = _read(pyproject).get("tool", {}).get("wasmrun")
+        tool = _read(pyproject).get("tool", {})
+        table = tool.get("wasmrun") if isinstance(tool, dict) else None
         if table is None:
             return ProjectConfig()
         data, source, prefix = table, pyproject, "tool.wasmrun."
