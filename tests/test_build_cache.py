@@ -675,3 +675,32 @@ def test_cache_info_of_a_project_explains_the_last_lookup(make_project: MakeProj
     code, text = _cache_cli("info", str(project), "--json")
     report = json.loads(text)
     assert report["project"]["hit"] is False and report["project"]["reason"] == "main.wat changed"
+
+
+@pytest.mark.parametrize("route", ["wasmrun.toml -I", "Makefile -I"])
+def test_stale_header_on_an_include_path_outside_the_project(make_project: MakeProject, tmp_path: Path,
+                                                              route: str) -> None:
+    """``-I../shared`` from the project's settings, or in a Makefile's own rule (the Makefile route
+    counts every project file, plus what its compiles read through wasmrun's compiler wrapper)."""
+    require_tool("clang")
+    if route == "Makefile -I":
+        require_tool("make")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "word.h").write_text('#define WORD "one"\n')
+    files = {"main.c": '#include <stdio.h>\n#include "word.h"\nint main(void){puts(WORD);return 0;}\n'}
+    if route == "wasmrun.toml -I":
+        files["wasmrun.toml"] = f'extra_args = ["-I{shared}"]\n'
+    else:
+        files["Makefile"] = (f"wasm:\n\t$(CC) $(CFLAGS) -I{shared} -c main.c -o main.o\n"
+                             "\t$(CC) $(LDFLAGS) main.o -o $(OUT_DIR)/main.wasm\n")
+    project = make_project(files)
+    plugins = load_plugins(entry_points=False)
+    assert run_wasm(compile_project(project, plugins).wasm_path).stdout == "one\n"
+    settle()
+    compile_project(project, plugins)  # stored now if the first build wrote main.o into the project
+    assert compile_project(project, plugins).cached
+    (shared / "word.h").write_text('#define WORD "two"\n')
+    settle()
+    again = compile_project(project, plugins)
+    assert not again.cached and run_wasm(again.wasm_path).stdout == "two\n"

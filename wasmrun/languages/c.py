@@ -449,11 +449,16 @@ def _build_with_make(config: BuildConfig) -> BuildResult:
     compile_flags, link_flags = _opt_flags(config, compiler_name)
     flags = " ".join([*compile_flags, *config.extra_args])
     # A Makefile may read anything (its own variables come from the environment too): the build
-    # cache counts every project file and the whole environment (BuildInputs' defaults).
-    toolchain.run(
-        [make, "-C", str(config.project_dir), "wasm", f"CC={cc}", f"CXX={cxx_cmd}", f"CFLAGS={flags}",
-         f"CXXFLAGS={flags} -fno-exceptions", f"LDFLAGS={' '.join(link_flags)}", f"OUT_DIR={config.output_dir}"],
-        env=env, what="make wasm")
+    # cache counts every project file and the whole environment (BuildInputs' defaults), and the
+    # headers each compile reads, wherever they are, from a -M pass the compiler wrapper adds.
+    with tempfile.TemporaryDirectory(prefix="wasmrun-deps-") as depdir:
+        cc_wrapped = _dependency_wrapper(Path(depdir), cc, "cc")
+        cxx_wrapped = _dependency_wrapper(Path(depdir), cxx_cmd, "c++")
+        toolchain.run(
+            [make, "-C", str(config.project_dir), "wasm", f"CC={cc_wrapped}", f"CXX={cxx_wrapped}", f"CFLAGS={flags}",
+             f"CXXFLAGS={flags} -fno-exceptions", f"LDFLAGS={' '.join(link_flags)}", f"OUT_DIR={config.output_dir}"],
+            env=env, what="make wasm")
+        headers, objects = _wrapper_dependencies(Path(depdir), config.project_dir)
     built = sorted(config.output_dir.rglob("*.wasm"))
     if not built:
         raise BuildError("make wasm finished but wrote no .wasm into $(OUT_DIR)",
@@ -463,5 +468,66 @@ def _build_with_make(config: BuildConfig) -> BuildResult:
     html = next(iter(sorted(config.output_dir.rglob("*.html"))), None)
     glue = GlueKind.EMSCRIPTEN if js is not None else GlueKind.WASI
     others = [p for p in config.output_dir.rglob("*") if p.is_file() and p not in (wasm, js, html)]
+    outside = [p for p in headers if not p.is_relative_to(config.project_dir)]
     return BuildResult(wasm_path=wasm, js_path=js, html_path=html, additional_files=others, glue=glue,
-                       toolchain=f"make + {compiler_name}")
+                       toolchain=f"make + {compiler_name}",
+                       inputs=BuildInputs(probed=outside, written=[p for p in objects if p not in headers]))
+
+
+_WRAPPER = """#!/bin/sh
+# wasmrun: note the files this compile reads (the compiler's -M pass) and the file it writes (-o),
+# then compile as asked.
+deps() {{
+  skip=""
+  target=""
+  for arg do
+    shift
+    if [ -n "$skip" ]; then
+      [ "$skip" = o ] && target="$arg"
+      skip=""
+      continue
+    fi
+    case "$arg" in
+      -o) skip=o; continue ;;
+      -MF|-MT|-MQ) skip=m; continue ;;
+      -o?*) target="${{arg#-o}}"; continue ;;
+      -MD|-MMD|-M|-MM|-MP|-c) continue ;;
+    esac
+    set -- "$@" "$arg"
+  done
+  out="$(mktemp "{depdir}/XXXXXXXX.d")" || return
+  pwd > "$out.cwd"
+  printf '%s' "$target" > "$out.target"
+  {compiler} "$@" -M -MF "$out"
+}}
+deps "$@" >/dev/null 2>&1
+exec {compiler} "$@"
+"""
+
+
+def _dependency_wrapper(depdir: Path, command: str, name: str) -> str:
+    """A script standing in for ``command`` (as make gets it: words split by spaces) that also
+    writes the compile's dependency list into ``depdir``; its path."""
+    wrapper = depdir / name  # a temporary directory's name: no quotes or spaces in it
+    wrapper.write_text(_WRAPPER.format(compiler=command, depdir=depdir))
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def _wrapper_dependencies(depdir: Path, project: Path) -> tuple[list[Path], list[Path]]:
+    """(every file the wrapped compiles read, every file they wrote), relative names taken from
+    the directory each compile ran in (a recursive make runs some in subdirectories)."""
+    from wasmrun.depfiles import read_depfile
+
+    read: dict[Path, None] = {}
+    wrote: dict[Path, None] = {}
+    for depfile in sorted(depdir.glob("*.d")):
+        try:
+            cwd = Path(depfile.with_name(depfile.name + ".cwd").read_text().strip() or project)
+            target = depfile.with_name(depfile.name + ".target").read_text()
+        except OSError:
+            cwd, target = project, ""
+        read.update(dict.fromkeys(read_depfile(depfile, cwd)))
+        if target:
+            wrote[Path(os.path.normpath(cwd / target))] = None
+    return list(read), list(wrote)
