@@ -239,11 +239,13 @@ def test_clean_deletes_only_what_wasmrun_built(cli: Cli, example: Callable[[str]
     assert cli("compile", project).exit_code == 0
     assert (out / "main.wasm").is_file()
     result = cli("clean", project)
-    assert result.exit_code == 0 and result.stdout.strip() == "removed 1 file(s)"
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == ["removed 1 file(s)", "kept wasmrun-out/notes.txt: not made by wasmrun"]
     assert not (out / "main.wasm").exists()
     assert mine.read_text() == "the user's own file"
     assert (project / "main.wat").is_file()
-    assert cli("clean", project).stdout.strip() == "nothing to clean"
+    assert cli("clean", project).stdout.splitlines() == [
+        "nothing to clean", "kept wasmrun-out/notes.txt: not made by wasmrun"]
 
 
 def test_build_never_overwrites_a_file_it_did_not_make(cli: Cli, example: Callable[[str], Path]) -> None:
