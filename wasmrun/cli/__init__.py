@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -59,7 +60,12 @@ def _main(argv: list[str] | None) -> None:
             return
         from wasmrun.cli.fast import try_fast
 
-        code = try_fast(args)  # exec and verify of a file, without typer (see wasmrun.cli.fast)
+        try:
+            code = try_fast(args)  # exec and verify of a file, without typer (see wasmrun.cli.fast)
+        except BrokenPipeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the same one line as typer's route
+            sys.exit(unexpected_error(exc))
         if code is not None:
             sys.exit(code)
         from wasmrun.cli.app import app
@@ -74,3 +80,34 @@ def _main(argv: list[str] | None) -> None:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(closed_output())
+
+
+def closed_output() -> int:
+    """The reader of our output went away (``wasmrun ... | head -1``): end quietly, as other Unix
+    tools do, with exit code 1 (as click does for the typer route, and Python's docs advise)."""
+    from wasmrun.errors import EXIT_FAILURE
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # keep Python's exit-time flush from complaining
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+    return EXIT_FAILURE
+
+
+def unexpected_error(exc: BaseException) -> int:
+    """One line for an error wasmrun did not expect (``WASMRUN_DEBUG=1``: the traceback), and the
+    exit code; the same on the typer-free route and typer's."""
+    from wasmrun.errors import EXIT_FAILURE
+
+    if os.environ.get("WASMRUN_DEBUG"):
+        import traceback
+
+        traceback.print_exception(exc)
+    first = (str(exc).strip().splitlines() or [""])[0]
+    try:
+        print(f"error: internal error: {type(exc).__name__}: {first} (set WASMRUN_DEBUG=1 for details)",
+              file=sys.stderr)
+    except BrokenPipeError:
+        return closed_output()
+    return EXIT_FAILURE

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 import typer
 
-from wasmrun.errors import EXIT_FAILURE, EXIT_INTERRUPTED, WasmrunError, error_lines
+from wasmrun.errors import EXIT_INTERRUPTED, WasmrunError, error_lines
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -49,14 +48,12 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
         except KeyboardInterrupt:
             err("interrupted")
             raise typer.Exit(EXIT_INTERRUPTED) from None
-        except (typer.Exit, typer.Abort):
+        except (typer.Exit, typer.Abort, BrokenPipeError):
             raise
-        except Exception as exc:
-            if os.environ.get("WASMRUN_DEBUG"):
-                raise
-            first = (str(exc).strip().splitlines() or [""])[0]
-            err(f"error: internal error: {type(exc).__name__}: {first} (set WASMRUN_DEBUG=1 for details)")
-            raise typer.Exit(EXIT_FAILURE) from None
+        except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+            from wasmrun.cli import unexpected_error
+
+            raise typer.Exit(unexpected_error(exc)) from None
 
     return wrapper
 
