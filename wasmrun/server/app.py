@@ -1,8 +1,8 @@
 """The dev server: what is served (:class:`Site`), how (:class:`Handler`), and its lifetime
 (:class:`DevServer`, :func:`open_server`).
 
-Standard library only (``http.server``'s ThreadingHTTPServer): one thread per request, which the
-Server-Sent Events stream of live reload needs, and nothing to install.
+Standard library only (``http.server``'s request handling), nothing to install; connections are
+handled by :mod:`wasmrun.server.connections`, so that no client can starve the server.
 
 URL layout:
 
@@ -21,6 +21,7 @@ anything else
 from __future__ import annotations
 
 import contextlib
+import io
 import ipaddress
 import json
 import mimetypes
@@ -34,13 +35,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from wasmrun.errors import UsageError
 from wasmrun.models import BuildResult, GlueKind
+from wasmrun.server.connections import LISTEN_BACKLOG, Connection, ConnectionLoop
 from wasmrun.server.paths import is_inside, request_segments, resolve_in_roots
 from wasmrun.server.reload import Builder, BuildState, Watcher, build_error_text, ignored
 
@@ -54,6 +56,8 @@ LIVE_SCRIPT = "/__wasmrun/static/live.js"
 #: Files whose change needs no rebuild, only a reload (unless the plugin lists them as sources).
 WEB_SUFFIXES = frozenset({".html", ".htm", ".css", ".js", ".mjs", ".json", ".png", ".jpg", ".jpeg", ".gif",
                           ".svg", ".ico", ".webp", ".txt", ".map"})
+#: Seconds between the comments that keep an event stream open.
+KEEPALIVE_S = 15.0
 #: Every response says this: a reload always fetches the current build.
 NO_CACHE = "no-store, no-cache, must-revalidate, max-age=0"
 
@@ -238,11 +242,18 @@ def _inspect_report(path: Path, module: Any, summary: dict[str, Any]) -> dict[st
 # HTTP
 
 
-class DevHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
+class DevHTTPServer(HTTPServer):
+    """The listening socket and its :class:`~wasmrun.server.connections.ConnectionLoop`: a real
+    backlog, request heads read without a thread, a fixed pool of workers, event streams without
+    one (see :mod:`wasmrun.server.connections`)."""
+
+    request_queue_size = LISTEN_BACKLOG
     allow_reuse_address = os.name != "nt"  # on Windows it would let two servers share a port
     dev: DevServer
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self.loop = ConnectionLoop(self.socket, self._answer, on_error=self._report)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind looks the host up with getfqdn, which can take seconds.
@@ -251,13 +262,28 @@ class DevHTTPServer(ThreadingHTTPServer):
         self.server_name = str(host)
         self.server_port = int(port)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self.loop.serve(poll_interval)
 
-        exc = sys.exc_info()[1]
+    def shutdown(self) -> None:
+        self.loop.stop()
+
+    def server_close(self) -> None:
+        loop = getattr(self, "loop", None)  # a failed bind closes before the loop exists
+        if loop is not None:
+            loop.close()
+        super().server_close()
+
+    def _answer(self, conn: Connection) -> None:
+        # typeshed expects a socket; the handler's own setup() takes the Connection apart
+        Handler(conn, conn.address, self)  # type: ignore[arg-type]
+
+    def _report(self, conn: Connection, exc: BaseException) -> None:
+        """An error no response could report: one line in the terminal, never a traceback."""
         if isinstance(exc, ConnectionError | TimeoutError):
-            return
-        super().handle_error(request, client_address)
+            return  # the client went away or was too slow: nothing to say
+        self.dev.log_error(f"error: internal error while answering {conn.address[0]}: "
+                           f"{type(exc).__name__}: {exc}")
 
 
 class DevHTTPServer6(DevHTTPServer):
@@ -268,8 +294,18 @@ class Handler(BaseHTTPRequestHandler):
     server: DevHTTPServer
     server_version = "wasmrun"
     # Headers and body go out in separate writes: with Nagle's algorithm the body would wait
-    # for the browser's delayed ACK (40 ms a request on Linux).
-    disable_nagle_algorithm = True
+    # for the browser's delayed ACK (40 ms a request on Linux). (Set in ``setup``.)
+
+    request: Connection
+
+    def setup(self) -> None:
+        """The request head has already been read (by the connection loop); this only writes."""
+        conn = self.request
+        self.connection = conn.sock
+        with contextlib.suppress(OSError):
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
+        self.rfile = io.BytesIO(bytes(conn.head))
+        self.wfile = conn.writer()
 
     def version_string(self) -> str:
         return self.server_version
@@ -387,30 +423,29 @@ class Handler(BaseHTTPRequestHandler):
 
     def _events(self, head: bool) -> None:
         """Server-Sent Events: ``hello`` with the current state, then ``building``, ``reload`` and
-        ``build-failed`` as they happen; a comment every 15 s keeps the connection open."""
+        ``build-failed`` as they happen (written by :meth:`DevServer.follow_events`, which also
+        sends a comment every 15 s). The stream holds no thread: it is handed to the
+        connection loop's :class:`~wasmrun.server.connections.Streams`."""
         dev = self.server.dev
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        if head:
-            return
-        state = dev.state
-        seen = state.seq
-        hello = {"server": dev.instance, **state.snapshot()}
-        self.wfile.write(f"retry: 500\nevent: hello\ndata: {json.dumps(hello)}\n\n".encode())
-        self.wfile.flush()
-        while not dev.closing.is_set():
-            event = state.wait(seen, timeout=15.0)
-            if dev.closing.is_set():
-                break
-            if event is None:
-                self.wfile.write(b": keep-alive\n\n")
-            else:
-                seen = event.seq
-                self.wfile.write(f"event: {event.kind}\ndata: {json.dumps(event.data)}\n\n".encode())
+        streams = self.server.loop.streams
+        with streams.lock:
+            if not streams.has_room():
+                self._send(HTTPStatus.SERVICE_UNAVAILABLE, b"too many live-reload streams are open\n",
+                           "text/plain; charset=utf-8", head)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if head or dev.closing.is_set():
+                return
+            state = dev.state
+            seen = state.seq
+            hello = {"server": dev.instance, **state.snapshot()}
+            self.wfile.write(f"retry: 500\nevent: hello\ndata: {json.dumps(hello)}\n\n".encode())
             self.wfile.flush()
+            streams.adopt(self.request, seen)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -466,6 +501,7 @@ class DevServer:
         self.httpd.dev = self
         self.watcher: Watcher | None = None
         self._thread: threading.Thread | None = None
+        self._follower: threading.Thread | None = None
         self._closed = False
 
     # -- what it serves -------------------------------------------------------------------------
@@ -605,27 +641,56 @@ class DevServer:
 
     def start(self) -> None:
         """Serve from a daemon thread (and watch, with --watch)."""
-        if self.options.watch:
-            self.start_watching()
+        self._start_helpers()
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="wasmrun-server", daemon=True)
         self._thread.start()
 
-    def serve(self) -> None:
-        """Serve in this thread until Ctrl-C or SIGTERM, then close; returns normally either way."""
-        if self.options.watch:
-            self.start_watching()
+    def serve(self) -> bool:
+        """Serve in this thread until Ctrl-C or SIGTERM, then close. Returns True when Ctrl-C
+        ended it (the CLI then exits 130), False for SIGTERM (``wasmrun stop``)."""
+        self._start_helpers()
         previous = None
         if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+            previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        interrupted = False
         try:
             self.httpd.serve_forever(poll_interval=0.2)
         except KeyboardInterrupt:
+            interrupted = True
+        except _Terminated:
             pass
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
             self.close()
+        return interrupted
+
+    def _start_helpers(self) -> None:
+        if self.options.watch:
+            self.start_watching()
+        self._follower = threading.Thread(target=self.follow_events, name="wasmrun-events", daemon=True)
+        self._follower.start()
+
+    def follow_events(self) -> None:
+        """Write each build event to the open event streams, and a comment every 15 s (which
+        also finds the streams whose page has gone)."""
+        streams = self.httpd.loop.streams
+        seen = self.state.seq
+        while not self.closing.is_set():
+            event = self.state.wait(seen, timeout=KEEPALIVE_S)
+            if self.closing.is_set():
+                break
+            if event is None:
+                streams.broadcast(b": keep-alive\n\n")
+            else:
+                seen = event.seq
+                streams.broadcast(f"event: {event.kind}\ndata: {json.dumps(event.data)}\n\n".encode(), event.seq)
+
+    def log_error(self, line: str) -> None:
+        """One line in the terminal for something that went wrong while serving."""
+        with contextlib.suppress(Exception):
+            self.options.log(line)
 
     def close(self) -> None:
         if self._closed:
@@ -639,6 +704,8 @@ class DevServer:
             self.httpd.shutdown()
             self._thread.join(5)
         self.httpd.server_close()
+        if self._follower is not None:
+            self._follower.join(2)
 
     def __enter__(self) -> DevServer:
         return self
@@ -661,8 +728,12 @@ def _boot_script() -> str:
     return f"{wasi}\n{_static_text('boot.js')}".replace("</script", "<\\/script")
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+class _Terminated(BaseException):
+    """SIGTERM while serving: stop as asked (``wasmrun stop``)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 # ---------------------------------------------------------------------------------------------
