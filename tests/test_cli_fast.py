@@ -47,6 +47,14 @@ def adder(tmp_path: Path) -> Path:
     ["verify", "{wasm}"],
     ["verify", "--json", "--detailed", "{wasm}"],
     ["verify", "{wasm}.missing"],
+    # limits out of range: one line and exit 2 on both routes
+    ["exec", "--timeout", "nan", "{wasm}"],
+    ["exec", "--timeout=1e10", "{wasm}"],
+    ["exec", "--timeout=-3", "{wasm}"],
+    ["exec", "--fuel=-1", "{wasm}"],
+    ["exec", "--fuel", "18446744073709551616", "{wasm}"],
+    ["exec", "--max-memory", "99999999999999999999", "{wasm}"],
+    ["exec", "--invoke", "add", "--timeout", "5", "--fuel", "18446744073709551615", "{wasm}", "1", "2"],
 ])
 def test_fast_and_typer_routes_agree(argv: list[str], adder: Path) -> None:
     args = [a.replace("{wasm}", str(adder)) for a in argv]

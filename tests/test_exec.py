@@ -17,6 +17,7 @@ from tests.wasm_samples import (
     BINDGEN_WAT,
     CAT_WAT,
     COMPONENT_WAT,
+    DOUBLING_WAT,
     EMSCRIPTEN_WAT,
     ENVC_WAT,
     EXIT_WAT,
@@ -280,3 +281,83 @@ def test_no_cache_reads_and_writes_nothing(cli: Cli, tmp_path: Path, isolated_ho
     assert not (isolated_home / "cache").exists()
     assert cli("exec", "--invoke", "add", path, "1", "2").stdout == "3\n"
     assert len(list((isolated_home / "cache" / "compiled").glob("*.cwasm"))) == 1
+
+
+# -- limits checked before anything runs, and Ctrl-C ---------------------------------------------
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--timeout", "1e10", "--timeout must be a number of seconds above 0 and at most 31,536,000 (a year), not 1e+10"),
+    ("--timeout", "nan", "--timeout must be a number of seconds above 0 and at most 31,536,000 (a year), not nan"),
+    ("--timeout", "inf", "--timeout must be a number of seconds above 0 and at most 31,536,000 (a year), not inf"),
+    ("--timeout", "0", "--timeout must be a number of seconds above 0 and at most 31,536,000 (a year), not 0"),
+    ("--fuel", str(2**64), f"--fuel must be between 0 and {2**64 - 1} (2**64 - 1), not {2**64}"),
+    ("--max-memory", "9" * 30, f"--max-memory must be at most {2**63 - 1:,} bytes (2**63 - 1), not {'9' * 30}"),
+    ("--max-memory", "10000000000G", f"--max-memory must be at most {2**63 - 1:,} bytes (2**63 - 1), not 10000000000G"),
+])
+def test_a_limit_out_of_range_is_one_line_and_exit_2_before_anything_runs(
+        tmp_path: Path, make_project: Callable[..., Path], option: str, value: str, message: str) -> None:
+    spin = write(tmp_path, SPIN_WAT, "spin.wasm")
+    started = time.monotonic()
+    run = wasmrun("exec", f"{option}={value}", spin)
+    assert (run.returncode, run.stderr) == (2, f"error: {message}\n")
+    assert time.monotonic() - started < 10  # once: --timeout 1e10 ran without limit after a timer traceback
+    # checked before a project is built: its broken source is never compiled
+    project = make_project({"main.wat": "(module (func (result i32) i32.const))"})
+    built = wasmrun("exec", option, value, project)
+    assert (built.returncode, built.stderr) == (2, f"error: {message}\n")
+    assert not (project / "wasmrun-out").exists()
+
+
+@pytest.mark.parametrize("route", ["fast", "typer"])
+@pytest.mark.parametrize("timeout", [None, "60"])
+def test_ctrl_c_stops_a_module_in_an_endless_loop_with_130(tmp_path: Path, route: str, timeout: str | None) -> None:
+    import signal
+
+    spin = write(tmp_path, SPIN_WAT, "spin.wasm")
+    args = ["exec", *(["--timeout", timeout] if timeout else []), str(spin)]
+    if route == "fast":
+        argv = [sys.executable, "-m", "wasmrun", *args]
+    else:  # the typer app itself, not main(): no fast route
+        argv = [sys.executable, "-c", f"from wasmrun.cli.app import app; app(args={args!r}, prog_name='wasmrun')"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)  # started, compiled, spinning
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, stderr = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert stderr.strip() == "interrupted" and "Traceback" not in stderr
+
+
+def test_exec_refuses_a_fifo_and_a_device_before_reading(tmp_path: Path) -> None:
+    """/dev/zero once read until memory ran out, and a FIFO hung: verify and inspect refuse both."""
+    from tests.bounded import PEAK_RSS_LIMIT, run_measured
+
+    fifo = tmp_path / "pipe.wasm"
+    os.mkfifo(fifo)
+    for path, what in ((fifo, "a FIFO"), (Path("/dev/zero"), "a character device")):
+        run = run_measured([sys.executable, "-m", "wasmrun", "exec", str(path)], timeout=20)
+        assert (run.returncode, run.stderr) == (1, f"error: {path} is not a file ({what})\n")
+        assert run.seconds < 10 and run.peak_rss < PEAK_RSS_LIMIT
+
+
+def test_a_memory_limit_that_stops_a_doubling_allocator_is_137(tmp_path: Path) -> None:
+    """The growth refused (1 MiB more) is far more than the page the old check allowed for: it said 134."""
+    result = wasmrun("exec", "--max-memory", "1536KiB", write(tmp_path, DOUBLING_WAT, "double.wasm"))
+    assert result.returncode == EXIT_MEMORY_LIMIT == 137
+    assert result.stderr.splitlines()[0].startswith(
+        "error: double.wasm hit the memory limit: its memory is 1,048,576 bytes and --max-memory is 1,572,864")
+
+
+def test_a_long_list_in_an_error_line_is_summarised(tmp_path: Path) -> None:
+    """20,000 exports once made a 150 KB error line."""
+    exports = " ".join(f'(export "e{i}" (func 0))' for i in range(20_000))
+    path = write(tmp_path, f"(module (func) {exports})", "many.wasm")
+    run = wasmrun("exec", path)
+    assert run.returncode == 2
+    assert run.stderr == ("error: module has no _start; call an export with --invoke NAME (exported functions: "
+                          + ", ".join(f"e{i}" for i in range(10)) + " ... and 19,990 more)\n")
+    missing = wasmrun("exec", "--invoke", "nope", path)
+    assert missing.stderr.endswith(" ... and 19,990 more)\n") and len(missing.stderr) < 300

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -170,6 +173,48 @@ def test_bad_input_is_one_line_and_exit_1(cli: Cli, tmp_path: Path, case: str) -
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert f"(at byte offset {offset})" in result.stderr
+
+
+def test_a_module_the_validator_refuses_is_reported_invalid_and_exits_1(tmp_path: Path) -> None:
+    """Its structure reads, its code does not validate: once "library that exports no functions", exit 0."""
+    path = write(tmp_path, "(module (func (result i32) (i64.const 1)))", "bad.wasm")
+    reason = "type mismatch: expected i32, found i64 (at byte offset 26)"
+    verify = wasmrun("verify", path)
+    assert verify.returncode == 1 and reason in verify.stderr
+    text = wasmrun("inspect", path)
+    assert text.returncode == 1
+    assert text.stderr == f"error: {path}: invalid (validation): {reason}\n"
+    assert f"error: invalid: {reason}; no engine will instantiate it" in text.stdout
+    assert "Conclusion: invalid module: " + reason in text.stdout
+    assert "nothing to run" not in text.stdout and "library" not in text.stdout
+    as_json = wasmrun("inspect", "--json", path)
+    assert as_json.returncode == 1 and as_json.stderr == text.stderr
+    report = json.loads(as_json.stdout)
+    assert report["validation"] == {"valid": False, "error": "type mismatch: expected i32, found i64", "offset": 26,
+                                    "validator": verify_json(path)["validator"]}
+    assert report["findings"][0]["code"] == "invalid" and report["conclusion"]["kind"] == "invalid"
+    assert report["conclusion"]["command"] is None
+    valid = json.loads(wasmrun("inspect", "--json", write(tmp_path, HELLO_WAT)).stdout)
+    assert valid["validation"]["valid"] is True and "invalid" not in codes(valid)
+
+
+def test_refused_paths_are_one_line(tmp_path: Path) -> None:
+    """A FIFO would wait for a writer and /dev/zero never ends: both are refused before reading."""
+    fifo = tmp_path / "pipe.wasm"
+    os.mkfifo(fifo)
+    for command in ("inspect", "verify"):
+        for path, what in ((fifo, "a FIFO"), (Path("/dev/zero"), "a character device")):
+            run = wasmrun(command, path)
+            assert (run.returncode, run.stderr) == (1, f"error: {path} is not a file ({what})\n")
+
+
+def verify_json(path: Path) -> dict[str, object]:
+    return json.loads(wasmrun("verify", "--json", path).stdout)  # type: ignore[no-any-return]
+
+
+def wasmrun(*args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "wasmrun", *map(str, args)], capture_output=True, text=True,
+                          timeout=60, check=False)
 
 
 def test_usage_errors(cli: Cli, tmp_path: Path) -> None:

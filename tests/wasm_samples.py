@@ -146,6 +146,17 @@ TRAP_WAT = r"""
 #: Loops forever.
 SPIN_WAT = r"""(module (func (export "_start") (loop $l (br $l))))"""
 
+#: Doubles its memory (as allocators grow) until refused, then traps: the growth refused is as
+#: large as the memory, so the memory is still far below the limit when it fails.
+DOUBLING_WAT = r"""
+(module
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (loop $l
+      (br_if $l (i32.ne (memory.grow (memory.size)) (i32.const -1))))
+    unreachable))
+"""
+
 #: Grows its memory a page at a time until refused, then traps.
 GROW_WAT = r"""
 (module

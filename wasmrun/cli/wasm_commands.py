@@ -12,7 +12,8 @@ EXEC_HELP = """Run a module natively through wasmtime. Options go before FILE; t
 
 \b
 Exit codes: the module's own exit code (proc_exit); 1 invalid or refused module;
-2 bad usage; 134 trap; 137 --max-memory reached; 142 --timeout; 152 out of --fuel.
+2 bad usage; 130 interrupted (Ctrl-C); 134 trap; 137 --max-memory reached;
+142 --timeout; 152 out of --fuel.
 """
 
 
@@ -37,17 +38,23 @@ def inspect_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON (schema wasmrun.inspect/1).")] = False,
 ) -> None:
     """Describe FILE: sections, types, imports and exports, functions, memories, tables, globals,
-    data and element segments, custom sections, findings, and how to run it."""
+    data and element segments, custom sections, findings, and how to run it. Exit 1 when the
+    module is malformed or invalid (the report is still printed for an invalid one), 2 for usage errors."""
     from pathlib import Path
 
-    from wasmrun.cli.output import print_json
-    from wasmrun.wasm.inspect import inspect_file, render_text
+    from wasmrun.cli.output import err, print_json
+    from wasmrun.errors import EXIT_FAILURE
+    from wasmrun.wasm.inspect import inspect_file, invalid_line, render_text
 
     report = inspect_file(Path(file))
     if as_json:
         print_json(report)
     else:
         typer.echo(render_text(report))
+    invalid = invalid_line(report)
+    if invalid is not None:
+        err(f"error: {invalid}")
+        raise typer.Exit(EXIT_FAILURE)
 
 
 @handles_errors
@@ -57,13 +64,14 @@ def exec_command(
     dirs: Annotated[list[str] | None, typer.Option("--dir", help="Preopen HOST[::GUEST] for the module (none by default).")] = None,
     env: Annotated[list[str] | None, typer.Option("--env", help="KEY=VALUE for the module (the host's environment is not passed).")] = None,
     invoke: Annotated[str | None, typer.Option("--invoke", "--call", help="Call this export instead of _start; ARGS are its parameters (i32, i64, f32, f64).")] = None,
-    fuel: Annotated[int | None, typer.Option("--fuel", min=0, help="Stop the module after N units of fuel (about one per instruction); exit 152.")] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", min=0.0, help="Stop the module after SECONDS of wall time; exit 142.", metavar="SECONDS")] = None,
-    max_memory: Annotated[str | None, typer.Option("--max-memory", help="Cap each linear memory at BYTES (suffixes K, M, G, KiB, MiB, GiB); exit 137 when reached.", metavar="BYTES")] = None,
+    fuel: Annotated[int | None, typer.Option("--fuel", help="Stop the module after N units of fuel (about one per instruction; at most 2**64 - 1); exit 152.")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Stop the module after SECONDS of wall time (above 0, at most a year); exit 142.", metavar="SECONDS")] = None,
+    max_memory: Annotated[str | None, typer.Option("--max-memory", help="Cap each linear memory at BYTES (suffixes K, M, G, KiB, MiB, GiB; at most 2**63 - 1); exit 137 when reached.", metavar="BYTES")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Compile the module afresh, without reading or writing the compiled-module cache.")] = False,
 ) -> None:
     from wasmrun.cli.fast import exec_main
 
+    # the limits are checked by exec_main (wasmrun.wasm.runner.check_limits), on both routes alike
     code = exec_main(target, list(args or []), dirs=list(dirs or []), env=list(env or []), invoke=invoke, fuel=fuel,
                      timeout=timeout, max_memory=max_memory, no_cache=no_cache)
     if code:

@@ -8,12 +8,14 @@ which ``exec`` also uses to refuse modules that need JS glue.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from wasmrun.errors import WasmFormatError
-from wasmrun.wasm.reader import EXTERNAL_KINDS, Import, Limits, WasmModule
+from wasmrun.wasm.reader import EXTERNAL_KINDS, Import, Limits, WasmModule, read_file
+from wasmrun.wasm.validate import BackgroundValidation, describe, validator_name
 
 SCHEMA = "wasmrun.inspect"
 SCHEMA_VERSION = 1
@@ -102,6 +104,15 @@ def classify(module: WasmModule, file: str = "FILE") -> Conclusion:
     return Conclusion("library", f"library that exports no functions: there is nothing to run{needs}")
 
 
+def listing(items: Sequence[str], limit: int = 10, *, total: int | None = None) -> str:
+    """``a, b, c`` for a short list; a long one is cut: ``a, b, c ... and 19,997 more``. ``items``
+    may be the first few of ``total``."""
+    total = len(items) if total is None else total
+    if total <= limit:
+        return ", ".join(items)
+    return f"{', '.join(items[:limit])} ... and {total - limit:,} more"
+
+
 def _type_text(module: WasmModule, type_index: int) -> str:
     types = module.types
     return str(types[type_index]) if type_index < len(types) else f"type {type_index}"
@@ -132,9 +143,41 @@ def _import_entry(module: WasmModule, imp: Import, index: int) -> dict[str, Any]
     return entry
 
 
-def inspect_module(module: WasmModule, file: str | None = None) -> dict[str, Any]:
-    """The full report as a JSON-ready dict (see docs/reference/inspect-json.md)."""
-    file = file or (str(module.path) if module.path else "FILE")
+def inspect_module(module: WasmModule, file: str | None = None, *, validate: bool = True,
+                   validation: BackgroundValidation | None = None) -> dict[str, Any]:
+    """The full report as a JSON-ready dict (see docs/reference/inspect-json.md).
+
+    With ``validate`` (the default) wasmtime's validator judges the module too, on another
+    thread while the report is built (or ``validation``, already started by the caller): an
+    invalid module gets an ``invalid`` error finding with the validator's reason and offset, and
+    the conclusion ``invalid``."""
+    if validate and validation is None:
+        validation = BackgroundValidation(module.data, component=module.is_component)
+    report = _report(module, file or (str(module.path) if module.path else "FILE"))
+    report["validation"] = None
+    if validation is not None:
+        verdict = validation.result()
+        report["validation"] = {"valid": verdict is None, "error": None if verdict is None else verdict[0],
+                                "offset": None if verdict is None else verdict[1], "validator": validator_name()}
+        if verdict is not None:
+            reason = describe(verdict)
+            report["findings"].insert(0, {"level": "error", "code": "invalid",
+                                          "message": f"invalid: {reason}; no engine will instantiate it"})
+            report["conclusion"] = Conclusion("invalid", f"invalid {module.kind}: {reason}: nothing can run it "
+                                              "until it is rebuilt").as_dict()
+    return report
+
+
+def invalid_line(report: dict[str, Any]) -> str | None:
+    """The one ``error:`` line for a report whose module the validator refused (as ``verify`` words
+    it), or None."""
+    validation = report.get("validation")
+    if not validation or validation["valid"]:
+        return None
+    return f"{report['file']}: invalid (validation): {describe((validation['error'], validation['offset']))}"
+
+
+def _report(module: WasmModule, file: str) -> dict[str, Any]:
     findings: list[dict[str, str]] = []
 
     def find(level: str, code: str, message: str) -> None:
@@ -198,10 +241,10 @@ def inspect_module(module: WasmModule, file: str | None = None) -> dict[str, Any
     }
     big = [i for i in sized if bodies[i].size > LARGE_FUNCTION_BYTES]
     if big:
-        listed = ", ".join(f"{fname(n_imported + i) or n_imported + i} ({bodies[i].size:,} bytes)" for i in big[:5])
-        more = f" and {len(big) - 5} more" if len(big) > 5 else ""
+        listed = listing([f"{fname(n_imported + i) or n_imported + i} ({bodies[i].size:,} bytes)" for i in big[:5]],
+                         5, total=len(big))
         find("warning", "large-functions", f"{len(big)} very large function(s) over {LARGE_FUNCTION_BYTES:,} bytes: "
-             f"{listed}{more}; they are slow to compile")
+             f"{listed}; they are slow to compile")
 
     memories = [{"index": i, "imported": True, "module": imp.module, "name": imp.name,
                  **_limits(imp.type, WASM_PAGE)}  # type: ignore[arg-type]
@@ -321,9 +364,16 @@ def summary(module: WasmModule) -> dict[str, Any]:
 
 
 def inspect_file(path: Path) -> dict[str, Any]:
-    from wasmrun.wasm.verify import load
-
-    return inspect_module(load(path), str(path))
+    """The report for a file; the validator runs while the structure is read. A malformed
+    structure raises WasmFormatError naming the file; see :func:`read_file` for what else is refused."""
+    data = read_file(path)
+    try:
+        module = WasmModule(data, path)
+        validation = BackgroundValidation(data, component=module.is_component)
+        module.parse_all()
+    except WasmFormatError as exc:
+        raise WasmFormatError(f"{path}: {exc.message}") from None
+    return inspect_module(module, str(path), validation=validation)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,13 +16,15 @@ and their top-level imports and exports by name; the core modules inside are not
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from wasmrun.errors import WasmFormatError
+from wasmrun.errors import UsageError, WasmFormatError
 from wasmrun.wasm.sections import (
     CUSTOM_SECTION_ID,
     MAGIC,
@@ -124,7 +126,15 @@ class ByteReader:
         return value
 
     def u32(self) -> int:
-        return self._uleb(32)
+        data, pos = self.data, self.pos
+        if pos < self.end and data[pos] < 0x80:  # the common one-byte case, inline
+            self.pos = pos + 1
+            return data[pos]
+        try:
+            value, self.pos = read_uleb128(data, pos, max_bits=32, end=self.end)
+        except WasmFormatError as exc:
+            raise self._leb_error(exc) from None
+        return value
 
     def u64(self) -> int:
         return self._uleb(64)
@@ -154,7 +164,15 @@ class ByteReader:
         return start
 
     def name(self) -> str:
-        start = self.pos
+        data, start, end = self.data, self.pos, self.end
+        if start < end:
+            size = data[start]
+            if size < 0x80 and start + 1 + size <= end:  # the common short name, inline
+                self.pos = start + 1 + size
+                try:
+                    return data[start + 1:self.pos].decode("utf-8")
+                except UnicodeDecodeError:
+                    raise self.fail("name is not valid UTF-8", start) from None
         raw = self.take(self.u32())
         try:
             return raw.decode("utf-8")
@@ -233,8 +251,7 @@ class ConstExpr:
     value: int | float | None = None
 
 
-@dataclass(frozen=True)
-class Import:
+class Import(NamedTuple):  # a tuple: modules import thousands, and a tuple is made fastest
     module: str
     name: str
     kind: str  # one of EXTERNAL_KINDS
@@ -242,7 +259,7 @@ class Import:
     offset: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is made field by field through object.__setattr__
 class Export:
     name: str
     kind: str
@@ -324,6 +341,40 @@ class ComponentExtern:
 
 
 # ---------------------------------------------------------------------------------------------
+# Reading a file
+
+
+class NotAFileError(WasmFormatError):
+    """The path exists but is not a regular file (a directory, a FIFO, a device)."""
+
+
+_NOT_REGULAR = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def read_file(path: Path) -> bytes:
+    """The bytes of the regular file ``path``: a missing path is a usage error (exit 2); anything
+    else, a directory, a FIFO (reading would wait for a writer) or a device (``/dev/zero`` never
+    ends), is refused as not a module (exit 1) before a byte is read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = next((name for test, name in _NOT_REGULAR if test(mode)), "not a regular file")
+        raise NotAFileError(f"{path} is not a file ({what})")
+    with os.fdopen(fd, "rb") as file:
+        try:
+            return file.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+# ---------------------------------------------------------------------------------------------
 # The module
 
 
@@ -361,7 +412,7 @@ class WasmModule:
     @classmethod
     def from_file(cls, path: str | Path) -> WasmModule:
         path = Path(path)
-        return cls(path.read_bytes(), path)
+        return cls(read_file(path), path)
 
     # -- the section table ----------------------------------------------------------------------
 
@@ -591,6 +642,7 @@ class WasmModule:
             return []
         r = self._reader(section)
         out: list[Import] = []
+        data, end, n_types = self.data, r.end, len(self.types)
         for _ in range(r.count("imports", 4)):
             start = r.pos
             module = r.name()
@@ -599,7 +651,12 @@ class WasmModule:
             kind = r.u8()
             desc: int | TableType | Limits | GlobalType
             if kind == 0:
-                desc = self._typeidx(r)
+                pos = r.pos  # a function's type index: one byte in the common case, inline
+                if pos < end and data[pos] < 0x80 and data[pos] < n_types and self.types[data[pos]].kind == "func":
+                    desc = data[pos]
+                    r.pos = pos + 1
+                else:
+                    desc = self._typeidx(r)
             elif kind == 1:
                 desc = self._tabletype(r)
             elif kind == 2:
@@ -616,8 +673,16 @@ class WasmModule:
         r.expect_end()
         return out
 
+    @cached_property
+    def _imports_by_kind(self) -> dict[str, list[Import]]:
+        by_kind: dict[str, list[Import]] = {kind: [] for kind in EXTERNAL_KINDS}
+        for item in self.imports:
+            by_kind[item.kind].append(item)
+        return by_kind
+
     def imported(self, kind: str) -> list[Import]:
-        return [i for i in self.imports if i.kind == kind]
+        """The imports of one kind, in index order (a new list; the module keeps its own)."""
+        return list(self._imports_by_kind[kind])
 
     @cached_property
     def functions(self) -> list[int]:
@@ -633,7 +698,7 @@ class WasmModule:
 
     @property
     def imported_function_count(self) -> int:
-        return len(self.imported("func"))
+        return len(self._imports_by_kind["func"])
 
     @property
     def function_count(self) -> int:
@@ -641,7 +706,7 @@ class WasmModule:
         return self.imported_function_count + len(self.functions)
 
     def function_type(self, index: int) -> FuncType | None:
-        imported = self.imported("func")
+        imported = self._imports_by_kind["func"]
         if index < len(imported):
             type_index = imported[index].type
         elif index - len(imported) < len(self.functions):
@@ -684,7 +749,7 @@ class WasmModule:
     @property
     def all_memories(self) -> list[Limits]:
         """Every memory of the module: the imported ones first (as indices count), then its own."""
-        return [i.type for i in self.imports if isinstance(i.type, Limits)] + self.memories
+        return [i.type for i in self._imports_by_kind["memory"] if isinstance(i.type, Limits)] + self.memories
 
     @cached_property
     def tags(self) -> list[int]:
@@ -729,12 +794,14 @@ class WasmModule:
             defined = self.globals
         else:
             defined = self.tags
-        return len(self.imported(kind)) + len(defined)
+        return len(self._imports_by_kind[kind]) + len(defined)
 
-    def _index(self, r: ByteReader, kind: str) -> int:
+    def _index(self, r: ByteReader, kind: str, size: int | None = None) -> int:
+        """An index into ``kind``'s space, checked against its ``size`` (computed when not given)."""
         start = r.pos
         index = r.u32()
-        size = self.space_size(kind)
+        if size is None:
+            size = self.space_size(kind)
         if index >= size:
             raise r.fail(f"{kind} index {index} out of range ({size} {kind}s)", start)
         return index
@@ -748,6 +815,7 @@ class WasmModule:
         r = self._reader(section)
         out: list[Export] = []
         seen: set[str] = set()
+        sizes: dict[str, int] = {}  # each index space's size, computed once
         for _ in range(r.count("exports", 3)):
             start = r.pos
             name = r.name()
@@ -758,9 +826,26 @@ class WasmModule:
             kind = r.u8()
             if kind >= len(EXTERNAL_KINDS):
                 raise r.fail(f"unknown export kind 0x{kind:02x}", kind_at)
-            out.append(Export(name, EXTERNAL_KINDS[kind], self._index(r, EXTERNAL_KINDS[kind]), start))
+            kind_name = EXTERNAL_KINDS[kind]
+            size = sizes.get(kind_name)
+            if size is None:
+                size = sizes[kind_name] = self.space_size(kind_name)
+            index_at = r.pos
+            index = r.u32()
+            if index >= size:
+                raise r.fail(f"{kind_name} index {index} out of range ({size} {kind_name}s)", index_at)
+            out.append(Export(name, kind_name, index, start))
         r.expect_end()
         return out
+
+    @cached_property
+    def _function_export_names(self) -> dict[int, str]:
+        """Each exported function's first export name."""
+        names: dict[int, str] = {}
+        for export in self.exports:
+            if export.kind == "func":
+                names.setdefault(export.index, export.name)
+        return names
 
     def exported(self, kind: str) -> list[Export]:
         return [e for e in self.exports if e.kind == kind]
@@ -813,7 +898,8 @@ class WasmModule:
                     self._const_expr(r)
             else:
                 count = r.count("function indices")
-                functions = [self._index(r, "func") for _ in range(count)]
+                function_count = self.function_count
+                functions = [self._index(r, "func", function_count) for _ in range(count)]
             out.append(ElementSegment(mode, table, offset_expr, element_type, count, tuple(functions), start))
         r.expect_end()
         return out
@@ -941,10 +1027,10 @@ class WasmModule:
             names = None
         if names is not None and index in names.functions:
             return names.functions[index]
-        for export in self.exports:
-            if export.kind == "func" and export.index == index:
-                return export.name
-        imported = self.imported("func")
+        exported = self._function_export_names.get(index)
+        if exported is not None:
+            return exported
+        imported = self._imports_by_kind["func"]
         if index < len(imported):
             return f"{imported[index].module}.{imported[index].name}"
         return None

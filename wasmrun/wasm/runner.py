@@ -12,6 +12,8 @@ needed ``EXIT_MEMORY_LIMIT`` (137); ``--timeout`` ``EXIT_TIMEOUT`` (142); ``--fu
 from __future__ import annotations
 
 import math
+import os
+import signal
 import struct
 import sys
 import threading
@@ -31,6 +33,7 @@ from wasmrun.errors import (
     WasmFormatError,
     WasmrunError,
 )
+from wasmrun.wasm.validate import wasmtime_error_detail
 
 
 class ModuleTrap(WasmrunError):
@@ -102,6 +105,37 @@ def parse_env(spec: str) -> tuple[str, str]:
     if not sep or not key:
         raise UsageError(f"--env expects KEY=VALUE, not '{spec}'")
     return key, value
+
+
+#: The largest limits exec accepts: fuel is a u64 in wasmtime; a memory limit is an i64 there
+#: (a larger one would wrap round to "no limit"); a timer cannot wait longer than a year here.
+MAX_FUEL = 2**64 - 1
+MAX_MEMORY_LIMIT = 2**63 - 1
+MAX_TIMEOUT_S = 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class ExecLimits:
+    """``exec``'s limits, checked: fuel units, seconds, bytes; None means no limit."""
+
+    fuel: int | None = None
+    timeout: float | None = None
+    max_memory: int | None = None
+
+
+def check_limits(*, fuel: int | None, timeout: float | None, max_memory: str | None) -> ExecLimits:
+    """The limits as given on the command line, each checked before anything runs: a value
+    wasmtime cannot honour (NaN, infinity, zero or negative seconds, more fuel than a u64, a
+    memory cap beyond an i64) is a usage error, never a silent "no limit"."""
+    if fuel is not None and not 0 <= fuel <= MAX_FUEL:
+        raise UsageError(f"--fuel must be between 0 and {MAX_FUEL} (2**64 - 1), not {fuel}")
+    if timeout is not None and not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT_S):
+        raise UsageError(f"--timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT_S:,} "
+                         f"(a year), not {timeout:g}")
+    memory = None if max_memory is None else parse_size(max_memory, "--max-memory")
+    if memory is not None and memory > MAX_MEMORY_LIMIT:
+        raise UsageError(f"--max-memory must be at most {MAX_MEMORY_LIMIT:,} bytes (2**63 - 1), not {max_memory}")
+    return ExecLimits(fuel, timeout, memory)
 
 
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2, "mib": 1024**2,
@@ -180,8 +214,8 @@ def _engine(request: RunRequest) -> tuple[Any, dict[str, Any]]:
     import wasmtime
 
     config = wasmtime.Config()
-    settings: dict[str, Any] = {"consume_fuel": request.fuel is not None,
-                                "epoch_interruption": request.timeout is not None}
+    # epoch interruption is always on: --timeout and Ctrl-C (SIGINT) both stop the module through it
+    settings: dict[str, Any] = {"consume_fuel": request.fuel is not None, "epoch_interruption": True}
     config.consume_fuel = settings["consume_fuel"]
     config.epoch_interruption = settings["epoch_interruption"]
     return wasmtime.Engine(config), settings
@@ -208,8 +242,6 @@ def _compile(engine: Any, binary: bytes, settings: dict[str, Any], request: RunR
         try:
             return kind(engine, binary)
         except wasmtime.WasmtimeError as exc:
-            from wasmrun.wasm.verify import wasmtime_error_detail
-
             text, offset = wasmtime_error_detail(exc)
             where = "" if offset is None else f" (at byte offset {offset})"
             raise InvalidModule(f"{request.wasm_path} is not a valid {'component' if component else 'module'}: "
@@ -245,8 +277,7 @@ def _store(engine: Any, request: RunRequest) -> Any:
     store = wasmtime.Store(engine)
     if request.fuel is not None:
         store.set_fuel(request.fuel)
-    if request.timeout is not None:
-        store.set_epoch_deadline(1)
+    store.set_epoch_deadline(1)  # the first epoch tick (the --timeout timer, or Ctrl-C) stops it
     if request.max_memory is not None:
         store.set_limits(memory_size=request.max_memory)
     store.set_wasi(_wasi(request))
@@ -254,21 +285,74 @@ def _store(engine: Any, request: RunRequest) -> Any:
 
 
 class _Watchdog:
-    """Interrupts the engine after ``timeout`` seconds (through epoch interruption)."""
+    """Stops the module through epoch interruption: after ``timeout`` seconds, or at Ctrl-C.
+
+    While wasmtime runs the module the main thread is inside a foreign call, where Python's own
+    SIGINT handling (a KeyboardInterrupt between bytecodes) cannot reach it. So, on the main
+    thread, SIGINT's Python handler only records the signal, and ``signal.set_wakeup_fd`` (which
+    the C-level handler writes to at once) wakes a thread that ticks the engine's epoch; the
+    module then traps with an interrupt, and :attr:`interrupted` tells it from a time-out."""
 
     def __init__(self, engine: Any, timeout: float | None) -> None:
-        self.timer = None if timeout is None else threading.Timer(timeout, engine.increment_epoch)
-        if self.timer is not None:
-            self.timer.daemon = True
+        self.engine = engine
+        self.timeout = timeout
+        self.timer: threading.Timer | None = None
+        self.interrupted = False
+        self.timed_out = False
+        self._pipe: tuple[int, int] | None = None
+        self._saved: tuple[Any, int] | None = None
+        self._waker: threading.Thread | None = None
+
+    def _time_up(self) -> None:
+        self.timed_out = True
+        self.engine.increment_epoch()
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        self.interrupted = True
+
+    def _wake(self, read_fd: int) -> None:
+        while True:
+            try:
+                byte = os.read(read_fd, 1)
+            except OSError:
+                return
+            if not byte:  # closed: the run is over
+                return
+            if byte[0] == signal.SIGINT:
+                self.interrupted = True
+                self.engine.increment_epoch()
 
     def __enter__(self) -> _Watchdog:
-        if self.timer is not None:
+        if threading.current_thread() is threading.main_thread():
+            read_fd, write_fd = os.pipe()
+            os.set_blocking(write_fd, False)
+            self._pipe = (read_fd, write_fd)
+            previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+            previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+            self._saved = (previous_handler, previous_fd)
+            self._waker = threading.Thread(target=self._wake, args=(read_fd,), daemon=True)
+            self._waker.start()
+        if self.timeout is not None:
+            self.timer = threading.Timer(self.timeout, self._time_up)
+            self.timer.daemon = True
             self.timer.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.timer is not None:
             self.timer.cancel()
+        if self._saved is not None:
+            previous_handler, previous_fd = self._saved
+            signal.set_wakeup_fd(previous_fd)
+            signal.signal(signal.SIGINT, previous_handler)
+        if self._pipe is not None:
+            read_fd, write_fd = self._pipe
+            os.close(write_fd)
+            if self._waker is not None:
+                self._waker.join(timeout=1)
+            os.close(read_fd)
+        if self.interrupted and not any(exc):
+            raise KeyboardInterrupt  # Ctrl-C while the module had finished on its own: still honoured
 
 
 def _backtrace(exc: Any) -> list[str]:
@@ -292,7 +376,9 @@ def _trap_message(exc: Exception) -> str:
 
 
 def _memory_near_limit(store: Any, instance: Any, limit: int | None) -> int | None:
-    """The size of an exported memory that could not grow under ``limit`` by one page, if any."""
+    """The size of an exported memory that the limit may have stopped growing, if any: one more
+    page would pass the limit, or it holds half the limit or more (allocators grow by doubling, so
+    the growth refused was as large as what they had)."""
     if limit is None or instance is None:
         return None
     import wasmtime
@@ -301,18 +387,21 @@ def _memory_near_limit(store: Any, instance: Any, limit: int | None) -> int | No
         for item in instance.exports(store).values():
             if isinstance(item, wasmtime.Memory):
                 size = int(item.data_len(store))
-                if size + 65536 > limit:
+                if size + 65536 > limit or 2 * size >= limit:
                     return size
     except Exception:  # noqa: BLE001 - best effort, after a failure already
         return None
     return None
 
 
-def _stopped(exc: Exception, request: RunRequest, store: Any, instance: Any) -> ModuleTrap:
-    """The error for a trap, telling apart traps wasmrun caused (fuel, timeout, memory limit)."""
+def _stopped(exc: Exception, request: RunRequest, store: Any, instance: Any, watchdog: _Watchdog) -> ModuleTrap:
+    """The error for a trap, telling apart traps wasmrun caused (fuel, timeout, memory limit);
+    Ctrl-C raises KeyboardInterrupt (exit 130 at the CLI's edge)."""
     import wasmtime
 
     code = getattr(exc, "trap_code", None) if isinstance(exc, wasmtime.Trap) else None
+    if watchdog.interrupted:
+        raise KeyboardInterrupt
     backtrace = _backtrace(exc)
     name = request.wasm_path.name
     if code == wasmtime.TrapCode.OUT_OF_FUEL:
@@ -329,47 +418,75 @@ def _stopped(exc: Exception, request: RunRequest, store: Any, instance: Any) -> 
     return ModuleTrap(f"{name} trapped: {message}", backtrace=backtrace)
 
 
-def _check_runnable(binary: bytes, request: RunRequest) -> list[str] | None:
-    """Raise when the binary cannot run natively (it needs JS glue, or is a component that is not a
-    WASI 0.2 command); returns None for a core module, the run interfaces for a component."""
-    from wasmrun.wasm.inspect import classify
+@dataclass
+class _Plan:
+    """What the reader found, before anything is compiled: a component's run interfaces (None for
+    a core module), and for a core module the export to call with its parameter and result types."""
+
+    run_interfaces: list[str] | None
+    entry: str = "_start"
+    params: list[str] = field(default_factory=list)
+    results: list[str] = field(default_factory=list)
+    has_initialize: bool = False
+
+
+def _plan(binary: bytes, request: RunRequest) -> _Plan:
+    """Refuse what cannot run natively (it needs JS glue, a component that is not a WASI 0.2
+    command, a missing export, wrong arguments) from the module's own bytes, before compiling."""
+    from wasmrun.wasm.inspect import classify, listing
     from wasmrun.wasm.reader import WasmModule
 
     try:
         module = WasmModule(binary, request.wasm_path)
         conclusion = classify(module, str(request.wasm_path))
+        exports = {e.name: e for e in module.exports} if not module.is_component else {}
     except WasmFormatError as exc:
         raise InvalidModule(f"{request.wasm_path} is not a valid module: {exc.message}") from None
     if conclusion.kind == "js-glue":
         raise ModuleRefusedError(
             f"{request.wasm_path.name} needs its JS glue ({conclusion.glue}) and cannot run natively",
             hint="serve its project in a browser with `wasmrun run PROJECT`")
-    if module.is_component and conclusion.command is None:
-        raise ModuleRefusedError(f"{request.wasm_path.name}: {conclusion.summary}",
-                                 hint="exec runs components that export wasi:cli/run (WASI 0.2 commands)")
-    if module.is_component and request.invoke:
-        raise UsageError("--invoke calls core-module exports; this is a component (run it without --invoke)")
-    if not module.is_component:
-        return None
-    return [e.name for e in module.component_exports if e.name.startswith("wasi:cli/run@")]
+    if module.is_component:
+        if conclusion.command is None:
+            raise ModuleRefusedError(f"{request.wasm_path.name}: {conclusion.summary}",
+                                     hint="exec runs components that export wasi:cli/run (WASI 0.2 commands)")
+        if request.invoke:
+            raise UsageError("--invoke calls core-module exports; this is a component (run it without --invoke)")
+        return _Plan([e.name for e in module.component_exports if e.name.startswith("wasi:cli/run@")])
+    name = request.invoke or "_start"
+    export = exports.get(name)
+    func_type = module.function_type(export.index) if export is not None and export.kind == "func" else None
+    if func_type is None or func_type.kind != "func":
+        functions = listing([e.name for e in exports.values() if e.kind == "func"]) or "none"
+        if request.invoke:
+            raise UsageError(f"no exported function '{name}' (exported functions: {functions})")
+        raise UsageError(f"module has no _start; call an export with --invoke NAME (exported functions: {functions})")
+    plan = _Plan(None, name, list(func_type.params), list(func_type.results),
+                 has_initialize=bool(request.invoke) and name != "_initialize" and "_initialize" in exports)
+    if request.invoke and len(request.args) != len(plan.params):
+        raise UsageError(f"{name} {func_type} takes {len(plan.params)} argument(s), got {len(request.args)}")
+    return plan
 
 
 def run_module(request: RunRequest) -> RunOutcome:
     """Instantiate and run; the outcome's exit code is ``proc_exit``'s (0 after ``_start`` returns)."""
-    try:
-        binary = request.wasm_path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {request.wasm_path}: {exc.strerror}") from None
-    run_interfaces = _check_runnable(binary, request)
-    is_component = run_interfaces is not None
+    from wasmrun.wasm.reader import read_file
+
+    binary = read_file(request.wasm_path)
+    plan = _plan(binary, request)
+    is_component = plan.run_interfaces is not None
+    call_args: list[Any] = []
+    if request.invoke and not is_component:
+        call_args = [parse_value(a, t, f"argument {i + 1} of {plan.entry}")
+                     for i, (a, t) in enumerate(zip(request.args, plan.params, strict=True))]
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     engine, settings = _engine(request)
     artifact, cached = _compile(engine, binary, settings, request, component=is_component)
     if is_component:
-        outcome = _run_component(engine, artifact, request, run_interfaces or [])
+        outcome = _run_component(engine, artifact, request, plan.run_interfaces or [])
     else:
-        outcome = _run_core(engine, artifact, request)
+        outcome = _run_core(engine, artifact, request, plan, call_args)
     outcome.from_cache = cached
     return outcome
 
@@ -383,45 +500,28 @@ def _instantiate_error(exc: Exception, request: RunRequest) -> WasmrunError:
                         hint="exec provides WASI preview1 imports only")
 
 
-def _run_core(engine: Any, module: Any, request: RunRequest) -> RunOutcome:
+def _run_core(engine: Any, module: Any, request: RunRequest, plan: _Plan, call_args: list[Any]) -> RunOutcome:
     import wasmtime
 
     linker = wasmtime.Linker(engine)
     linker.define_wasi()
     store = _store(engine, request)
     instance = None
-    exports = {e.name: e.type for e in module.exports}
-    functions = ", ".join(n for n, t in exports.items() if isinstance(t, wasmtime.FuncType)) or "none"
-    name = request.invoke or "_start"
-    if not isinstance(exports.get(name), wasmtime.FuncType):
-        if request.invoke:
-            raise UsageError(f"no exported function '{name}' (exported functions: {functions})")
-        raise UsageError(f"module has no _start; call an export with --invoke NAME (exported functions: {functions})")
-    func_type = exports[name]
-    params = [str(t) for t in func_type.params]
-    result_types = [str(t) for t in func_type.results]
-    call_args: list[Any] = []
-    if request.invoke:
-        if len(request.args) != len(params):
-            signature = f"({', '.join(params)}) -> ({', '.join(result_types)})"
-            raise UsageError(f"{name} {signature} takes {len(params)} argument(s), got {len(request.args)}")
-        call_args = [parse_value(a, t, f"argument {i + 1} of {name}")
-                     for i, (a, t) in enumerate(zip(request.args, params, strict=True))]
-    with _Watchdog(engine, request.timeout):
+    with _Watchdog(engine, request.timeout) as watchdog:
         try:
             instance = linker.instantiate(store, module)
             items: Any = instance.exports(store)
-            if request.invoke and name != "_initialize" and "_initialize" in exports:
+            if plan.has_initialize:
                 items["_initialize"](store)  # a WASI reactor sets itself up first
-            result = items[name](store, *call_args)
+            result = items[plan.entry](store, *call_args)
         except wasmtime.ExitTrap as exc:
             return RunOutcome(exc.code)
         except wasmtime.Trap as exc:
-            raise _stopped(exc, request, store, instance) from None
+            raise _stopped(exc, request, store, instance, watchdog) from None
         except wasmtime.WasmtimeError as exc:
-            if instance is None:
+            if instance is None and not watchdog.interrupted:
                 raise _instantiate_error(exc, request) from None
-            raise _stopped(exc, request, store, instance) from None
+            raise _stopped(exc, request, store, instance, watchdog) from None
         finally:
             for stream in (sys.stdout, sys.stderr):
                 stream.flush()
@@ -431,7 +531,7 @@ def _run_core(engine: Any, module: Any, request: RunRequest) -> RunOutcome:
         results = list(result)
     else:
         results = [result]
-    return RunOutcome(0, results, result_types)
+    return RunOutcome(0, results, plan.results)
 
 
 def _run_component(engine: Any, component: Any, request: RunRequest, run_interfaces: list[str]) -> RunOutcome:
@@ -442,7 +542,7 @@ def _run_component(engine: Any, component: Any, request: RunRequest, run_interfa
     linker.add_wasip2()
     store = _store(engine, request)
     instance = None
-    with _Watchdog(engine, request.timeout):
+    with _Watchdog(engine, request.timeout) as watchdog:
         try:
             instance = linker.instantiate(store, component)
             func = None
@@ -458,11 +558,11 @@ def _run_component(engine: Any, component: Any, request: RunRequest, run_interfa
         except wasmtime.ExitTrap as exc:
             return RunOutcome(exc.code)
         except wasmtime.Trap as exc:
-            raise _stopped(exc, request, store, None) from None
+            raise _stopped(exc, request, store, None, watchdog) from None
         except wasmtime.WasmtimeError as exc:
-            if instance is None:
+            if instance is None and not watchdog.interrupted:
                 raise _instantiate_error(exc, request) from None
-            raise _stopped(exc, request, store, None) from None
+            raise _stopped(exc, request, store, None, watchdog) from None
         finally:
             for stream in (sys.stdout, sys.stderr):
                 stream.flush()
