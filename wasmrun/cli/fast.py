@@ -44,9 +44,10 @@ def exec_main(target: str, args: list[str], *, dirs: list[str], env: list[str], 
     """Run a module (or a project, built first) and return the exit code to end with."""
     from wasmrun.errors import UsageError
     from wasmrun.wasm.compile_cache import default_cache_dir
-    from wasmrun.wasm.runner import ModuleTrap, RunRequest, parse_dir, parse_env, parse_size, run_module
+    from wasmrun.wasm.runner import ModuleTrap, RunRequest, check_limits, parse_dir, parse_env, run_module
 
     try:
+        limits = check_limits(fuel=fuel, timeout=timeout, max_memory=max_memory)  # before anything is built or read
         path = Path(target)
         if path.is_dir():
             path = _built_module(path)
@@ -54,9 +55,8 @@ def exec_main(target: str, args: list[str], *, dirs: list[str], env: list[str], 
             raise UsageError(f"no such file or directory: {target}")
         request = RunRequest(
             wasm_path=path, args=list(args), env=dict(parse_env(e) for e in env),
-            dirs=[parse_dir(d) for d in dirs], invoke=invoke, fuel=fuel, timeout=timeout,
-            max_memory=None if max_memory is None else parse_size(max_memory, "--max-memory"),
-            cache_dir=None if no_cache else default_cache_dir(),
+            dirs=[parse_dir(d) for d in dirs], invoke=invoke, fuel=limits.fuel, timeout=limits.timeout,
+            max_memory=limits.max_memory, cache_dir=None if no_cache else default_cache_dir(),
         )
         outcome = run_module(request)
     except ModuleTrap as exc:
@@ -223,9 +223,7 @@ def _parse_exec(argv: list[str]) -> dict[str, object] | None:
         try:
             values[key] = int(value) if key == "fuel" else float(value) if key == "timeout" else value
         except ValueError:
-            return None
-        if key in ("fuel", "timeout") and values[key] < 0:  # type: ignore[operator]
-            return None
+            return None  # not a number at all: typer's usage error
     if i >= len(argv):
         return None  # no FILE: typer's usage error
     values["target"], values["args"] = argv[i], argv[i + 1:]
