@@ -520,3 +520,67 @@ def test_cross_origin_isolation_only_for_a_shared_memory(tmp_path: Path, memory:
             assert headers.get("cross-origin-embedder-policy") == ("require-corp" if isolated else None)
     finally:
         server.close()
+
+
+# -- the module report: once per build ------------------------------------------------------------
+
+
+def _concurrent_gets(port: int, targets: list[str]) -> list[int]:
+    import threading
+
+    statuses: list[int] = []
+
+    def one(target: str) -> None:
+        statuses.append(raw_get(port, target)[0])
+
+    threads = [threading.Thread(target=one, args=(t,)) for t in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return statuses
+
+
+def test_the_module_is_read_once_per_build(example: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page load asks for the page, the module, the info and the report at once: the server
+    reads the module once for all of them (a slow reader makes the requests overlap), and again
+    only after a rebuild, whose exports it then reports."""
+    import wasmrun.wasm.inspect as inspect_mod
+    from wasmrun.wasm.reader import WasmModule
+
+    project = example("wat-hello")
+    server = open_server(project, ServeOptions(port=0))
+    reads: list[Path] = []
+    reports: list[str] = []
+    read = WasmModule.from_file.__func__  # type: ignore[attr-defined]
+    report = inspect_mod.inspect_module
+
+    def slow_read(cls: type[WasmModule], path: str | Path) -> WasmModule:
+        reads.append(Path(path))
+        time.sleep(0.3)
+        module: WasmModule = read(cls, path)
+        return module
+
+    def counted_report(*args: object, **kwargs: object) -> object:
+        reports.append("report")
+        return report(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(WasmModule, "from_file", classmethod(slow_read))
+    monkeypatch.setattr(inspect_mod, "inspect_module", counted_report)
+    targets = ["/", "/main.wasm", "/main.wat", "/__wasmrun/info.json", "/__wasmrun/inspect.json",
+               "/__wasmrun/inspect.json", "/__wasmrun/static/page.js"] * 2
+    server.start()
+    try:
+        assert _concurrent_gets(server.port, targets) == [200] * len(targets)
+        assert (len(reads), len(reports)) == (1, 1)
+        source = project / "main.wat"
+        source.write_text(source.read_text().replace('(func (export "add")', '(func (export "plus")'))
+        assert server.builder is not None and server.builder.rebuild()
+        reads.clear()  # the build itself may read its module (wasm-opt's feature flags)
+        reports.clear()
+        assert _concurrent_gets(server.port, targets) == [200] * len(targets)
+        assert (len(reads), len(reports)) == (1, 1)
+        names = [e["name"] for e in json.loads(raw_get(server.port, "/__wasmrun/info.json")[2])["exports"]]
+        assert "plus" in names and "add" not in names
+    finally:
+        server.close()

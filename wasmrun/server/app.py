@@ -179,20 +179,9 @@ class Site:
 # Module information
 
 
-_info_cache: dict[tuple[str, int, int], tuple[dict[str, Any], dict[str, Any]]] = {}
-_info_lock = threading.Lock()
-
-
-def module_info(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(exports and imports with their types, the ``wasmrun inspect --json`` report) for a module."""
-    stat = path.stat()
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
-    with _info_lock:
-        if key in _info_cache:
-            return _info_cache[key]
-    from wasmrun.wasm.reader import WasmModule
-
-    module = WasmModule.from_file(path)
+def module_summary(module: Any) -> dict[str, Any]:
+    """What wasmrun's page needs of a module: exports with their types, imports, size, kind, and
+    whether it uses a shared memory."""
     functions: list[dict[str, Any]] = []
     imports: list[dict[str, Any]] = []
     if not module.is_component:
@@ -204,13 +193,75 @@ def module_info(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
                 entry["results"] = list(func_type.results) if func_type else []
             functions.append(entry)
         imports = [_import_entry(i) for i in module.imports]
-    summary = {"exports": functions, "imports": imports, "size": len(module.data), "kind": module.kind,
-               "shared_memory": uses_shared_memory(module)}
-    report = _inspect_report(path, module, summary)
-    with _info_lock:
-        _info_cache.clear()
-        _info_cache[key] = (summary, report)
-    return summary, report
+    return {"exports": functions, "imports": imports, "size": len(module.data), "kind": module.kind,
+            "shared_memory": uses_shared_memory(module)}
+
+
+class ModuleFacts:
+    """What the server says about the module it serves, worked out once per build.
+
+    Every response needs the summary (a shared memory decides the isolation headers), so the
+    first request after a build reads the module and the requests that arrive meanwhile wait for
+    that one reading instead of each doing it again; the ``inspect`` report, which only
+    ``inspect.json`` needs, is made once, on its first request. A new build (a different
+    :class:`BuildResult`), or a changed ``.wasm`` file when one is served as it is, starts over.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._report_lock = threading.Lock()
+        self._key: tuple[Any, ...] | None = None
+        self._module: Any = None
+        self._summary: dict[str, Any] | None = None
+        self._report: dict[str, Any] | None = None
+        self._error: Exception | None = None
+
+    @staticmethod
+    def key(path: Path, build: BuildResult | None) -> tuple[Any, ...]:
+        """A build is its result object (kept, so its identity is not reused); a file served as it
+        is, its path and stat."""
+        if build is not None:
+            return ("build", build)
+        stat = path.stat()
+        return ("file", str(path), stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino)
+
+    def summary(self, path: Path, build: BuildResult | None) -> dict[str, Any]:
+        """The page's summary of the module at ``path``; raises what reading it raised."""
+        key = self.key(path, build)
+        with self._lock:
+            if self._key is None or not _same_key(self._key, key):
+                self._key, self._module, self._summary, self._report, self._error = key, None, None, None, None
+                try:
+                    from wasmrun.wasm.reader import WasmModule
+
+                    self._module = WasmModule.from_file(path)
+                    self._summary = module_summary(self._module)
+                except Exception as exc:  # noqa: BLE001  (kept, and raised to each caller until the next build)
+                    self._error = exc
+            if self._error is not None:
+                raise self._error
+            assert self._summary is not None
+            return self._summary
+
+    def report(self, path: Path, build: BuildResult | None) -> dict[str, Any]:
+        """The ``wasmrun inspect --json`` report of the module at ``path``."""
+        with self._report_lock:
+            summary = self.summary(path, build)
+            with self._lock:
+                key, module, report = self._key, self._module, self._report
+            if report is not None:
+                return report
+            report = _inspect_report(path, module, summary)
+            with self._lock:
+                if self._key is key:
+                    self._report = report
+            return report
+
+
+def _same_key(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    if a[0] == "build" and b[0] == "build":
+        return a[1] is b[1]
+    return a == b
 
 
 def _import_entry(item: Any) -> dict[str, Any]:
@@ -403,11 +454,11 @@ class Handler(BaseHTTPRequestHandler):
         elif name == "info.json":
             self._json(dev.info(), head)
         elif name == "inspect.json":
-            wasm = dev.site.wasm_path()
-            if wasm is None or not wasm.is_file():
+            report = dev.inspect_report()
+            if report is None:
                 self._not_found(head)
             else:
-                self._json(dev.inspect_report(wasm), head)
+                self._json(report, head)
         elif name == "status.json":
             self._json(dev.state.snapshot(), head)
         elif name == "events":
@@ -497,6 +548,7 @@ class DevServer:
         self.token = secrets.token_hex(16)
         self.instance = secrets.token_hex(6)
         self.closing = threading.Event()
+        self.facts = ModuleFacts()
         self.httpd = bind(options.host, options.port)
         self.httpd.dev = self
         self.watcher: Watcher | None = None
@@ -564,14 +616,13 @@ class DevServer:
     def info(self) -> dict[str, Any]:
         """What wasmrun's page needs: where the module and its glue are, argv, environment, exports."""
         site = self.site
-        wasm = site.wasm_path()
-        result = site.result
+        wasm, result = self._served_module()
         data: dict[str, Any] = {
             "name": site.name,
             "plugin": site.plugin,
             "mode": site.page_mode(),
             "glue": site.glue().value,
-            "wasm": site.url_for(wasm) if wasm is not None and wasm.is_file() else None,
+            "wasm": site.url_for(wasm),
             "js": site.url_for(result.js_path) if result is not None else None,
             "app": site.url_for(site.app_page()),
             "args": [wasm.name if wasm is not None else site.name, *self.options.args],
@@ -582,9 +633,9 @@ class DevServer:
             "imports": [],
             "info_error": None,
         }
-        if wasm is not None and wasm.is_file():
+        if wasm is not None:
             try:
-                summary, _ = module_info(wasm)
+                summary = self.facts.summary(wasm, result)
                 data["exports"] = summary["exports"]
                 data["imports"] = summary["imports"]
                 data["size"] = summary["size"]
@@ -594,17 +645,30 @@ class DevServer:
 
     def cross_origin_isolated(self) -> bool:
         """Serve with COOP and COEP: the module served uses a shared memory."""
-        wasm = self.site.wasm_path()
-        if wasm is None or not wasm.is_file():
-            return False
         try:
-            return bool(module_info(wasm)[0].get("shared_memory"))
+            return bool(self.module_summary().get("shared_memory"))
         except Exception:  # noqa: BLE001  (a malformed module is the page's to explain)
             return False
 
-    def inspect_report(self, wasm: Path) -> dict[str, Any]:
+    def _served_module(self) -> tuple[Path | None, BuildResult | None]:
+        """The module served and the build it came from, read together (a rebuild may land
+        between two reads)."""
+        result = self.site.result
+        wasm = result.wasm_path if result is not None else self.site.wasm_file
+        return (wasm if wasm is not None and wasm.is_file() else None), result
+
+    def module_summary(self) -> dict[str, Any]:
+        """The served module's summary (empty when there is none yet); raises what reading it raised."""
+        wasm, result = self._served_module()
+        return self.facts.summary(wasm, result) if wasm is not None else {}
+
+    def inspect_report(self) -> dict[str, Any] | None:
+        """The served module's ``inspect`` report, or None when there is no module yet."""
+        wasm, result = self._served_module()
+        if wasm is None:
+            return None
         try:
-            return module_info(wasm)[1]
+            return self.facts.report(wasm, result)
         except Exception as exc:  # noqa: BLE001
             return {"file": str(wasm), "error": build_error_text(exc)}
 
