@@ -108,6 +108,7 @@ class InputSpec:
     dirs: set[str] = field(default_factory=set)
     env: list[str] | None = field(default_factory=list)  # None: the whole environment
     listing_skips: set[str] = field(default_factory=set)  # paths left out of their parent's listing
+    own_dirs: set[str] = field(default_factory=set)  # the project's: the build may add files there
 
     def add_files(self, paths: Iterable[str | os.PathLike[str]]) -> None:
         self.files.update(os.path.abspath(p) for p in paths)
@@ -141,6 +142,9 @@ def record_inputs(spec: InputSpec, *, started_ns: int, memo: DigestMemo,
             continue
         ignored = _ignored_in(path, spec.listing_skips)
         dirs[path] = [st.st_mtime_ns, st.st_ctime_ns, st.st_ino, listing_digest(path, ignored), ignored]
+        if too_new is None and path not in spec.own_dirs and changed_since([0, st.st_mtime_ns, st.st_ctime_ns],
+                                                                            started_ns):
+            too_new = f"files were added to or removed from {path} while the build ran"
     record: Record = {"files": files, "dirs": dirs, "settled_ns": settled_ns}
     if spec.env is None:
         record["env_all"] = whole_environment(env)

@@ -140,6 +140,7 @@ class CachedCompile:
             existed = set(self.before.files)
             spec.add_files(p for p in after.files if p in existed and p not in written)
             spec.add_dirs(after.dirs)
+        spec.own_dirs.update(after.dirs)  # checked against the listing before the build instead
         for probed in reported.probed if reported is not None else []:
             (spec.add_dirs if probed.is_dir() else spec.add_files)([probed])
         spec.add_files(self.project_dir / name for name in SETTINGS_FILES)
