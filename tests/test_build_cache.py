@@ -704,3 +704,36 @@ def test_stale_header_on_an_include_path_outside_the_project(make_project: MakeP
     settle()
     again = compile_project(project, plugins)
     assert not again.cached and run_wasm(again.wasm_path).stdout == "two\n"
+
+
+def test_stale_concurrent_compiles_while_editing(make_project: MakeProject, tmp_path: Path) -> None:
+    """Two compiles of one project running at once in other processes, while the source keeps
+    changing between variants: afterwards every variant, once settled, builds to exactly what a
+    build with the cache off gives (nothing was stored under another variant's inputs)."""
+    project = make_project({"main.wat": HELLO_WAT})
+    source = project / "main.wat"
+    words = ("hel01", "hel02", "hel03", "hel04")
+    variants = [HELLO_WAT.replace("hello", word) for word in words]
+    script = ("import sys\nfrom pathlib import Path\nfrom wasmrun.building import compile_project\n"
+              "from wasmrun.plugins import load_plugins\nplugins = load_plugins(entry_points=False)\n"
+              "for _ in range(int(sys.argv[2])):\n"
+              "    try:\n        compile_project(Path(sys.argv[1]), plugins)\n"
+              "    except Exception as exc:\n        print(type(exc).__name__, exc, file=sys.stderr)\n")
+    workers = [subprocess.Popen([sys.executable, "-c", script, str(project), "10"], stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    step = 0
+    while any(worker.poll() is None for worker in workers):
+        source.write_text(variants[step % len(variants)])
+        step += 1
+        time.sleep(0.005 * (step % 4))
+    for worker in workers:
+        assert worker.stderr is not None
+        errors = worker.stderr.read()
+        assert "Traceback" not in errors
+    plugins = load_plugins(entry_points=False)
+    for word, variant in zip(words, variants, strict=True):
+        source.write_text(variant)
+        settle()
+        result = compile_project(project, plugins)
+        assert run_wasm(result.wasm_path).stdout == f"{word}\n", (word, result.cached)
+        assert result.wasm_path.read_bytes() == uncached(project)
