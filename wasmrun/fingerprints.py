@@ -155,13 +155,8 @@ class DigestMemo:
 
 
 def write_json(path: Path, data: object) -> None:
-    """Write JSON atomically: a unique temporary file beside ``path``, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, separators=(",", ":"))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write JSON atomically (:func:`wasmrun.atomic.atomic_write`; not fsynced: what it holds can
+    be computed again)."""
+    from wasmrun.atomic import atomic_write
+
+    atomic_write(path, json.dumps(data, separators=(",", ":")), durable=False)

@@ -42,11 +42,10 @@ class ServerRecord:
         return servers_dir() / f"{self.pid}-{self.port}.json"
 
     def write(self) -> Path:
+        from wasmrun.atomic import atomic_write
+
         path = self.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=1), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(asdict(self), indent=1), durable=False)  # a unique temporary file
         return path
 
     def remove(self) -> None:
