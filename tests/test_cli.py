@@ -287,3 +287,16 @@ def test_ctrl_c_during_a_build_exits_130_without_traceback(make_project: MakePro
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1] == "interrupted"
     assert not list((project / "wasmrun-out").glob(".staging-*"))
+
+
+@pytest.mark.parametrize("args", [("plugin", "disable", "wat\n[plugins]"), ("plugin", "enable", "a\nb"),
+                                  ("plugin", "uninstall", "a\nb"), ("plugin", "info", "a\nb"),
+                                  ("compile", "--language", "a\nb", "{project}")])
+def test_a_plugin_name_with_a_newline_is_still_one_error_line(cli: Cli, isolated_home: Path, make_project: MakeProject,
+                                                              args: tuple[str, ...]) -> None:
+    project = make_project({"main.wat": "(module)"})
+    result = cli(*(arg.format(project=project) for arg in args))
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "\\n" in result.stderr
+    assert not (isolated_home / "config" / "config.toml").exists()

@@ -240,3 +240,11 @@ def test_command_metadata_that_is_not_utf8_is_one_line(cli: Cli, executable: Pat
     metadata.write_bytes(b'description = "caf\xe9"\n')
     result = cli("plugin", "install", "--command", executable, "--metadata", metadata)
     assert (result.exit_code, result.stderr) == (2, f"error: {metadata} is not UTF-8 text (byte 18, line 1)\n")
+
+
+def test_a_schema_version_that_is_not_a_number_is_refused(isolated_home: Path) -> None:
+    path = isolated_home / "config" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text("schema_version = true\n")
+    with pytest.raises(ConfigError, match="schema_version must be a positive integer"):
+        load_config()

@@ -86,7 +86,7 @@ MIGRATIONS: dict[int, Any] = {1: _from_v1}
 def migrate(data: dict[str, Any], path: Path) -> dict[str, Any]:
     """Bring ``data`` forward to :data:`SCHEMA_VERSION`, step by step."""
     version = data.get("schema_version", 1)
-    if not isinstance(version, int) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ConfigError(f"config file {path}: schema_version must be a positive integer")
     if version > SCHEMA_VERSION:
         raise ConfigError(f"config file {path} has schema version {version}, newer than this wasmrun "

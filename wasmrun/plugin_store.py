@@ -215,7 +215,7 @@ def _find_installed(name: str, where: Locations) -> str:
     if name in _builtin_names():
         raise UsageError(f"'{name}' is built into wasmrun and cannot be uninstalled (disable it: "
                          f"wasmrun plugin disable {name})")
-    raise UsageError(f"no installed plugin named '{name}'")
+    raise UsageError(f"no installed plugin named {plugin_names.shown(name)}")
 
 
 def update(name: str, *, locations: Locations | None = None) -> Installed:
@@ -323,7 +323,7 @@ def uninstall_command(name: str, *, locations: Locations | None = None) -> bool:
 def set_enabled(name: str, enabled: bool, *, known: set[str], locations: Locations | None = None) -> bool:
     """Enable or disable a plugin by name (built-ins too); returns whether anything changed."""
     if name not in known:
-        raise UsageError(f"no plugin named '{name}' (known: {', '.join(sorted(known))})")
+        raise UsageError(f"no plugin named {plugin_names.shown(name)} (known: {', '.join(sorted(known))})")
     where = locations or Locations.from_environment()
     before = name in load_config(where).plugins.disabled
 
