@@ -327,3 +327,31 @@ def test_command_plugin_whose_executable_vanished_is_not_found(cli: Cli, tmp_pat
     assert health["status"] == "MissingDependencies"
     assert "is missing" in health["detail"]
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_a_plugin_calling_sys_exit_at_import_cannot_end_wasmrun(tmp_path: Path, isolated_home: Path,
+                                                                example: Callable[[str], Path]) -> None:
+    source = write_plugin(tmp_path / "exits", dist="wasmrun-exits", name="exits", extra="import sys\nsys.exit(7)")
+    env = {**os.environ, "WASMRUN_HOME": str(isolated_home)}
+    env.pop("WASMRUN_LOAD_PLUGINS", None)
+
+    def wasmrun(*args: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "wasmrun", *map(str, args)], env=env, capture_output=True,
+                              text=True, check=False)
+
+    installed = wasmrun("plugin", "install", source)
+    assert installed.returncode == 0, installed.stderr
+    project = example("wat-hello")
+    compiled = wasmrun("compile", project)
+    assert compiled.returncode == 0, compiled.stderr
+    assert compiled.stderr.splitlines() == [
+        "warning: plugin 'exits' failed to load, so it was not asked: cannot import wasmrun_exits: SystemExit: 7"]
+    assert "  exits 1.0 (wasmrun-exits, installed) [failed to load when last used: cannot import wasmrun_exits: " \
+           "SystemExit: 7]" in wasmrun("--version").stdout.splitlines()
+    health = wasmrun("plugin", "health", "exits")
+    assert health.returncode == 1 and health.stdout.startswith("exits            LoadError: cannot import")
+    disabled = wasmrun("plugin", "disable", "exits")
+    assert (disabled.returncode, disabled.stdout.strip()) == (0, "exits disabled")
+    assert wasmrun("compile", project).stderr == ""
+    removed = wasmrun("plugin", "uninstall", "exits")
+    assert removed.returncode == 0, removed.stderr
