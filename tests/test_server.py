@@ -443,8 +443,8 @@ def test_bare_path_runs_and_ctrl_c_stops_cleanly(example: Callable[[str], Path])
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=10)
         _, stderr = proc.communicate(timeout=10)
-        assert code in (0, 130)
-        assert "Traceback" not in stderr
+        assert code == 130  # interrupted, as docs/reference/exit-codes.md says of every command
+        assert "Traceback" not in stderr and "stopped" in stderr
         assert read_records() == []
     finally:
         if proc.poll() is None:
@@ -584,3 +584,165 @@ def test_the_module_is_read_once_per_build(example: Callable[[str], Path], monke
         assert "plus" in names and "add" not in names
     finally:
         server.close()
+
+
+# -- files the server cannot read ---------------------------------------------------------------
+
+
+def _unreadable(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``path`` unreadable: by its mode, or (as root, whom modes do not stop) by having the
+    open the operating system would refuse refuse here."""
+    path.chmod(0)
+    if os.geteuid() != 0:
+        return
+    real_open = Path.open
+
+    def refusing_open(self: Path, *args: object, **kwargs: object) -> object:
+        if self.resolve() == path.resolve():
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(Path, "open", refusing_open)
+
+
+@pytest.mark.parametrize("name", ["data.bin", "page.html"])
+def test_an_unreadable_file_is_403_and_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str], name: str) -> None:
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "index.html").write_text("<p>ok</p>")
+    (root / name).write_text("secret")
+    _unreadable(root / name, monkeypatch)
+    lines: list[str] = []
+    server = DevServer(Site("site", BuildState(), project_dir=root), ServeOptions(port=0, log=lines.append))
+    server.start()
+    try:
+        status, _, body = raw_get(server.port, f"/{name}")
+        assert status == 403 and b"cannot read" in body
+        assert raw_get(server.port, "/")[0] == 200  # the server carries on
+    finally:
+        server.close()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot read") and name in lines[0]
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_an_error_while_answering_is_500_and_one_line(static_server: DevServer, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    lines: list[str] = []
+    static_server.options.log = lines.append
+
+    def broken(*args: object) -> None:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(server_app, "resolve_in_roots", broken)
+    status, _, _ = raw_get(static_server.port, "/app.js")
+    assert status == 500
+    assert lines == ["error: internal error answering GET /app.js: ValueError: a bug"]
+    assert "Traceback" not in capsys.readouterr().err
+
+
+# -- the watcher and wasmrun's own writes --------------------------------------------------------
+
+
+class BuildLog:
+    """The server's log lines, with a wait for the next ``built`` one."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lines: list[str] = []
+        self.changed = threading.Condition()
+
+    def __call__(self, line: str) -> None:
+        with self.changed:
+            self.lines.append(line)
+            self.changed.notify_all()
+
+    def builds(self) -> int:
+        return sum(line.startswith(("built ", "build failed")) for line in self.lines)
+
+    def wait_for_builds(self, count: int, timeout: float) -> int:
+        with self.changed:
+            self.changed.wait_for(lambda: self.builds() >= count, timeout=timeout)
+            return self.builds()
+
+
+def test_a_symlink_to_an_ancestor_does_not_make_the_server_rebuild_from_its_own_writes(
+        example: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a link to a directory above the project (and wasmrun's home in it), the output
+    directory, the build's staging directory and the server's records are all reachable a second
+    way: one edit is still one build."""
+    monkeypatch.setenv("WASMRUN_HOME", str(tmp_path / "home"))
+    project = example("wat-hello")
+    (project / "up").symlink_to("..", target_is_directory=True)
+    log = BuildLog()
+    server = open_server(project, ServeOptions(port=0, watch=True, log=log))
+    server.start()
+    try:
+        time.sleep(0.5)  # the watcher's first scan
+        source = project / "main.wat"
+        source.write_text(source.read_text().replace("hello from", "HELLO from"))
+        assert log.wait_for_builds(1, timeout=30) == 1
+        # a loop would build again within a debounce period or two; give it several
+        assert log.wait_for_builds(2, timeout=6) == 1, log.lines
+    finally:
+        server.close()
+    assert b"HELLO" in (project / "wasmrun-out" / "main.wasm").read_bytes()
+
+
+def test_wasmrun_s_own_directories_are_ignored_however_reached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wasmrun.server.reload import ignored, own_dirs
+
+    monkeypatch.setenv("WASMRUN_HOME", str(tmp_path / "home"))
+    project = tmp_path / "project"
+    (project / "out").mkdir(parents=True)
+    (project / "up").symlink_to("..", target_is_directory=True)
+    (project / "out-link").symlink_to("out", target_is_directory=True)
+    root = project.resolve()
+    own = own_dirs(project / "out")
+    assert ignored(root / "out" / "main.wasm", root, own)
+    assert ignored(root / "out-link" / "main.wasm", root, own)
+    assert ignored(root / "up" / "project" / "out" / ".staging-x" / "main.wasm", root, own)
+    assert ignored(root / "up" / "home" / "state" / "servers" / "1-2.json", root, own)
+    assert ignored(root / "up" / "project" / ".git" / "index", root, own)
+    assert not ignored(root / "main.wat", root, own)
+    assert not ignored(root / "up" / "project" / "main.wat", root, own)
+
+
+# -- loopback in every form ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["127.1", "0x7f.0.0.1", "2130706433", "127.0.0.1", "localhost"])
+def test_loopback_in_any_form_keeps_the_host_check(host: str) -> None:
+    """``--host 127.1`` binds loopback: the DNS-rebinding check must stay on."""
+    server = DevServer(Site("x", BuildState(), project_dir=Path(__file__).parent), ServeOptions(host=host, port=0))
+    server.start()
+    try:
+        assert raw_get(server.port, "/__wasmrun/ping", host="evil.example")[0] == 403
+        assert server.url.startswith(("http://127.0.0.1:", "http://localhost:"))
+        assert raw_get(server.port, "/__wasmrun/ping", host="127.1")[0] == 200
+        assert raw_get(server.port, "/__wasmrun/ping", host="localhost")[0] == 200
+    finally:
+        server.close()
+
+
+def test_loopback_forms() -> None:
+    for host in ("127.1", "0x7f.1", "2130706433", "[::ffff:127.0.0.1]", "::ffff:127.0.0.1", "localhost.",
+                 "LOCALHOST", "[::1]", "127.255.255.254"):
+        assert is_loopback(host), host
+    for host in ("127.0.0.1.evil.example", "0.0.0.0", "::", "1", "10.0.0.1", "127.0.0.1 x", "", "[]",
+                 "evil.localhost.example"):
+        assert not is_loopback(host), host
+
+
+def test_cli_numeric_loopback_host_does_not_warn(example: Callable[[str], Path]) -> None:
+    proc, url = _start_cli(["run", str(example("wat-hello")), "--host", "127.1", "--port", "0"])
+    try:
+        assert url.startswith("http://127.0.0.1:")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+        _, stderr = proc.communicate(timeout=10)
+        assert "warning" not in stderr
+    finally:
+        if proc.poll() is None:
+            proc.kill()

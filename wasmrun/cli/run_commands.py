@@ -36,8 +36,8 @@ def run_command(
 ) -> None:
     import os
 
-    from wasmrun.errors import UsageError
-    from wasmrun.server.app import DEFAULT_PORT, BuildOptions, ServeOptions, is_loopback, open_server
+    from wasmrun.errors import EXIT_INTERRUPTED, UsageError
+    from wasmrun.server.app import DEFAULT_PORT, BuildOptions, ServeOptions, open_server
     from wasmrun.server.records import ServerRecord
 
     for option, value, choices in (("--target", target, ("wasm", "web")),
@@ -56,7 +56,7 @@ def run_command(
                          toolchain=toolchain, optimize=not no_opt)
     server = open_server(path, options, build)
     try:
-        if not is_loopback(host):
+        if not server.loopback:
             err(f"warning: listening on {host}: anyone who can reach this machine can read the served files")
         if port is None and server.port != DEFAULT_PORT:
             err(f"port {DEFAULT_PORT} is in use; using {server.port}")
@@ -69,6 +69,7 @@ def run_command(
     except BaseException:
         server.close()
         raise
+    interrupted = False
     try:
         typer.echo(f"serving {server.site.name} at {server.url}"
                    f"{' (watching for changes)' if watch else ''}; press Ctrl-C to stop", color=False)
@@ -77,10 +78,15 @@ def run_command(
             import webbrowser
 
             threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
-        server.serve()
+        interrupted = server.serve()
+    except KeyboardInterrupt:  # before serving began
+        interrupted = True
+        server.close()
     finally:
         record.remove()
     err("stopped")
+    if interrupted:  # Ctrl-C: 130, as for every command; `wasmrun stop` (SIGTERM) is a normal end
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 run_command.__doc__ = RUN_HELP

@@ -44,7 +44,7 @@ from wasmrun.errors import UsageError
 from wasmrun.models import BuildResult, GlueKind
 from wasmrun.server.connections import LISTEN_BACKLOG, Connection, ConnectionLoop
 from wasmrun.server.paths import is_inside, request_segments, resolve_in_roots
-from wasmrun.server.reload import Builder, BuildState, Watcher, build_error_text, ignored
+from wasmrun.server.reload import Builder, BuildState, Watcher, build_error_text, ignored, own_dirs
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8420
@@ -86,13 +86,34 @@ def content_type(path: Path) -> str:
     return guessed or "application/octet-stream"
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
+def loopback_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address ``host`` names when it is a numeric address in any form the system accepts
+    (``127.0.0.1``, ``127.1``, ``0x7f.1``, ``[::1]``, ``::ffff:127.0.0.1``), else None."""
+    name = host.strip()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if not name or any(c.isspace() for c in name):
+        return None
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(name.split("%", 1)[0])
     except ValueError:
-        return False
+        if ":" in name:
+            return None
+        try:  # the shorthand forms inet_aton (and so bind and connect) accept
+            address = ipaddress.IPv4Address(socket.inet_aton(name))
+        except OSError:
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address in any form, or ``localhost``) is this machine's loopback."""
+    if host.strip().rstrip(".").lower() == "localhost":
+        return True
+    address = loopback_address(host)
+    return address is not None and address.is_loopback
 
 
 @dataclass
@@ -373,7 +394,10 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- responses ------------------------------------------------------------------------------
 
+    _began = False  # the status line has been written
+
     def _headers(self, status: int, ctype: str, length: int | None) -> None:
+        self._began = True
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         if length is not None:
@@ -416,33 +440,54 @@ class Handler(BaseHTTPRequestHandler):
     # -- routing --------------------------------------------------------------------------------
 
     def _handle(self, head: bool) -> None:
-        dev = self.server.dev
+        """Answer the request; whatever goes wrong ends as an HTTP status and at most one line in
+        the terminal, never an empty reply and a traceback."""
         try:
-            if not dev.host_allowed(self.headers.get("Host")):
-                self._send(HTTPStatus.FORBIDDEN, b"forbidden host\n", "text/plain; charset=utf-8", head)
-                return
-            segments = request_segments(self.path)
-            if segments is None:
-                self._not_found(head)
-                return
-            if segments[:1] == ["__wasmrun"]:
-                self._internal(segments[1:], head)
-                return
-            site = dev.site
-            if not segments or segments == ["index.html"]:
-                page = site.app_page()
-                if page is not None:
-                    self._file(page, head)
-                else:
-                    self._html(dev.page_html(), head)
-                return
-            found = resolve_in_roots(self.path, site.roots())
-            if found is None:
-                self._not_found(head)
-            else:
-                self._file(found, head)
+            self._route(head)
         except (ConnectionError, TimeoutError):
-            pass
+            pass  # the client went away, or was too slow to read
+        except OSError as exc:  # a file the server may serve but cannot read
+            where = exc.filename or self.path
+            self.server.dev.log_error(f"error: cannot read {where}: {exc.strerror or exc}")
+            status = HTTPStatus.FORBIDDEN if isinstance(exc, PermissionError) else HTTPStatus.NOT_FOUND
+            self._fail(status, f"cannot read {self.path}: {exc.strerror or type(exc).__name__}\n", head)
+        except Exception as exc:  # noqa: BLE001  (a bug: said once, answered 500, the server stays up)
+            self.server.dev.log_error(f"error: internal error answering {self.command} {self.path}: "
+                                      f"{type(exc).__name__}: {exc}")
+            self._fail(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error\n", head)
+
+    def _fail(self, status: int, text: str, head: bool) -> None:
+        """An error status, unless the response had already begun (then the connection just ends)."""
+        if self._began:
+            return
+        with contextlib.suppress(OSError):
+            self._send(status, text.encode(), "text/plain; charset=utf-8", head)
+
+    def _route(self, head: bool) -> None:
+        dev = self.server.dev
+        if not dev.host_allowed(self.headers.get("Host")):
+            self._send(HTTPStatus.FORBIDDEN, b"forbidden host\n", "text/plain; charset=utf-8", head)
+            return
+        segments = request_segments(self.path)
+        if segments is None:
+            self._not_found(head)
+            return
+        if segments[:1] == ["__wasmrun"]:
+            self._internal(segments[1:], head)
+            return
+        site = dev.site
+        if not segments or segments == ["index.html"]:
+            page = site.app_page()
+            if page is not None:
+                self._file(page, head)
+            else:
+                self._html(dev.page_html(), head)
+            return
+        found = resolve_in_roots(self.path, site.roots())
+        if found is None:
+            self._not_found(head)
+        else:
+            self._file(found, head)
 
     def _internal(self, rest: list[str], head: bool) -> None:
         dev = self.server.dev
@@ -567,25 +612,34 @@ class DevServer:
         return self.httpd.server_port
 
     @property
+    def loopback(self) -> bool:
+        """Whether the server listens on loopback only: decided by the address it is bound to,
+        whatever form ``--host`` gave it in."""
+        return is_loopback(str(self.httpd.server_address[0]))
+
+    @property
     def url(self) -> str:
-        host = self.options.host
+        host = self.options.host.strip("[]")
         if host in ("0.0.0.0", ""):
             host = "127.0.0.1"
         elif host == "::":
             host = "::1"
-        if ":" in host and not host.startswith("["):
+        elif loopback_address(host) is not None:  # any numeric form: the address as bound
+            host = str(self.httpd.server_address[0])
+        if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}/"
 
     def host_allowed(self, header: str | None) -> bool:
         """On a loopback address, only requests naming a loopback host (this stops DNS rebinding)."""
-        if not is_loopback(self.options.host):
+        if not self.loopback:
             return True
         if not header:
             return False
-        name = header.rsplit(":", 1)[0] if not header.endswith("]") else header
         if header.startswith("["):
             name = header[1:].split("]", 1)[0]
+        else:
+            name = header.rsplit(":", 1)[0] if header.count(":") == 1 else header
         return is_loopback(name)
 
     def inject_live(self, html: str) -> str:
@@ -696,9 +750,9 @@ class DevServer:
         root = self.site.project_dir or (self.site.wasm_file.parent if self.site.wasm_file else None)
         if root is None or self.watcher is not None:
             return
-        output = self.site.output_dir.resolve() if self.site.output_dir else None
+        own = own_dirs(self.site.output_dir)
         resolved_root = root.resolve()
-        self.watcher = Watcher(resolved_root, lambda p: ignored(p, resolved_root, output), self.on_change)
+        self.watcher = Watcher(resolved_root, lambda p: ignored(p, resolved_root, own), self.on_change)
         self.watcher.start()
 
     # -- lifetime -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,23 +132,40 @@ class Builder:
         return True
 
 
-def ignored(path: Path, root: Path, output_dir: Path | None) -> bool:
-    """Whether a change at ``path`` is not one to react to."""
+def own_dirs(output_dir: Path | None) -> list[Path]:
+    """Where wasmrun itself writes while serving: the output directory (and the build's staging
+    directory in it), the build cache, and the records of running servers; resolved."""
+    from wasmrun.locations import Locations
+
+    locations = Locations.from_environment()
+    dirs = [locations.cache_dir, locations.state_dir, *([output_dir] if output_dir is not None else [])]
+    return [Path(os.path.realpath(d)) for d in dirs]
+
+
+def ignored(path: Path, root: Path, own: Iterable[Path]) -> bool:
+    """Whether a change at ``path`` (under ``root``, which is resolved) is not one to react to:
+    wasmrun's own writes (``own``, from :func:`own_dirs`) however the path reaches them, through
+    a symlink to an ancestor directory included; hidden and build directories; editor scratch files."""
     try:
         rel = path.relative_to(root)
     except ValueError:
         return True
-    if output_dir is not None:
-        try:
-            path.relative_to(output_dir)
-            return True
-        except ValueError:
-            pass
-    parts = rel.parts
-    if any(p.startswith(".") or p in IGNORED_DIRS for p in parts[:-1]):
+    real = Path(os.path.realpath(path))
+    if any(_inside(d, real) for d in own):
         return True
-    name = parts[-1] if parts else ""
-    return name.startswith(".") or name.endswith(_SCRATCH_SUFFIXES) or name == "4913"
+    views = [rel.parts]
+    if real != path and _inside(root, real):
+        views.append(real.relative_to(root).parts)
+    for parts in views:
+        if any(p.startswith(".") or p in IGNORED_DIRS for p in parts[:-1]):
+            return True
+    name = real.name
+    return name.startswith(".") or name.endswith(_SCRATCH_SUFFIXES) or name == "4913" or \
+        rel.name.startswith(".") or rel.name.endswith(_SCRATCH_SUFFIXES)
+
+
+def _inside(root: Path, path: Path) -> bool:
+    return path == root or root in path.parents
 
 
 def watch(root: Path, skip: Callable[[Path], bool], stop: threading.Event) -> Iterator[set[Path]]:
@@ -167,7 +184,9 @@ def watch(root: Path, skip: Callable[[Path], bool], stop: threading.Event) -> It
                                     ignore_permission_denied=True):
         if stop.is_set():
             return
-        yield {Path(path) for _change, path in changes}
+        # one path per file, however many links lead to it (a symlink to an ancestor directory
+        # makes every file reachable twice, or more)
+        yield {Path(os.path.realpath(path)) for _change, path in changes}
 
 
 def _snapshot(root: Path, skip: Callable[[Path], bool]) -> dict[Path, float]:
@@ -194,7 +213,7 @@ def _poll(root: Path, skip: Callable[[Path], bool], stop: threading.Event, inter
         changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
         before = after
         if changed:
-            yield changed
+            yield {Path(os.path.realpath(path)) for path in changed}
 
 
 @dataclass
