@@ -300,3 +300,21 @@ def test_a_plugin_name_with_a_newline_is_still_one_error_line(cli: Cli, isolated
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert "\\n" in result.stderr
     assert not (isolated_home / "config" / "config.toml").exists()
+
+
+def test_a_plugin_printing_while_it_imports_leaves_json_output_valid(cli: Cli, external: Callable[..., None]) -> None:
+    class Chatty(Exploding):
+        @hookimpl
+        def plugin_info(self) -> PluginInfo:
+            print("hello from plugin_info")
+            return PluginInfo(name="chatty", version="0.1")
+
+    def chatty() -> object:
+        print("hello from a plugin's import")
+        return Chatty()
+
+    external(EntryPoint("chatty", chatty))
+    result = cli("plugin", "list", "--json")
+    assert result.exit_code == 0
+    assert "chatty" in {row["name"] for row in json.loads(result.stdout)}
+    assert result.stderr.splitlines() == ["hello from a plugin's import", "hello from plugin_info"]

@@ -176,7 +176,8 @@ class Plugins:
             return _describe(exc)
         record.plugin = plugin
         try:
-            info = self._call_on(record, "plugin_info")
+            with contextlib.redirect_stdout(sys.stderr):  # as while importing: stdout is for wasmrun's output
+                info = self._call_on(record, "plugin_info")
             if not isinstance(info, PluginInfo):
                 raise PluginError(f"plugin_info returned {type(info).__name__}, not PluginInfo")
             _check_api(info)
@@ -454,7 +455,8 @@ def _load_entry_point(plugins: Plugins, ep: Any, *, allowed: set[str] | None, of
     if path is not None and path not in sys.path:
         sys.path.append(path)  # after the host's own packages: a plugin never shadows them
     try:
-        obj = ep.load()
+        with contextlib.redirect_stdout(sys.stderr):  # stdout is wasmrun's (--json): a chatty import goes to stderr
+            obj = ep.load()
     except BaseException as exc:  # one broken plugin (even one calling sys.exit) must not stop the others
         if not _plugins_fault(exc):
             raise
