@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import hypothesis
+import hypothesis.strategies as st
 import pytest
 
 from tests.conftest import CliResult
@@ -246,3 +248,17 @@ def test_json_shape_is_documented() -> None:
     missing = sorted(keys - documented)
     assert not missing, f"undocumented JSON keys: {missing}"
     assert f"schema_version` is {SCHEMA_VERSION}" in text
+
+
+_JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+_JSON = st.recursive(_JSON_SCALARS, lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+                     max_leaves=30)
+
+
+@hypothesis.settings(max_examples=300, derandomize=True, database=None)
+@hypothesis.given(report=st.dictionaries(st.text(), _JSON))
+def test_report_json_always_reads_back_as_the_report(report: dict[str, object]) -> None:
+    """inspect --json's own layout (an entry a line, the C encoder for each) is still exactly the JSON of the report."""
+    from wasmrun.wasm.inspect import report_json
+
+    assert json.loads(report_json(report)) == report

@@ -42,13 +42,13 @@ def inspect_command(
     module is malformed or invalid (the report is still printed for an invalid one), 2 for usage errors."""
     from pathlib import Path
 
-    from wasmrun.cli.output import err, print_json
+    from wasmrun.cli.output import err
     from wasmrun.errors import EXIT_FAILURE
-    from wasmrun.wasm.inspect import inspect_file, invalid_line, render_text
+    from wasmrun.wasm.inspect import inspect_file, invalid_line, render_text, report_json
 
     report = inspect_file(Path(file))
     if as_json:
-        print_json(report)
+        typer.echo(report_json(report))
     else:
         typer.echo(render_text(report))
     invalid = invalid_line(report)

@@ -8,6 +8,7 @@ which ``exec`` also uses to refuse modules that need JS glue.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,9 +114,8 @@ def listing(items: Sequence[str], limit: int = 10, *, total: int | None = None) 
     return f"{', '.join(items[:limit])} ... and {total - limit:,} more"
 
 
-def _type_text(module: WasmModule, type_index: int) -> str:
-    types = module.types
-    return str(types[type_index]) if type_index < len(types) else f"type {type_index}"
+def _type_text(type_texts: list[str], type_index: int) -> str:
+    return type_texts[type_index] if type_index < len(type_texts) else f"type {type_index}"
 
 
 def _limits(limits: Limits, page: int | None) -> dict[str, Any]:
@@ -127,11 +127,11 @@ def _limits(limits: Limits, page: int | None) -> dict[str, Any]:
     return out
 
 
-def _import_entry(module: WasmModule, imp: Import, index: int) -> dict[str, Any]:
+def _import_entry(type_texts: list[str], imp: Import, index: int) -> dict[str, Any]:
     entry: dict[str, Any] = {"index": index, "module": imp.module, "name": imp.name}
     if imp.kind in ("func", "tag"):
         assert isinstance(imp.type, int)
-        entry["type"] = _type_text(module, imp.type)
+        entry["type"] = _type_text(type_texts, imp.type)
     elif imp.kind == "memory":
         assert isinstance(imp.type, Limits)
         entry.update(_limits(imp.type, WASM_PAGE))
@@ -211,18 +211,20 @@ def _report(module: WasmModule, file: str) -> dict[str, Any]:
     def fname(index: int) -> str | None:
         return func_names.get(index) or module.function_name(index)
 
+    type_texts = [str(t) for t in module.types]  # each type's text once, however many use it
     report["types"] = [{"index": i, "kind": t.kind, "params": list(t.params), "results": list(t.results),
-                        "text": str(t)} for i, t in enumerate(module.types)]
+                        "text": type_texts[i]} for i, t in enumerate(module.types)]
     imports: dict[str, list[dict[str, Any]]] = {kind: [] for kind in EXTERNAL_KINDS}
     for imp in module.imports:
-        imports[imp.kind].append(_import_entry(module, imp, len(imports[imp.kind])))
+        imports[imp.kind].append(_import_entry(type_texts, imp, len(imports[imp.kind])))
     report["imports"] = imports
     exports: dict[str, list[dict[str, Any]]] = {kind: [] for kind in EXTERNAL_KINDS}
+    function_types = [i.type for i in module.imported("func")] + module.functions  # type index of each function
     for exp in module.exports:
         entry: dict[str, Any] = {"name": exp.name, "index": exp.index}
         if exp.kind == "func":
-            func_type = module.function_type(exp.index)
-            entry["type"] = str(func_type) if func_type else None
+            type_index = function_types[exp.index] if exp.index < len(function_types) else None
+            entry["type"] = None if type_index is None else _type_text(type_texts, type_index)  # type: ignore[arg-type]
             entry["function_name"] = func_names.get(exp.index)
         exports[exp.kind].append(entry)
     report["exports"] = exports
@@ -326,6 +328,25 @@ def _report(module: WasmModule, file: str) -> dict[str, Any]:
     report["findings"] = findings
     report["conclusion"] = conclusion.as_dict()
     return report
+
+
+def report_json(report: dict[str, Any]) -> str:
+    """The report as JSON for ``inspect --json``: objects indented, each entry of a list on a line
+    of its own. (``json.dumps(indent=...)`` falls back to the pure-Python encoder: 0.2 s for a
+    module with 20,000 imports; this leaves each entry to the C one.)"""
+    encode = json.JSONEncoder(default=str).encode
+
+    def dump(value: Any, pad: str) -> str:
+        if isinstance(value, dict) and value:
+            inner = pad + "  "
+            items = (f"{inner}{encode(str(key))}: {dump(item, inner)}" for key, item in value.items())
+            return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+        if isinstance(value, list) and value:
+            inner = pad + "  "
+            return "[\n" + ",\n".join(inner + encode(item) for item in value) + f"\n{pad}]"
+        return encode(value)
+
+    return dump(report, "")
 
 
 def _safe(module: WasmModule, attr: str) -> Any:

@@ -130,6 +130,9 @@ class ByteReader:
         if pos < self.end and data[pos] < 0x80:  # the common one-byte case, inline
             self.pos = pos + 1
             return data[pos]
+        if pos + 1 < self.end and data[pos + 1] < 0x80:  # and two bytes (up to 16,383), inline too
+            self.pos = pos + 2
+            return (data[pos] & 0x7F) | (data[pos + 1] << 7)
         try:
             value, self.pos = read_uleb128(data, pos, max_bits=32, end=self.end)
         except WasmFormatError as exc:
@@ -643,8 +646,30 @@ class WasmModule:
         r = self._reader(section)
         out: list[Import] = []
         data, end, n_types = self.data, r.end, len(self.types)
+        # function type indices a one-byte index may name, for the fast path below
+        func_types = {i for i, t in enumerate(self.types[:0x80]) if t.kind == "func"}
+        module_names: dict[bytes, str] = {}
         for _ in range(r.count("imports", 4)):
             start = r.pos
+            # The common import, inline: short names, a function, a one-byte type index. Anything
+            # else (or anything wrong) takes the general road below, which says what is wrong.
+            module_size = data[start] if start < end else 0x80
+            name_at = start + 1 + module_size
+            if module_size < 0x80 and name_at < end:
+                name_size = data[name_at]
+                kind_at = name_at + 1 + name_size
+                if name_size < 0x80 and kind_at + 1 < end and data[kind_at] == 0 and data[kind_at + 1] in func_types:
+                    raw_module = data[start + 1:name_at]
+                    try:
+                        module = module_names.get(raw_module) or module_names.setdefault(
+                            raw_module, raw_module.decode("utf-8"))
+                        name = data[name_at + 1:kind_at].decode("utf-8")
+                    except UnicodeDecodeError:
+                        pass
+                    else:
+                        out.append(Import(module, name, "func", data[kind_at + 1], start))
+                        r.pos = kind_at + 2
+                        continue
             module = r.name()
             name = r.name()
             kind_at = r.pos
@@ -816,9 +841,18 @@ class WasmModule:
         out: list[Export] = []
         seen: set[str] = set()
         sizes: dict[str, int] = {}  # each index space's size, computed once
+        data, end = self.data, r.end
         for _ in range(r.count("exports", 3)):
             start = r.pos
-            name = r.name()
+            size = data[start] if start < end else 0x80
+            if size < 0x80 and start + 1 + size <= end:  # a short name, inline
+                r.pos = start + 1 + size
+                try:
+                    name = data[start + 1:r.pos].decode("utf-8")
+                except UnicodeDecodeError:
+                    raise r.fail("name is not valid UTF-8", start) from None
+            else:
+                name = r.name()
             if name in seen:
                 raise r.fail(f"duplicate export name '{name}'", start)
             seen.add(name)
@@ -827,11 +861,14 @@ class WasmModule:
             if kind >= len(EXTERNAL_KINDS):
                 raise r.fail(f"unknown export kind 0x{kind:02x}", kind_at)
             kind_name = EXTERNAL_KINDS[kind]
-            size = sizes.get(kind_name)
-            if size is None:
-                size = sizes[kind_name] = self.space_size(kind_name)
+            known = sizes.get(kind_name)
+            size = sizes[kind_name] = self.space_size(kind_name) if known is None else known
             index_at = r.pos
-            index = r.u32()
+            if index_at < end and data[index_at] < 0x80:  # a one-byte index, inline
+                index = data[index_at]
+                r.pos = index_at + 1
+            else:
+                index = r.u32()
             if index >= size:
                 raise r.fail(f"{kind_name} index {index} out of range ({size} {kind_name}s)", index_at)
             out.append(Export(name, kind_name, index, start))
