@@ -248,3 +248,21 @@ def test_a_schema_version_that_is_not_a_number_is_refused(isolated_home: Path) -
     path.write_text("schema_version = true\n")
     with pytest.raises(ConfigError, match="schema_version must be a positive integer"):
         load_config()
+
+
+@pytest.mark.parametrize("config", [
+    '[plugins]\ndisabled = [{a = 1}]\n',
+    '[plugins]\ndisabled = 5\ninstalled = {x = {entry_points = "abc", version = 3}}\n'
+    'commands = {y = 1, z = {version = [1]}}\n',
+    'plugins = [1, 2]\n',
+])
+@pytest.mark.parametrize("status", ['[[[[', '{"failed": [{"name": 1}, 5, {"name": "q", "error": ["x"]}]}', '7'])
+def test_version_reads_what_it_can_of_any_config_and_failure_record(cli: Cli, isolated_home: Path, config: str,
+                                                                    status: str) -> None:
+    (isolated_home / "config").mkdir()
+    (isolated_home / "config" / "config.toml").write_text(config)
+    (isolated_home / "state").mkdir()
+    (isolated_home / "state" / "plugins.json").write_text(status)
+    result = cli("--version")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert "  wat " in result.stdout and "failed to load" not in result.stdout

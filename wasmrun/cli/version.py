@@ -61,6 +61,19 @@ def _config(locations: Locations) -> dict[str, object]:
         return {}  # --version never fails on a bad config; every other command reports it
 
 
+def _table(value: object) -> dict[str, object]:
+    """``value`` when it is a table, else an empty one: --version reads what it can."""
+    return value if isinstance(value, dict) else {}
+
+
+def _strings(value: object) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _failed(locations: Locations) -> dict[str, dict[str, str]]:
     """The plugins the last command that loaded plugins found broken, by name (the record is
     written by :func:`wasmrun.plugins.save_status`; ``--version`` imports no plugin to find out)."""
@@ -68,22 +81,27 @@ def _failed(locations: Locations) -> dict[str, dict[str, str]]:
 
     try:
         data = json.loads((locations.state_dir / "plugins.json").read_text(encoding="utf-8"))
-        return {str(item["name"]): {k: str(v) for k, v in item.items()} for item in data["failed"]}
-    except (OSError, ValueError, RecursionError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, RecursionError):
         return {}
+    items = _table(data).get("failed")
+    failed: dict[str, dict[str, str]] = {}
+    for item in items if isinstance(items, list) else []:
+        entry = {key: _text(value) for key, value in _table(item).items()}
+        if entry.get("name") and entry.get("error"):
+            failed[entry["name"]] = entry
+    return failed
 
 
 def version_text() -> str:
+    """What ``--version`` prints. Whatever the config file or the failure record hold, it never
+    fails: every other command reports a bad config."""
     from wasmrun import __version__
     from wasmrun.locations import Locations
 
     locations = Locations.from_environment()
-    config = _config(locations)
+    table = _table(_config(locations).get("plugins"))
     failed = _failed(locations)
-    plugins_table = config.get("plugins", {})
-    table = plugins_table if isinstance(plugins_table, dict) else {}
-    disabled_list = table.get("disabled", [])
-    disabled = set(disabled_list) if isinstance(disabled_list, list) else set()
+    disabled = set(_strings(table.get("disabled")))
     disabled |= {p.strip() for p in os.environ.get("WASMRUN_DISABLE_PLUGINS", "").split(",") if p.strip()}
     lines = [f"wasmrun {__version__} (Python {sys.version.split()[0]})", "plugins:"]
     shown: set[str] = set()
@@ -93,31 +111,27 @@ def version_text() -> str:
         problem = failed.get(name)
         if problem and not builtin:
             shown.add(name)
-            if problem.get("version") in ("", version):  # a newer version may well load
-                note += f" [failed to load when last used: {problem.get('error', '')}]"
+            if problem.get("version", "") in ("", version):  # a newer version may well load
+                note += f" [failed to load when last used: {problem['error']}]"
         return f"  {name} {version or '?'} ({where}){note}"
 
     from wasmrun.languages import BUILTIN_PLUGINS
 
     for module in BUILTIN_PLUGINS:
         lines.append(line(module.rsplit(".", 1)[-1], __version__, "built-in", builtin=True))
-    installed = table.get("installed", {})
     installed_names: set[str] = set()
-    for record in (installed.values() if isinstance(installed, dict) else []):
-        if not isinstance(record, dict):
-            continue
-        for name in record.get("entry_points", []):
+    for record in map(_table, _table(table.get("installed")).values()):
+        for name in _strings(record.get("entry_points")):
             installed_names.add(name)
-            lines.append(line(name, record.get("version", ""), f"{record.get('distribution', '')}, installed"))
+            lines.append(line(name, _text(record.get("version")), f"{_text(record.get('distribution'))}, installed"))
     for name, dist, version in environment_plugins():
         if name not in installed_names:
             lines.append(line(name, version, dist))
-    commands = table.get("commands", {})
-    for name, spec in (commands.items() if isinstance(commands, dict) else []):
+    for name, spec in _table(table.get("commands")).items():
         if isinstance(spec, dict):
-            lines.append(line(name, spec.get("version", ""), f"command {spec.get('command', '')}"))
+            lines.append(line(name, _text(spec.get("version")), f"command {_text(spec.get('command'))}"))
     for name, problem in failed.items():
         if name not in shown:  # one --version cannot list from metadata (a name clash, say)
             lines.append(f"  {name} {problem.get('version') or '?'} ({problem.get('source', '')}) "
-                         f"[failed to load when last used: {problem.get('error', '')}]")
+                         f"[failed to load when last used: {problem['error']}]")
     return "\n".join(lines)
