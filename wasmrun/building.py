@@ -161,7 +161,8 @@ def compile_project(
             raise BuildError(f"{name} reported {result.wasm_path} but did not write it")
         if cached is not None:
             cached.store(plugins, name, result, staging.path, optimize_problem)
-        moves = {staged.resolve(): final for staged, final in staging.commit(result.files()).items()}
+        placed = staging.commit(result.files(), replace_previous=True)  # the output directory holds one build
+        moves = {staged.resolve(): final for staged, final in placed.items()}
     finally:
         staging.discard()
 

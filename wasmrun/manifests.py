@@ -142,7 +142,7 @@ def restore(options: dict[str, Any], *, cache: BuildCache | None = None) -> tupl
             return None, "its stored output is missing or damaged"
         staged = [staging.path / rel for rel in (stored["wasm_path"], stored["js_path"], stored["html_path"],
                                                  *stored["additional_files"]) if rel is not None]
-        staging.commit(staged)
+        staging.commit(staged, replace_previous=True)
     finally:
         staging.discard()
     if not Path(result["wasm_path"]).is_file():
@@ -170,3 +170,37 @@ def forget(cache: BuildCache, options: dict[str, Any]) -> None:
     """Drop an invocation's manifest (its entries stay until evicted)."""
     with contextlib.suppress(OSError):
         os.unlink(manifest_path(cache, options))
+
+
+#: Where recorded inputs are not worth watching: the system's and Python's own files.
+_SYSTEM_PREFIXES = ("/usr/", "/lib/", "/lib64/", "/bin/", "/sbin/", "/opt/", "/etc/", "/proc/", "/sys/", "/dev/")
+
+
+def recorded_outside(cache: BuildCache, options: dict[str, Any]) -> list[Path]:
+    """The files the newest stored build of ``options`` read from outside its project (a header
+    included by a relative path, a path dependency), leaving out the system's, Python's and
+    wasmrun's own: what ``run --watch`` watches besides the project."""
+    candidates = load(manifest_path(cache, options))
+    if not candidates:
+        return []
+    project = str(options["project"]) + os.sep
+    skipped = (*_SYSTEM_PREFIXES, sys.prefix + os.sep, sys.base_prefix + os.sep, str(cache.root) + os.sep)
+    try:
+        files = candidates[0]["inputs"]["files"]
+        code = {str(p) for p in _code_roots()}
+        return sorted(Path(p) for p, known in files.items()
+                      if known is not None and not p.startswith(project) and not p.startswith(skipped)
+                      and not any(p.startswith(root) for root in code))
+    except (KeyError, TypeError, AttributeError):
+        return []
+
+
+def _code_roots() -> list[str]:
+    """The directories wasmrun's own code and the installed packages' live in."""
+    import site
+
+    import wasmrun
+
+    roots = [os.path.dirname(os.path.abspath(wasmrun.__file__)) + os.sep]
+    roots += [p + os.sep for p in (*site.getsitepackages(), site.getusersitepackages())]
+    return roots

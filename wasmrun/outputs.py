@@ -243,8 +243,10 @@ class Staging:
                 if attempt == 2:
                     raise
 
-    def commit(self, built: list[Path]) -> dict[Path, Path]:
-        """Move the staged files into place; returns staged path -> final path."""
+    def commit(self, built: list[Path], *, replace_previous: bool = False) -> dict[Path, Path]:
+        """Move the staged files into place; returns staged path -> final path. With
+        ``replace_previous``, what earlier commits wrote and this one does not is removed (see
+        :meth:`_drop_stale`): the output directory then holds one build."""
         with _locked(self.output_dir):
             manifest = load_manifest(self.output_dir)
             moves: dict[Path, Path] = {}
@@ -281,9 +283,27 @@ class Staging:
                     recorded = _fingerprint(staged)
                     os.replace(staged, final)
                     manifest.files[final.relative_to(self.output_dir).as_posix()] = recorded
+                if replace_previous:
+                    self._drop_stale(manifest, {final.relative_to(self.output_dir).as_posix()
+                                                for final in moves.values()})
             finally:  # what was moved is recorded, even when a later move failed
                 _write_manifest(self.output_dir, manifest)
         return moves
+
+    def _drop_stale(self, manifest: Manifest, current: set[str]) -> None:
+        """Remove what an earlier build wrote and this one did not (a ``--debug-info`` build's
+        ``.wat`` beside a later plain build's module): the output directory holds one build.
+        Only files still as wasmrun wrote them go; a changed one stays, and stays recorded."""
+        for rel, entry in list(manifest.files.items()):
+            if rel in current:
+                continue
+            path = self.output_dir / rel
+            if not os.path.lexists(path):
+                del manifest.files[rel]
+            elif _matches(path, entry):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    del manifest.files[rel]
 
     def _make_parents(self, directory: Path) -> list[str]:
         """Create ``directory`` (inside the output directory); returns the ones created."""
