@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -746,3 +747,59 @@ def test_cli_numeric_loopback_host_does_not_warn(example: Callable[[str], Path])
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+# -- the project's own settings, and only the current build's outputs ------------------------------
+
+
+def test_cli_run_honours_the_project_s_target(example: Callable[[str], Path]) -> None:
+    """``target = "web"`` in wasmrun.toml: `run` builds emscripten's page, as `compile` would."""
+    from wasmrun.testing import require_tool
+
+    require_tool("emcc", found=shutil.which("emcc") is not None)
+    project = example("c-hello")
+    (project / "wasmrun.toml").write_text('target = "web"\n')
+    proc, url = _start_cli(["run", str(project), "--port", "0"])
+    try:
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        status, headers, body = raw_get(port, "/")
+        assert status == 200 and headers["content-type"].startswith("text/html")
+        assert b"c-hello.js" in body and b"wasmrun-info" not in body  # emscripten's page, not wasmrun's
+        assert (project / "wasmrun-out" / "c-hello.html").is_file()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def test_run_honours_the_project_s_output_dir(example: Callable[[str], Path]) -> None:
+    project = example("wat-hello")
+    (project / "wasmrun.toml").write_text('output_dir = "build"\n')
+    with open_server(project, ServeOptions(port=0)) as server:
+        server.start()
+        assert server.site.output_dir == (project / "build").absolute()
+        assert json.loads(raw_get(server.port, "/__wasmrun/info.json")[2])["wasm"] == "/main.wasm"
+        assert raw_get(server.port, "/main.wasm")[0] == 200
+    assert (project / "build" / "main.wasm").is_file() and not (project / "wasmrun-out").exists()
+
+
+def test_an_earlier_build_s_files_are_not_served(example: Callable[[str], Path]) -> None:
+    """`compile --debug-info` leaves a .wat beside the module; the server's own build does not
+    make one, so the old one is stale: not served, from the output directory or through the
+    project directory."""
+    from wasmrun.building import compile_project, default_plugins
+
+    project = example("python-hello")
+    debug = compile_project(project, default_plugins(), debug_info=True)
+    wat = [p for p in debug.additional_files if p.suffix == ".wat"]
+    assert wat and wat[0].is_file()
+    with open_server(project, ServeOptions(port=0)) as server:
+        server.start()
+        leftover = project / "wasmrun-out" / "older.wat"  # whether or not the build swept the old one
+        leftover.write_text("(module)")
+        for stale in (wat[0].name, leftover.name):
+            assert raw_get(server.port, f"/{stale}")[0] == 404
+            assert raw_get(server.port, f"/wasmrun-out/{stale}")[0] == 404
+        assert raw_get(server.port, f"/{wat[0].name}")[0] == 404
+        assert raw_get(server.port, f"/wasmrun-out/{wat[0].name}")[0] == 404
+        assert raw_get(server.port, f"/{debug.wasm_path.name}")[0] == 200
+        assert raw_get(server.port, f"/wasmrun-out/{debug.wasm_path.name}")[0] == 200

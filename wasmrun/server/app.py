@@ -150,6 +150,22 @@ class Site:
                 roots.append(root)
         return roots
 
+    def find(self, raw_path: str) -> Path | None:
+        """The file a request names: from the first root that has it, except that in the output
+        directory only the current build's files count (one an earlier build left there, a
+        ``--debug-info`` build's ``.wat`` say, is stale: it is not served, from any root)."""
+        result = self.state.result
+        output = self.output_dir.resolve() if self.output_dir is not None else None
+        built = {p.resolve() for p in result.files()} if result is not None else set()
+        for root in self.roots():
+            found = resolve_in_roots(raw_path, [root])
+            if found is None:
+                continue
+            if output is not None and is_inside(output, found) and found not in built:
+                continue
+            return found
+        return None
+
     @property
     def result(self) -> BuildResult | None:
         return self.state.result
@@ -483,7 +499,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self._html(dev.page_html(), head)
             return
-        found = resolve_in_roots(self.path, site.roots())
+        found = site.find(self.path)
         if found is None:
             self._not_found(head)
         else:
@@ -863,8 +879,8 @@ class BuildOptions:
     """The ``compile`` options ``run`` passes on."""
 
     output_dir: Path | None = None
-    optimization: str = "release"
-    target: str = "wasm"
+    optimization: str | None = None  # None: the project's wasmrun.toml, else release
+    target: str | None = None  # None: the project's wasmrun.toml, else wasm
     language: str | None = None
     toolchain: str | None = None
     extra_args: list[str] = field(default_factory=list)
@@ -880,6 +896,7 @@ def prepare_site(path: str | Path, options: ServeOptions, build: BuildOptions | 
     from wasmrun.errors import NoPluginError
     from wasmrun.models import Optimization, Target
     from wasmrun.outputs import default_output_dir
+    from wasmrun.project_config import load_project_config
 
     build = build or BuildOptions()
     given = Path(path).expanduser()
@@ -892,19 +909,26 @@ def prepare_site(path: str | Path, options: ServeOptions, build: BuildOptions | 
             raise UsageError(f"not a project directory or a .wasm file: {path}")
         return Site(given.stem, state, wasm_file=given), None
     plugins = plugins or default_plugins()
+    # what `compile` would take from the project's wasmrun.toml: the server needs the plugin and
+    # the output directory before the first build (to serve and to ignore it); compile_project
+    # reads the rest (target, optimization, toolchain, extra arguments) at every build
+    settings = load_project_config(given)
     try:
-        plugin = choose_plugin(given, plugins, build.language)
+        plugin = choose_plugin(given, plugins, build.language or settings.language)
     except NoPluginError:
         if (given / "index.html").is_file():
             return Site(given.name, state, project_dir=given), None
         raise
-    output_dir = (build.output_dir or default_output_dir(given)).absolute()
+    output_dir = (build.output_dir or settings.output_path(given) or default_output_dir(given)).absolute()
 
     def run_build() -> BuildResult:
-        return compile_project(given, plugins, output_dir=output_dir, optimization=Optimization(build.optimization),
-                               target=Target(build.target), language=build.language,
-                               toolchain_name=build.toolchain, extra_args=build.extra_args,
-                               optimize=build.optimize)
+        before = _placed_files(output_dir)
+        result = compile_project(given, plugins, output_dir=output_dir,
+                                 optimization=Optimization(build.optimization) if build.optimization else None,
+                                 target=Target(build.target) if build.target else None, language=build.language,
+                                 toolchain_name=build.toolchain, extra_args=build.extra_args,
+                                 optimize=build.optimize)
+        return with_placed_files(result, before, _placed_files(output_dir))
 
     site = Site(given.name, state, project_dir=given, output_dir=output_dir, plugin=plugin, plugins=plugins)
 
@@ -923,6 +947,33 @@ def prepare_site(path: str | Path, options: ServeOptions, build: BuildOptions | 
         state.failed(build_error_text(exc))
         options.log(f"build failed; watching for changes\n{state.error}")
     return site, builder
+
+
+def _placed_files(output_dir: Path) -> dict[Path, tuple[int, int]]:
+    """Every file in the output directory (hidden ones aside), with its inode and mtime."""
+    found: dict[Path, tuple[int, int]] = {}
+    for current, dirs, files in os.walk(output_dir):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if name.startswith("."):
+                continue
+            path = Path(current, name)
+            with contextlib.suppress(OSError):
+                st = path.lstat()
+                found[path.resolve()] = (st.st_ino, st.st_mtime_ns)
+    return found
+
+
+def with_placed_files(result: BuildResult, before: dict[Path, tuple[int, int]],
+                      after: dict[Path, tuple[int, int]]) -> BuildResult:
+    """``result`` with every file the build placed in the output directory (each one moved into
+    place is a new file) among its files, reported or not (emscripten's side files, say), so
+    that :meth:`Site.find` serves them and nothing an earlier build left."""
+    reported = {p.resolve() for p in result.files()}
+    placed = sorted(p for p, stamp in after.items() if before.get(p) != stamp and p not in reported)
+    if not placed:
+        return result
+    return result.model_copy(update={"additional_files": [*result.additional_files, *placed]})
 
 
 def open_server(path: str | Path, options: ServeOptions | None = None, build: BuildOptions | None = None,
