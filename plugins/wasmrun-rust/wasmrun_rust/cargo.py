@@ -23,11 +23,12 @@ from pathlib import Path
 from wasmrun import toolchain as tools
 from wasmrun.errors import BuildError, MissingToolchainError, UsageError
 from wasmrun.locations import Locations
-from wasmrun.models import BuildConfig, BuildResult, GlueKind, Optimization
+from wasmrun.models import BuildConfig, BuildInputs, BuildResult, GlueKind, Optimization
 
 from wasmrun_rust import crate as crates
 from wasmrun_rust import toolchain as rust_tools
 from wasmrun_rust.crate import Crate, Kind
+from wasmrun_rust.inputs import cargo_inputs
 from wasmrun_rust.toolchain import BARE_TARGET, RustToolchain
 
 #: The first cargo that reads Cargo.lock version 4.
@@ -103,18 +104,23 @@ def _profile_env(config: BuildConfig) -> dict[str, str]:
 
 
 def cargo_build(config: BuildConfig, crate: Crate, rust: RustToolchain, triple: str,
-                selection: list[str]) -> Path:
-    """Run ``cargo build`` for ``triple``; returns the directory holding the artefacts."""
+                selection: list[str], names: list[str]) -> tuple[Path, BuildInputs]:
+    """Run ``cargo build`` for ``triple``; returns the directory holding the artefacts ``names``,
+    and what the build read (from cargo's dependency files: :mod:`wasmrun_rust.inputs`)."""
     assert rust.cargo is not None
     tdir = target_dir(crate.root, config.optimization)
     debug = config.optimization is Optimization.DEBUG
+    profile = "debug" if debug else "release"
     env = {**rust.env(), **_profile_env(config), "CARGO_TARGET_DIR": str(tdir)}
     with _build_root(crate, rust) as root:
         cmd = [rust.cargo, "build", "--manifest-path", str(root / "Cargo.toml"), "--target", triple,
                *selection, *([] if debug else ["--release"]),
                *([] if crate.registry_dependencies else ["--offline"]), *config.extra_args]
         tools.run(cmd, cwd=root, env=env, what="cargo build")
-    return tdir / triple / ("debug" if debug else "release")
+        inputs = cargo_inputs(crate_root=crate.root, build_root=root, workspace=crates.workspace_root(crate.root),
+                              target_dir=tdir, triple=triple, profile=profile, names=names,
+                              probed=rust_tools.probes(rust, triple))
+    return tdir / triple / profile, inputs
 
 
 def _copy_out(artefacts: Path, names: list[str], output_dir: Path) -> list[Path]:
@@ -143,7 +149,7 @@ def build_wasm(config: BuildConfig, crate: Crate) -> BuildResult:
         if rust is None or rust.wasi_target is None:
             raise MissingToolchainError(rust_tools.missing_explanation())
         triple = rust.wasi_target
-        artefacts = cargo_build(config, crate, rust, triple, ["--bins"])
+        artefacts, inputs = cargo_build(config, crate, rust, triple, ["--bins"], crate.bins)
         files = _copy_out(artefacts, crate.bins, config.output_dir)
         glue = GlueKind.WASI
     else:
@@ -152,10 +158,11 @@ def build_wasm(config: BuildConfig, crate: Crate) -> BuildResult:
             raise MissingToolchainError(rust_tools.missing_explanation(BARE_TARGET))
         triple = BARE_TARGET
         assert crate.lib_name is not None
-        artefacts = cargo_build(config, crate, rust, triple, ["--lib"])
+        artefacts, inputs = cargo_build(config, crate, rust, triple, ["--lib"], [crate.lib_name])
         files = _copy_out(artefacts, [crate.lib_name], config.output_dir)
         glue = GlueKind.NONE
-    return BuildResult(wasm_path=files[0], additional_files=files[1:], glue=glue, toolchain=_label(rust, triple))
+    return BuildResult(wasm_path=files[0], additional_files=files[1:], glue=glue, toolchain=_label(rust, triple),
+                       inputs=inputs)
 
 
 def _choose_web_tool(config: BuildConfig, crate: Crate) -> tuple[str, str]:
@@ -182,11 +189,15 @@ def build_web(config: BuildConfig, crate: Crate) -> BuildResult:
     release = config.optimization is not Optimization.DEBUG
     env = {**rust.env(path_first=True), **_profile_env(config),
            "CARGO_TARGET_DIR": str(target_dir(crate.root, config.optimization))}
+    # wasm-pack and trunk read what they like (index.html, assets, their own config): every project
+    # file and the whole environment count for them (BuildInputs' defaults).
+    inputs: BuildInputs | None = None
     if tool == "wasm-bindgen":
         kind = crate.kind
-        artefacts = cargo_build(config, crate, rust, BARE_TARGET, ["--lib"] if kind is Kind.LIBRARY else ["--bins"])
         name = crate.lib_name if kind is Kind.LIBRARY else crate.bins[0]
         assert name is not None
+        artefacts, inputs = cargo_build(config, crate, rust, BARE_TARGET,
+                                        ["--lib"] if kind is Kind.LIBRARY else ["--bins"], [name])
         tools.run([path, "--target", "web", "--out-dir", str(out), *([] if release else ["--debug", "--keep-debug"]),
                    str(artefacts / f"{name}.wasm")], env=env, what="wasm-bindgen")
     elif tool == "wasm-pack":
@@ -198,10 +209,10 @@ def build_web(config: BuildConfig, crate: Crate) -> BuildResult:
         with _build_root(crate, rust) as root:
             tools.run([path, "build", *(["--release"] if release else []), "--dist", str(out)],
                       cwd=root, env=env, what="trunk")
-    return _web_result(out, tool, rust)
+    return _web_result(out, tool, rust, inputs)
 
 
-def _web_result(out: Path, tool: str, rust: RustToolchain) -> BuildResult:
+def _web_result(out: Path, tool: str, rust: RustToolchain, inputs: BuildInputs | None) -> BuildResult:
     wasm = sorted(out.rglob("*_bg.wasm")) or sorted(out.rglob("*.wasm"))
     if not wasm:
         raise BuildError(f"{tool} finished but wrote no .wasm into {out}")
@@ -211,6 +222,6 @@ def _web_result(out: Path, tool: str, rust: RustToolchain) -> BuildResult:
     others = sorted(p for p in out.rglob("*") if p.is_file() and p not in main)
     return BuildResult(wasm_path=wasm[0], js_path=js if js.is_file() else None,
                        html_path=html if html.is_file() else None, additional_files=others,
-                       glue=GlueKind.WASM_BINDGEN,
+                       glue=GlueKind.WASM_BINDGEN, inputs=inputs,
                        toolchain=f"{tool} {tools.tool_version(rust_tools.web_tool(tool) or tool) or ''} "
                                  f"+ {_label(rust, BARE_TARGET)}")

@@ -183,6 +183,31 @@ def find(target: str | None = None) -> RustToolchain | None:
     return None
 
 
+def probes(chosen: RustToolchain, triple: str) -> list[Path]:
+    """Where the choice of ``chosen`` looked, for the build cache: every candidate ``rustc`` up to
+    it (by content, absent ones too) and the wasm target directories of each toolchain it passed
+    over and of its own (a toolchain earlier on PATH that gains its wasm target is chosen instead),
+    the std of ``triple`` it builds with, and rustup's settings and toolchain list."""
+    paths: list[Path] = []
+    seen: set[Path] = set()
+    for candidate in _candidate_rustcs():
+        paths.append(Path(candidate))
+        if not _executable(Path(candidate)):
+            continue
+        sysroot = _sysroot(candidate)
+        if sysroot is None or sysroot.resolve() in seen:
+            continue
+        seen.add(sysroot.resolve())
+        rustlib = sysroot / "lib" / "rustlib"
+        paths += [rustlib / target for target in (*WASI_TARGETS, BARE_TARGET)]
+        if sysroot.resolve() == chosen.sysroot.resolve():
+            paths.append(rustlib / triple / "lib")
+            break
+    rustup_home = Path(os.environ.get("RUSTUP_HOME") or Path.home() / ".rustup")
+    paths += [rustup_home / "settings.toml", rustup_home / "toolchains"]
+    return list(dict.fromkeys(paths))
+
+
 def missing_explanation(target: str | None = None) -> str:
     """Why no toolchain fits, naming each one found, and how to get one that does."""
     wanted = " or ".join(WASI_TARGETS) if target is None else target
