@@ -803,3 +803,46 @@ def test_an_earlier_build_s_files_are_not_served(example: Callable[[str], Path])
         assert raw_get(server.port, f"/wasmrun-out/{wat[0].name}")[0] == 404
         assert raw_get(server.port, f"/{debug.wasm_path.name}")[0] == 200
         assert raw_get(server.port, f"/wasmrun-out/{debug.wasm_path.name}")[0] == 200
+
+
+# -- what needs a rebuild -------------------------------------------------------------------------
+
+
+def test_a_text_file_the_build_includes_rebuilds(make_project: Callable[..., Path]) -> None:
+    """A ``.txt`` looks like a static file, but this C program #includes it: editing it must
+    rebuild, not just reload the page with the old module."""
+    from wasmrun.testing import require_tool
+
+    require_tool("clang", found=shutil.which("clang") is not None)
+    project = make_project({
+        "main.c": '#include <stdio.h>\nstatic const char *msg =\n#include "msg.txt"\n;\n'
+                  'int main(void) { puts(msg); return 0; }\n',
+        "msg.txt": '"message one"\n',
+    })
+    server = open_server(project, ServeOptions(port=0, watch=True))
+    server.start()
+    sse = SSE(server.port)
+    try:
+        sse.next("hello")
+        wasm = json.loads(raw_get(server.port, "/__wasmrun/info.json")[2])["wasm"]
+        assert b"message one" in raw_get(server.port, wasm)[2]
+        (project / "msg.txt").write_text('"message two"\n')
+        sse.next("reload")  # after a build, or (the defect) after nothing at all
+        assert b"message two" in raw_get(server.port, wasm)[2]
+    finally:
+        sse.close()
+        server.close()
+
+
+def test_change_needs_rebuild(tmp_path: Path) -> None:
+    from wasmrun.server.reload import change_needs_rebuild
+
+    main, page, out = tmp_path / "main.c", tmp_path / "index.html", tmp_path / "main.wasm"
+    # nothing recorded: any change may be an input, except what the build produced
+    assert change_needs_rebuild({page})
+    assert not change_needs_rebuild({out}, outputs=[out])
+    assert change_needs_rebuild({out, page}, outputs=[out])
+    # recorded inputs: those, and the plugin's sources, decide
+    assert not change_needs_rebuild({page}, recorded_inputs=[main])
+    assert not change_needs_rebuild({main}, recorded_inputs=[])
+    assert change_needs_rebuild({main}, recorded_inputs=[], sources=lambda: [main])

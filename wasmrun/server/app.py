@@ -44,7 +44,15 @@ from wasmrun.errors import UsageError
 from wasmrun.models import BuildResult, GlueKind
 from wasmrun.server.connections import LISTEN_BACKLOG, Connection, ConnectionLoop
 from wasmrun.server.paths import is_inside, request_segments, resolve_in_roots
-from wasmrun.server.reload import Builder, BuildState, Watcher, build_error_text, ignored, own_dirs
+from wasmrun.server.reload import (
+    Builder,
+    BuildState,
+    Watcher,
+    build_error_text,
+    change_needs_rebuild,
+    ignored,
+    own_dirs,
+)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8420
@@ -53,9 +61,6 @@ PORT_TRIES = 50
 INTERNAL = "/__wasmrun/"
 STATIC_DIR = Path(__file__).parent / "static"
 LIVE_SCRIPT = "/__wasmrun/static/live.js"
-#: Files whose change needs no rebuild, only a reload (unless the plugin lists them as sources).
-WEB_SUFFIXES = frozenset({".html", ".htm", ".css", ".js", ".mjs", ".json", ".png", ".jpg", ".jpeg", ".gif",
-                          ".svg", ".ico", ".webp", ".txt", ".map"})
 #: Seconds between the comments that keep an event stream open.
 KEEPALIVE_S = 15.0
 #: Every response says this: a reload always fetches the current build.
@@ -745,22 +750,38 @@ class DevServer:
     # -- live reload ----------------------------------------------------------------------------
 
     def on_change(self, changes: set[Path]) -> None:
-        if self.builder is not None and self._needs_build(changes):
+        if self.builder is not None and self.needs_rebuild(changes):
             self.builder.rebuild()
         else:
             names = ", ".join(sorted(p.name for p in changes)[:3])
             self.options.log(f"changed: {names}; reloading")
             self.state.succeeded(None)
 
-    def _needs_build(self, changes: set[Path]) -> bool:
-        sources: set[Path] = set()
-        if self.site.project_dir is not None and self.site.plugin is not None:
-            from wasmrun.building import default_plugins, source_files
+    def needs_rebuild(self, changes: set[Path]) -> bool:
+        """A site without a build (a ``.wasm`` file, a static directory) only reloads; a project
+        asks :func:`~wasmrun.server.reload.change_needs_rebuild` with what its last build produced.
+        (Builds do not report what they read yet: when they do, pass it as ``recorded_inputs``.)"""
+        if self.builder is None:
+            return False
+        result = self.site.result
+        return change_needs_rebuild(changes, outputs=result.files() if result is not None else (),
+                                    sources=self._sources)
 
-            with contextlib.suppress(Exception):
-                plugins = self.site.plugins or default_plugins()
-                sources = set(source_files(self.site.project_dir, plugins, self.site.plugin))
-        return any(p in sources or p.suffix.lower() not in WEB_SUFFIXES for p in changes)
+    def _sources(self) -> list[Path]:
+        """The plugin's source files and the evidence of its claim on the project."""
+        project, plugin = self.site.project_dir, self.site.plugin
+        if project is None or plugin is None:
+            return []
+        from wasmrun.building import default_plugins, source_files
+
+        found: list[Path] = []
+        with contextlib.suppress(Exception):  # a plugin failing here must not stop live reload
+            plugins = self.site.plugins or default_plugins()
+            found += source_files(project, plugins, plugin)
+            for name, claim in plugins.claims(project):
+                if name == plugin:
+                    found += [project / e for e in claim.evidence if (project / e).is_file()]
+        return found
 
     def start_watching(self) -> None:
         root = self.site.project_dir or (self.site.wasm_file.parent if self.site.wasm_file else None)

@@ -132,6 +132,29 @@ class Builder:
         return True
 
 
+def change_needs_rebuild(changes: Iterable[Path], *, outputs: Iterable[Path] = (),
+                         recorded_inputs: Iterable[Path] | None = None,
+                         sources: Callable[[], Iterable[Path]] = lambda: ()) -> bool:
+    """Whether a batch of changed files (real paths) needs a rebuild, or only a page reload.
+
+    - A file the build itself produced (``outputs``) is never a reason to build again.
+    - When the build recorded what it read (``recorded_inputs``), only those files are, and the
+      plugin's own list of sources and the evidence of its claim (``sources``, asked only then).
+    - Otherwise any file may be an input: a C ``#include`` of a ``.txt``, emscripten's
+      ``--shell-file`` page, Go's ``//go:embed``, a ``.js`` library; so every change rebuilds (a
+      rebuild of unchanged inputs is a cache hit). A ``.html`` or ``.css`` the build never reads
+      then costs a cache lookup before the reload, never a stale build.
+    """
+    produced = {Path(os.path.realpath(p)) for p in outputs}
+    candidates = [p for p in changes if Path(os.path.realpath(p)) not in produced]
+    if not candidates:
+        return False
+    if recorded_inputs is None:
+        return True
+    read = {Path(os.path.realpath(p)) for p in (*recorded_inputs, *sources())}
+    return any(Path(os.path.realpath(p)) in read for p in candidates)
+
+
 def own_dirs(output_dir: Path | None) -> list[Path]:
     """Where wasmrun itself writes while serving: the output directory (and the build's staging
     directory in it), the build cache, and the records of running servers; resolved."""
