@@ -395,6 +395,18 @@ def test_stale_records_are_removed_not_trusted(cli: Callable[..., object]) -> No
     assert list(dead.path.parent.iterdir()) == []
 
 
+@pytest.mark.parametrize("data", [{"pid": "x"}, {"port": "80"}, {"port": 70000}, {"pid": True}, {"host": None},
+                                  {"started": "now"}])
+def test_records_of_the_wrong_shape_are_removed(cli: Callable[..., object], data: dict[str, object]) -> None:
+    good = ServerRecord(pid=2**22 + 1, host="127.0.0.1", port=_free_port(), url="http://x/", project="/nowhere")
+    good.write()
+    good.path.write_text(json.dumps({**json.loads(good.path.read_text()), **data}))
+    result = cli("stop", "--all")
+    assert result.exit_code == 0, result.stderr  # type: ignore[attr-defined]
+    assert "internal error" not in result.stderr  # type: ignore[attr-defined]
+    assert not good.path.exists()
+
+
 def test_stop_with_nothing_running(cli: Callable[..., object], tmp_path: Path) -> None:
     result = cli("stop", str(tmp_path))
     assert result.exit_code == 1  # type: ignore[attr-defined]

@@ -60,11 +60,25 @@ def read_records() -> list[ServerRecord]:
     records: list[ServerRecord] = []
     for path in sorted(directory.glob("*.json")):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            records.append(ServerRecord(**data))
+            record = ServerRecord(**json.loads(path.read_text(encoding="utf-8")))
+            if not _well_formed(record):
+                raise ValueError(path)
+            records.append(record)
         except (OSError, ValueError, TypeError):
             path.unlink(missing_ok=True)
     return records
+
+
+_FIELD_TYPES = {"pid": int, "host": str, "port": int, "url": str, "project": str, "token": str, "started": float}
+
+
+def _well_formed(record: ServerRecord) -> bool:
+    """Every field of the type a server writes (a record is a file anyone could have edited)."""
+    for name, kind in _FIELD_TYPES.items():
+        value = getattr(record, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind):
+            return False
+    return 0 <= record.port <= 65535
 
 
 def pid_alive(pid: int) -> bool:
