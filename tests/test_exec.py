@@ -388,3 +388,31 @@ def test_a_long_list_in_an_error_line_is_summarised(tmp_path: Path) -> None:
                           + ", ".join(f"e{i}" for i in range(10)) + " ... and 19,990 more)\n")
     missing = wasmrun("exec", "--invoke", "nope", path)
     assert missing.stderr.endswith(" ... and 19,990 more)\n") and len(missing.stderr) < 300
+
+
+def test_ctrl_c_during_a_long_compilation_ends_at_once(tmp_path: Path) -> None:
+    """Compilation is a foreign call too: Ctrl-C used to wait for it to finish."""
+    import signal
+
+    from tests.wasm_samples import PREAMBLE, section, uleb
+
+    step = b"\x20\x00\x20\x00\x41\x03\x6c\x6a\x21\x00"  # x = x + x * 3, 10 bytes
+    body = b"\x00" + step * 600_000 + b"\x20\x00\x0b"
+    types = section(1, b"\x02\x60\x01\x7f\x01\x7f\x60\x00\x00")
+    functions = section(3, b"\x02\x00\x01")
+    exports = section(7, b"\x01\x06_start\x00\x01")
+    code = section(10, b"\x02" + uleb(len(body)) + body + b"\x02\x00\x0b")
+    path = tmp_path / "slow.wasm"
+    path.write_bytes(PREAMBLE + types + functions + exports + code)
+    proc = subprocess.Popen([sys.executable, "-m", "wasmrun", "exec", "--no-cache", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)  # reading done, compiling (this function alone takes wasmtime well over 10 s)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    signalled = time.monotonic()
+    try:
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and stderr.strip() == "interrupted"
+    assert time.monotonic() - signalled < 3

@@ -17,10 +17,10 @@ import signal
 import struct
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from wasmrun.errors import (
     EXIT_FAILURE,
@@ -247,13 +247,39 @@ def _compile(engine: Any, binary: bytes, settings: dict[str, Any], request: RunR
             raise InvalidModule(f"{request.wasm_path} is not a valid {'component' if component else 'module'}: "
                                 f"{text}{where}") from None
 
-    return load_or_compile(
+    return _interruptible(lambda: load_or_compile(
         binary, {**settings, "component": component},
         compile=compile_,
         deserialize=lambda data: kind.deserialize(engine, data),
         serialize=lambda artifact: bytes(artifact.serialize()),
         cache_dir=request.cache_dir,
-    )
+    ))
+
+
+R = TypeVar("R")
+
+
+def _interruptible(work: Callable[[], R]) -> R:
+    """``work()`` on another thread while the main thread waits, so that Ctrl-C ends a long
+    compilation at once (inside wasmtime's foreign call the main thread could not be reached)."""
+    if threading.current_thread() is not threading.main_thread():
+        return work()
+    outcome: list[R] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except BaseException as exc:  # noqa: BLE001 - raised again on the main thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.05)  # a KeyboardInterrupt is raised here, between two waits
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def _wasi(request: RunRequest) -> Any:
