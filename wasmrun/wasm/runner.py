@@ -6,7 +6,9 @@ variables (``env``); stdin, stdout and stderr are the process's own.
 Exit codes (:mod:`wasmrun.errors`): the module's own ``proc_exit`` code passes through (0 when
 ``_start`` returns); a trap is ``EXIT_TRAP`` (134); ``--max-memory`` refusing memory the module
 needed ``EXIT_MEMORY_LIMIT`` (137); ``--timeout`` ``EXIT_TIMEOUT`` (142); ``--fuel`` running out
-``EXIT_OUT_OF_FUEL`` (152); a module that is invalid or refused 1; bad arguments 2.
+``EXIT_OUT_OF_FUEL`` (152); a module that is invalid or refused 1; bad arguments (a limit out of
+range included: :func:`check_limits`) 2. Ctrl-C stops the module through epoch interruption and
+ends as KeyboardInterrupt, which the CLI turns into 130.
 """
 
 from __future__ import annotations
