@@ -28,6 +28,7 @@ from tests.wasm_samples import (
     LIBRARY_WAT,
     PREOPENS_WAT,
     REACTOR_WAT,
+    SPIN_AFTER_LINE_WAT,
     SPIN_WAT,
     TABLES_WAT,
     TRAP_WAT,
@@ -340,22 +341,25 @@ def test_a_limit_out_of_range_is_one_line_and_exit_2_before_anything_runs(
 def test_ctrl_c_stops_a_module_in_an_endless_loop_with_130(tmp_path: Path, route: str, timeout: str | None) -> None:
     import signal
 
-    spin = write(tmp_path, SPIN_WAT, "spin.wasm")
+    spin = write(tmp_path, SPIN_AFTER_LINE_WAT, "spin.wasm")
     args = ["exec", *(["--timeout", timeout] if timeout else []), str(spin)]
     if route == "fast":
         argv = [sys.executable, "-m", "wasmrun", *args]
     else:  # the typer app itself, not main(): no fast route
         argv = [sys.executable, "-c", f"from wasmrun.cli.app import app; app(args={args!r}, prog_name='wasmrun')"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.0)  # started, compiled, spinning
-    assert proc.poll() is None
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "spinning\n"  # the module runs, and will loop for ever
+    time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
+    signalled = time.monotonic()
     try:
         _, stderr = proc.communicate(timeout=10)
     finally:
         proc.kill()
     assert proc.returncode == 130
     assert stderr.strip() == "interrupted" and "Traceback" not in stderr
+    assert time.monotonic() - signalled < 5
 
 
 def test_exec_refuses_a_fifo_and_a_device_before_reading(tmp_path: Path) -> None:

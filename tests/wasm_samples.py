@@ -146,6 +146,19 @@ TRAP_WAT = r"""
 #: Loops forever.
 SPIN_WAT = r"""(module (func (export "_start") (loop $l (br $l))))"""
 
+#: Says "spinning" on stdout, then loops for ever: a test can wait for the line before signalling.
+SPIN_AFTER_LINE_WAT = r"""
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "spinning\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 9))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (loop $l (br $l))))
+"""
+
 #: Doubles its memory (as allocators grow) until refused, then traps: the growth refused is as
 #: large as the memory, so the memory is still far below the limit when it fails.
 DOUBLING_WAT = r"""

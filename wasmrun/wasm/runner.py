@@ -326,6 +326,7 @@ class _Watchdog:
         self.timeout = timeout
         self.timer: threading.Timer | None = None
         self.interrupted = False
+        self.terminated = False
         self.timed_out = False
         self._pipe: tuple[int, int] | None = None
         self._saved: tuple[Any, int] | None = None
@@ -348,6 +349,9 @@ class _Watchdog:
                 return
             if byte[0] == signal.SIGINT:
                 self.interrupted = True
+                self.engine.increment_epoch()
+            elif byte[0] == signal.SIGTERM:  # only when a Python handler for it is installed
+                self.terminated = True
                 self.engine.increment_epoch()
 
     def __enter__(self) -> _Watchdog:
@@ -444,6 +448,8 @@ def _stopped(exc: Exception, request: RunRequest, store: Any, exports: _Exports 
     code = getattr(exc, "trap_code", None) if isinstance(exc, wasmtime.Trap) else None
     if watchdog.interrupted:
         raise KeyboardInterrupt
+    if watchdog.terminated:  # SIGTERM under a Python handler, which had no chance to run during the module
+        raise SystemExit(128 + signal.SIGTERM)
     backtrace = _backtrace(exc)
     name = request.wasm_path.name
     if code == wasmtime.TrapCode.OUT_OF_FUEL:
@@ -564,7 +570,7 @@ def _run_core(engine: Any, module: Any, request: RunRequest, plan: _Plan, call_a
         except wasmtime.Trap as exc:
             raise _stopped(exc, request, store, exports, plan.memories, watchdog) from None
         except wasmtime.WasmtimeError as exc:
-            if instance is None and not watchdog.interrupted:
+            if instance is None and not (watchdog.interrupted or watchdog.terminated):
                 raise _instantiate_error(exc, request) from None
             raise _stopped(exc, request, store, exports, plan.memories, watchdog) from None
         finally:
@@ -605,7 +611,7 @@ def _run_component(engine: Any, component: Any, request: RunRequest, run_interfa
         except wasmtime.Trap as exc:
             raise _stopped(exc, request, store, None, [], watchdog) from None
         except wasmtime.WasmtimeError as exc:
-            if instance is None and not watchdog.interrupted:
+            if instance is None and not (watchdog.interrupted or watchdog.terminated):
                 raise _instantiate_error(exc, request) from None
             raise _stopped(exc, request, store, None, [], watchdog) from None
         finally:
