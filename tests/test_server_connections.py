@@ -261,3 +261,26 @@ def test_closing_the_server_closes_the_streams(site: Site) -> None:
     finally:
         sock.close()
         dev.close()
+
+
+def test_a_bug_while_reading_a_request_is_one_line_and_the_server_carries_on(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines: list[str] = []
+    dev = DevServer(site, ServeOptions(port=0, log=lines.append))
+    real_head_end = connections.head_end
+
+    def head_end(data: bytes | bytearray) -> int:
+        if b"/boom" in data:
+            raise ValueError("a bug")
+        return real_head_end(data)
+
+    monkeypatch.setattr(connections, "head_end", head_end)
+    dev.start()
+    try:
+        with socket.create_connection(("127.0.0.1", dev.port), timeout=SOON) as sock:
+            sock.sendall(b"GET /boom HTTP/1.0\r\n\r\n")
+            assert closed_by_server(sock) == b""
+        assert get(dev.port) == (200, b"small")
+    finally:
+        dev.close()
+    assert lines == ["error: internal error while answering 127.0.0.1: ValueError: a bug"]

@@ -371,12 +371,12 @@ class DevHTTPServer(HTTPServer):
         # typeshed expects a socket; the handler's own setup() takes the Connection apart
         Handler(conn, conn.address, self)  # type: ignore[arg-type]
 
-    def _report(self, conn: Connection, exc: BaseException) -> None:
+    def _report(self, address: Any, exc: BaseException) -> None:
         """An error no response could report: one line in the terminal, never a traceback."""
         if isinstance(exc, ConnectionError | TimeoutError):
             return  # the client went away or was too slow: nothing to say
-        self.dev.log_error(f"error: internal error while answering {conn.address[0]}: "
-                           f"{type(exc).__name__}: {exc}")
+        where = f"while answering {address[0]}" if address else "in the connection loop"
+        self.dev.log_error(f"error: internal error {where}: {type(exc).__name__}: {exc}")
 
 
 class DevHTTPServer6(DevHTTPServer):

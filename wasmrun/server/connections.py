@@ -183,11 +183,12 @@ class Streams:
 class ConnectionLoop:
     """Accepts on ``listener``, reads request heads, and hands each complete request to
     ``handle`` on a worker thread (``handle`` answers it; the socket is closed afterwards unless
-    the request was adopted by :attr:`streams`)."""
+    the request was adopted by :attr:`streams`). ``on_error`` hears of what went wrong with the
+    client's address (None: in the loop itself); the server carries on."""
 
     def __init__(self, listener: socket.socket, handle: Callable[[Connection], None], *,
                  workers: int = WORKERS, head_timeout: float = HEAD_TIMEOUT, max_waiting: int = MAX_WAITING,
-                 on_error: Callable[[Connection, BaseException], None] = lambda conn, exc: None) -> None:
+                 on_error: Callable[[Any, BaseException], None] = lambda address, exc: None) -> None:
         self.listener = listener
         self.handle = handle
         self.on_error = on_error
@@ -275,20 +276,38 @@ class ConnectionLoop:
                     oldest = next(iter(self._waiting.values()))
                     timeout = max(0.0, min(timeout, oldest.deadline - now))
                 for key, _events in self._selector.select(timeout):
-                    if key.data == "listen":
-                        self._accept()
-                    elif key.data == "wake":
-                        self._drain_inbox()
-                    elif key.data == "stream":
-                        self._stream_readable(key.fileobj)  # type: ignore[arg-type]
-                    else:
-                        self._readable(key.data)
+                    try:
+                        self._ready(key)
+                    except Exception as exc:  # noqa: BLE001  (a bug must not stop the server: said, and that connection closed)
+                        self._failed(key, exc)
                 self._expire(time.monotonic())
         finally:
             for sock in (self.listener, self._wake_r):
                 with contextlib.suppress(KeyError, ValueError):
                     self._selector.unregister(sock)
             self._done.set()
+
+    def _ready(self, key: selectors.SelectorKey) -> None:
+        if key.data == "listen":
+            self._accept()
+        elif key.data == "wake":
+            self._drain_inbox()
+        elif key.data == "stream":
+            self._stream_readable(key.fileobj)  # type: ignore[arg-type]
+        else:
+            self._readable(key.data)
+
+    def _failed(self, key: selectors.SelectorKey, exc: Exception) -> None:
+        if isinstance(key.data, Connection):
+            with contextlib.suppress(Exception):
+                self.on_error(key.data.address, exc)
+            self._close_waiting(key.data.sock)
+        elif key.data == "stream":
+            self.streams.drop(key.fileobj)  # type: ignore[arg-type]
+        else:
+            with contextlib.suppress(Exception):
+                self.on_error(None, exc)
+            self._paused_until = time.monotonic() + 0.1  # never a busy loop over the same failure
 
     def _pause_accepting(self, now: float) -> None:
         """Stop accepting while the workers are far behind (or out of descriptors) and resume after."""
@@ -401,7 +420,7 @@ class ConnectionLoop:
                 self.handle(conn)
             except BaseException as exc:  # noqa: BLE001  (reported; the worker carries on)
                 with contextlib.suppress(Exception):
-                    self.on_error(conn, exc)
+                    self.on_error(conn.address, exc)
             finally:
                 if not conn.detached:
                     _close(conn.sock)
