@@ -13,13 +13,25 @@
     ``built X in N s; reloading`` line for that very build). Target: the build's time plus 0.5 s.
     Measured for wat-hello, and for c-hello when clang is there (a build that takes real time).
 
+Without a browser (``wasmrun run`` processes and raw sockets):
+
+(c) The first page load of a module with 20,000 imports and 20,000 exports: the requests a
+    browser sends at once for wasmrun's page (the page, the module, its info, its report, the
+    page's script), on a freshly started ``wasmrun run BIG.wasm``, beside reading that module
+    once (the reader, the page's summary and the ``inspect`` report, timed inside a fresh process,
+    imports included). Target: 1.5x + 0.3 s: the server reads the module once, not once a request.
+(d) 200 simultaneous GETs of a small file, beside the same 200 GETs one after another, on the same
+    server. Target: 1x + 0.5 s (a full backlog would make clients wait a second or more to retry).
+(e) One GET while 300 connections that send nothing are open, beside the same GET with none.
+    Target: 1x + 0.05 s.
+
 When (a) misses its target, one more load of each page is traced: every request (start, end,
 size), DOMContentLoaded and when the output appeared, printed and written to the JSON.
 
 Chromium is ``/usr/bin/chromium`` (or ``WASMRUN_BENCH_CHROMIUM``); without playwright or Chromium
 the rows are listed as skipped.
 
-    python benchmarks/bench_server.py [--runs N] [--quick]
+    python benchmarks/bench_server.py [--runs N] [--quick] [--no-browser]
 """
 
 from __future__ import annotations
@@ -181,10 +193,13 @@ def navigation(browser: Any, wasmrun: str, tmp: Path, env: dict[str, str], runs:
     plain_argv = [sys.executable, "-m", "http.server", str(port_b), "--bind", "127.0.0.1", "--directory", str(site)]
     extra: dict[str, Any] = {}
     with serving(wasmrun_argv, port_a, env) as ours, serving(plain_argv, port_b, env) as plain:
-        loads = {
-            "wasmrun": lambda trace=False: load_once(browser, ours.url, [("#console", HELLO)], trace=trace),
-            "plain": lambda trace=False: load_once(browser, plain.url, [("#out", HELLO)], trace=trace),
-        }
+        def load_ours(trace: bool = False) -> dict[str, Any]:
+            return load_once(browser, ours.url, [("#console", HELLO)], trace=trace)
+
+        def load_plain(trace: bool = False) -> dict[str, Any]:
+            return load_once(browser, plain.url, [("#out", HELLO)], trace=trace)
+
+        loads = {"wasmrun": load_ours, "plain": load_plain}
         for load in loads.values():  # warm: the servers' first request, Chromium's compile caches
             load()
         times: dict[str, list[float]] = {"wasmrun": [], "plain": []}
@@ -263,22 +278,147 @@ def live_reload(browser: Any, wasmrun: str, tmp: Path, env: dict[str, str], runs
                     target=RELOAD)
 
 
+BIG_IMPORTS = 20_000
+PAGE_LOAD = ["/", "/big.wasm", "/__wasmrun/info.json", "/__wasmrun/inspect.json", "/__wasmrun/static/page.js",
+             "/__wasmrun/static/wasi.js", "/__wasmrun/static/live.js"]
+PAGE_LOAD_TARGET = Target(1.5, 0.3)
+BURST = 200
+BURST_TARGET = Target(1.0, 0.5)
+IDLE = 300
+IDLE_TARGET = Target(1.0, 0.05)
+READ_ONCE = """
+import sys, time
+started = time.perf_counter()
+from pathlib import Path
+from wasmrun.server.app import module_summary
+from wasmrun.wasm.inspect import inspect_module
+from wasmrun.wasm.reader import WasmModule
+module = WasmModule.from_file(Path(sys.argv[1]))
+module_summary(module)
+inspect_module(module, sys.argv[1])
+print(time.perf_counter() - started)
+"""
+
+
+def big_module(path: Path) -> Path:
+    """A module of 20,000 function imports, each exported again (built with wasmtime's wat2wasm)."""
+    import wasmtime
+
+    lines = ["(module"]
+    lines += [f'(import "env" "f{i}" (func $f{i} (param i32) (result i32)))' for i in range(BIG_IMPORTS)]
+    lines += [f'(export "e{i}" (func $f{i}))' for i in range(BIG_IMPORTS)]
+    path.write_bytes(wasmtime.wat2wasm("\n".join([*lines, ")"])))
+    return path
+
+
+def http_get(port: int, target: str, timeout: float = 120.0) -> int:
+    """One GET over a raw socket (Connection: close); its status."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(1 << 20):
+            data += chunk
+    return int(data.split(b" ", 2)[1])
+
+
+def all_at_once(port: int, targets: list[str]) -> float:
+    """Seconds until every one of ``targets``, requested at once, has been answered 200."""
+    statuses: list[int] = []
+    threads = [threading.Thread(target=lambda t=t: statuses.append(http_get(port, t))) for t in targets]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if statuses != [200] * len(targets):
+        raise RuntimeError(f"not every request was answered 200: {sorted(set(statuses))}")
+    return elapsed
+
+
+def first_page_load(wasmrun: str, tmp: Path, env: dict[str, str], runs: int) -> Row:
+    wasm = big_module(tmp / "big.wasm")
+    loads: list[float] = []
+    reads: list[float] = []
+    argv: list[str] = []
+    for round_no in range(runs):
+        for name in (["server", "read"] if round_no % 2 == 0 else ["read", "server"]):
+            if name == "read":
+                out = subprocess.run([sys.executable, "-c", READ_ONCE, str(wasm)], env=env, check=True,
+                                     capture_output=True, text=True).stdout
+                reads.append(float(out.split()[-1]))
+                continue
+            port = free_port()
+            argv = [wasmrun, "run", "--port", str(port), str(wasm)]
+            with serving(argv, port, env):
+                loads.append(all_at_once(port, PAGE_LOAD))
+    return measured(f"first page load (7 requests at once), {BIG_IMPORTS} imports", " ".join(argv),
+                    "reading the module once (reader, summary, inspect report)",
+                    f"python -c READ_ONCE {wasm.name} (timed inside the process)", loads, reads,
+                    target=PAGE_LOAD_TARGET)
+
+
+def connection_rows(wasmrun: str, tmp: Path, env: dict[str, str], runs: int) -> list[Row]:
+    project = tmp / "conn-wat-hello"
+    shutil.copytree(REPO / "examples" / "wat-hello", project, ignore=shutil.ignore_patterns("wasmrun-out"))
+    port = free_port()
+    argv = [wasmrun, "run", "--port", str(port), str(project)]
+    burst: dict[str, list[float]] = {"together": [], "one by one": []}
+    idle: dict[str, list[float]] = {"idle open": [], "none": []}
+    with serving(argv, port, env):
+        all_at_once(port, ["/main.wasm"])  # warm: the first request reads the module
+        for round_no in range(runs):
+            for name in (["together", "one by one"] if round_no % 2 == 0 else ["one by one", "together"]):
+                if name == "together":
+                    burst[name].append(all_at_once(port, ["/main.wasm"] * BURST))
+                else:
+                    started = time.perf_counter()
+                    for _ in range(BURST):
+                        http_get(port, "/main.wasm")
+                    burst[name].append(time.perf_counter() - started)
+            for name in (["idle open", "none"] if round_no % 2 == 0 else ["none", "idle open"]):
+                held = [socket.create_connection(("127.0.0.1", port), timeout=30)
+                        for _ in range(IDLE if name == "idle open" else 0)]
+                try:
+                    started = time.perf_counter()
+                    http_get(port, "/main.wasm")
+                    idle[name].append(time.perf_counter() - started)
+                finally:
+                    for sock in held:
+                        sock.close()
+    command = " ".join(argv)
+    return [
+        measured(f"{BURST} simultaneous GETs", command, f"the same {BURST} GETs one after another", command,
+                 burst["together"], burst["one by one"], target=BURST_TARGET),
+        measured(f"a GET while {IDLE} idle connections are open", command, "the same GET with none open", command,
+                 idle["idle open"], idle["none"], target=IDLE_TARGET),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     add_runs_arguments(parser, 15, quick=5)
-    runs = chosen_runs(parser.parse_args())
+    parser.add_argument("--no-browser", action="store_true", help="only the rows that need no browser: (c), (d), (e)")
+    args = parser.parse_args()
+    runs = chosen_runs(args)
     names = [("navigation to output: wasmrun run wat-hello", "python -m http.server + minimal page"),
              ("live reload: save to new output, wat-hello", "the build itself (duration_s)"),
              ("live reload: save to new output, c-hello", "the build itself (duration_s)")]
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return report("server", [skipped(n, y, "tool missing (playwright)") for n, y in names])
-    if not Path(CHROMIUM).is_file():
-        return report("server", [skipped(n, y, f"tool missing ({CHROMIUM})") for n, y in names])
     wasmrun = console_script("wasmrun")
     rows: list[Row] = []
     extra: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="wasmrun-bench-server-") as tmp:
+        env = {**os.environ, "WASMRUN_HOME": str(Path(tmp) / "home"), "WASMRUN_LOAD_PLUGINS": ""}
+        rows.append(first_page_load(wasmrun, Path(tmp), env, runs))
+        rows += connection_rows(wasmrun, Path(tmp), env, runs)
+    if args.no_browser:
+        return report("server", rows)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return report("server", [*rows, *(skipped(n, y, "tool missing (playwright)") for n, y in names)])
+    if not Path(CHROMIUM).is_file():
+        return report("server", [*rows, *(skipped(n, y, f"tool missing ({CHROMIUM})") for n, y in names)])
     with tempfile.TemporaryDirectory(prefix="wasmrun-bench-server-") as tmp, sync_playwright() as pw:
         env = {**os.environ, "WASMRUN_HOME": str(Path(tmp) / "home"), "WASMRUN_LOAD_PLUGINS": ""}
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
