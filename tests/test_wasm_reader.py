@@ -387,3 +387,29 @@ def test_the_features_scan_stays_inside_each_body(bounded: BoundedReader) -> Non
     from wasmrun.wasm.features import used_features
 
     assert not used_features(WasmModule(data)).complete
+
+
+@hypothesis.settings(max_examples=200, derandomize=True, database=None, deadline=None)
+@hypothesis.given(names=st.lists(st.text(max_size=140), min_size=1, max_size=40),
+                  indices=st.lists(st.integers(0, 20_000), min_size=40, max_size=40),
+                  functions=st.integers(1, 20_000))
+def test_exports_read_the_same_on_the_inline_road_and_the_general_one(
+        names: list[str], indices: list[int], functions: int) -> None:
+    """Short names and one- or two-byte indices take an inline road; long names, wide indices, a
+    duplicate name or an index out of range the general one: both say the same."""
+    imports = section(2, uleb(functions) + (name("m") + name("f") + b"\x00\x00") * functions)
+    entries = [name(n) + b"\x00" + uleb(i) for n, i in zip(names, indices, strict=False)]
+    data = PREAMBLE + TYPE_VOID + imports + section(7, uleb(len(entries)) + b"".join(entries))
+    pairs = list(zip(names, indices, strict=False))
+    first_bad = next((k for k, (n, i) in enumerate(pairs) if n in {m for m, _ in pairs[:k]} or i >= functions),
+                     None)
+    module = WasmModule(data)
+    if first_bad is None:
+        assert [(e.name, e.kind, e.index) for e in module.exports] == [(n, "func", i) for n, i in pairs]
+        return
+    with pytest.raises(WasmFormatError) as info:
+        module.exports  # noqa: B018
+    n, i = pairs[first_bad]
+    seen_before = n in {m for m, _ in pairs[:first_bad]}
+    expected = f"duplicate export name '{n}'" if seen_before else f"func index {i} out of range"
+    assert expected in info.value.message

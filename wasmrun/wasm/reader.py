@@ -840,11 +840,35 @@ class WasmModule:
         r = self._reader(section)
         out: list[Export] = []
         seen: set[str] = set()
-        sizes: dict[str, int] = {}  # each index space's size, computed once
         data, end = self.data, r.end
+        spaces = [self.space_size(kind) for kind in EXTERNAL_KINDS]
+        append, add = out.append, seen.add
         for _ in range(r.count("exports", 3)):
             start = r.pos
+            # The common export, inline: a short name, a known kind, a one- or two-byte index in
+            # range, a name not seen before. Anything else takes the general road below.
             size = data[start] if start < end else 0x80
+            kind_at = start + 1 + size
+            if size < 0x80 and kind_at + 1 < end:
+                kind = data[kind_at]
+                first = data[kind_at + 1]
+                if first < 0x80:
+                    index, after = first, kind_at + 2
+                elif kind_at + 2 < end and data[kind_at + 2] < 0x80:
+                    index, after = (first & 0x7F) | (data[kind_at + 2] << 7), kind_at + 3
+                else:
+                    index = after = -1
+                if kind < len(EXTERNAL_KINDS) and 0 <= index < spaces[kind]:
+                    try:
+                        name = data[start + 1:kind_at].decode("utf-8")
+                    except UnicodeDecodeError:
+                        name = ""
+                    else:
+                        if name not in seen:
+                            add(name)
+                            append(Export(name, EXTERNAL_KINDS[kind], index, start))
+                            r.pos = after
+                            continue
             if size < 0x80 and start + 1 + size <= end:  # a short name, inline
                 r.pos = start + 1 + size
                 try:
@@ -861,8 +885,7 @@ class WasmModule:
             if kind >= len(EXTERNAL_KINDS):
                 raise r.fail(f"unknown export kind 0x{kind:02x}", kind_at)
             kind_name = EXTERNAL_KINDS[kind]
-            known = sizes.get(kind_name)
-            size = sizes[kind_name] = self.space_size(kind_name) if known is None else known
+            size = spaces[kind]
             index_at = r.pos
             if index_at < end and data[index_at] < 0x80:  # a one-byte index, inline
                 index = data[index_at]
