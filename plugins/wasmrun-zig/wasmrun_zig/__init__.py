@@ -38,6 +38,8 @@ from wasmrun.models import (
     ToolStatus,
 )
 
+from wasmrun_zig import inputs
+
 __version__ = "0.1.0"
 
 PLUGIN_NAME = "zig"
@@ -204,7 +206,9 @@ def _build_exe(config: BuildConfig, zig: list[str], entry: Path) -> BuildResult:
     toolchain.run(cmd, cwd=config.project_dir, what="zig build-exe")
     for leftover in config.output_dir.glob(f"{out.stem}.wasm.o"):  # older zigs leave the object file
         leftover.unlink()
-    return BuildResult(wasm_path=out, glue=_glue(out), toolchain=f"zig {_zig_version(zig) or ''}".strip())
+    roots = [entry, *inputs.argument_files(config.extra_args, config.project_dir)]
+    return BuildResult(wasm_path=out, glue=_glue(out), toolchain=f"zig {_zig_version(zig) or ''}".strip(),
+                       inputs=inputs.build_exe_inputs(config.project_dir, config.output_dir, roots))
 
 
 def _cache_dir() -> Path:
@@ -234,7 +238,8 @@ def _build_with_build_zig(config: BuildConfig, zig: list[str]) -> BuildResult:
     wasm = next((p for p in built if p.stem == wanted), built[0])
     others = [p for p in prefix.rglob("*") if p.is_file() and p != wasm]
     return BuildResult(wasm_path=wasm, additional_files=others, glue=_glue(wasm),
-                       toolchain=f"zig build ({_zig_version(zig) or 'zig'})")
+                       toolchain=f"zig build ({_zig_version(zig) or 'zig'})",
+                       inputs=inputs.build_zig_inputs(config.project_dir, config.output_dir))
 
 
 def _glue(wasm: Path) -> GlueKind:
