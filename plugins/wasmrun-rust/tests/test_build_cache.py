@@ -5,12 +5,14 @@ crate, changes one thing, and checks that the next compile is not a hit and runs
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from wasmrun.building import compile_project
+from wasmrun.errors import BuildError
 from wasmrun.models import BuildConfig, BuildResult
 from wasmrun.plugins import Plugins, load_plugins
 from wasmrun.testing import require_tool, run_wasm
@@ -47,7 +49,7 @@ def compiled(project: Path, plugins: Plugins) -> tuple[BuildResult, str]:
 def built_and_stored(project: Path, plugins: Plugins, expected: str) -> None:
     """Build, check the output, and check that the build was stored (the next compile is a hit)."""
     settle()
-    first, output = compiled(project, plugins)
+    _, output = compiled(project, plugins)
     assert output == expected
     again, output = compiled(project, plugins)
     assert again.cached and again.commands == [] and output == expected
@@ -133,8 +135,30 @@ def test_stale_variable_read_by_env_macro(make_project: MakeProject, plugins: Pl
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """rustc records the variables ``option_env!`` read; they count, though not CARGO_* or RUST*."""
     monkeypatch.setenv("HELLO_WORD", "one")
-    project = make_project({"Cargo.toml": MANIFEST,
-                            "src/main.rs": 'fn main() { println!("{}", option_env!("HELLO_WORD").unwrap_or("none")); }\n'})
+    source = 'fn main() { println!("{}", option_env!("HELLO_WORD").unwrap_or("none")); }\n'
+    project = make_project({"Cargo.toml": MANIFEST, "src/main.rs": source})
     built_and_stored(project, plugins, "one\n")
     monkeypatch.setenv("HELLO_WORD", "two")
     rebuilt(project, plugins, "two\n")
+
+
+def test_stale_toolchain_earlier_on_path_gains_its_wasm_target(
+        make_project: MakeProject, plugins: Plugins, fake_tool: Callable[[str, str], Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rustc first on PATH without the wasm std is passed over; once its sysroot gains the target
+    it is the one a build uses, so the earlier build (by another toolchain) must not be served."""
+    sysroot = tmp_path / "fake-sysroot"
+    (sysroot / "lib" / "rustlib" / "x86_64-unknown-linux-gnu" / "lib").mkdir(parents=True)
+    fake_tool("rustc", f'case "$*" in\n  "--print sysroot") echo {sysroot} ;;\n'
+                       '  *) echo "rustc 1.99.0-fake" ;;\nesac\n')
+    fake_bin = fake_tool("cargo", 'echo "the fake cargo ran" >&2\nexit 99\n')
+    monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
+    rust_tools.forget()
+    project = make_project({"Cargo.toml": MANIFEST, "src/main.rs": 'fn main() { println!("one"); }\n'})
+    built_and_stored(project, plugins, "one\n")
+    (sysroot / "lib" / "rustlib" / rust_tools.WASI_TARGETS[0] / "lib").mkdir(parents=True)
+    rust_tools.forget()  # a new wasmrun process would look again
+    settle()
+    with pytest.raises(BuildError) as info:  # the fake toolchain is chosen now: its cargo ran
+        compile_project(project, plugins)
+    assert "the fake cargo ran" in info.value.output

@@ -119,7 +119,7 @@ def cargo_build(config: BuildConfig, crate: Crate, rust: RustToolchain, triple: 
         tools.run(cmd, cwd=root, env=env, what="cargo build")
         inputs = cargo_inputs(crate_root=crate.root, build_root=root, workspace=crates.workspace_root(crate.root),
                               target_dir=tdir, triple=triple, profile=profile, names=names,
-                              probed=rust_tools.probes(rust, triple))
+                              probed=rust_tools.probes(rust, triple), output_dir=config.output_dir)
     return tdir / triple / profile, inputs
 
 

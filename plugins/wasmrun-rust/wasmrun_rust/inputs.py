@@ -31,6 +31,7 @@ from pathlib import Path
 from wasmrun.build_inputs import walk_project
 from wasmrun.depfiles import read_depfile
 from wasmrun.models import BuildInputs
+from wasmrun.outputs import STAGING_PREFIX
 
 #: What cargo, rustc and rustup read from the environment (a ``*`` ends a prefix).
 ENVIRONMENT = ["CARGO_*", "RUST*", "__CARGO_*"]
@@ -48,13 +49,14 @@ def cargo_home() -> Path:
 
 
 def cargo_inputs(*, crate_root: Path, build_root: Path, workspace: Path, target_dir: Path, triple: str,
-                 profile: str, names: Iterable[str], probed: list[Path]) -> BuildInputs:
+                 profile: str, names: Iterable[str], probed: list[Path], output_dir: Path) -> BuildInputs:
     """The inputs of a ``cargo build`` whose artefacts ``names`` are in ``target_dir/triple/profile``.
 
     :param build_root: where cargo ran: the crate, or its copy in wasmrun's cache (its paths are
         reported as the crate's own).
     :param workspace: the crate's workspace root (the crate itself when it has none).
     :param probed: the toolchain's own probes (:func:`wasmrun_rust.toolchain.probes`).
+    :param output_dir: where the build writes (a staging directory inside wasmrun's output directory).
     """
     artefacts = target_dir / triple / profile
     shadow = _shadow_mapping(build_root, crate_root, workspace)
@@ -76,7 +78,8 @@ def cargo_inputs(*, crate_root: Path, build_root: Path, workspace: Path, target_
             continue  # a registry or git checkout: its sources are listed, its place fixed
         extra.update(directory / "Cargo.toml" for directory in package.parents)
         if _has_build_script(package):
-            extra.update(Path(p) for p in walk_project(package).files)
+            outputs = output_dir.parent if output_dir.name.startswith(STAGING_PREFIX) else output_dir
+            extra.update(Path(p) for p in walk_project(package, skip=[outputs]).files)
     for start in {build_root, crate_root}:
         for directory in (start, *start.parents):
             extra.update(_unshadow(directory / name, shadow) for name in CONFIG_FILES)
