@@ -456,7 +456,7 @@ def test_bare_path_runs_and_ctrl_c_stops_cleanly(example: Callable[[str], Path])
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=10)
         _, stderr = proc.communicate(timeout=10)
-        assert code == 130  # interrupted, as docs/reference/exit-codes.md says of every command
+        assert code == 130, stderr  # interrupted, as docs/reference/exit-codes.md says of every command
         assert "Traceback" not in stderr and "stopped" in stderr
         assert read_records() == []
     finally:

@@ -721,7 +721,7 @@ class DevServer:
     def cross_origin_isolated(self) -> bool:
         """Serve with COOP and COEP: the module served uses a shared memory."""
         try:
-            return bool(self.module_summary().get("shared_memory"))
+            return bool(self.served_summary().get("shared_memory"))
         except Exception:  # noqa: BLE001  (a malformed module is the page's to explain)
             return False
 
@@ -732,7 +732,7 @@ class DevServer:
         wasm = result.wasm_path if result is not None else self.site.wasm_file
         return (wasm if wasm is not None and wasm.is_file() else None), result
 
-    def module_summary(self) -> dict[str, Any]:
+    def served_summary(self) -> dict[str, Any]:
         """The served module's summary (empty when there is none yet); raises what reading it raised."""
         wasm, result = self._served_module()
         return self.facts.summary(wasm, result) if wasm is not None else {}
