@@ -13,7 +13,7 @@ from pathlib import Path
 from wasmrun import manifests, postprocess, toolchain
 from wasmrun.build_inputs import BUILD_DIRS
 from wasmrun.errors import BuildError, MissingToolchainError, NoPluginError, PluginError, UsageError
-from wasmrun.models import BuildConfig, BuildResult, Claim, Optimization, Target, ToolStatus
+from wasmrun.models import BuildConfig, BuildResult, Claim, Optimization, Target, ToolStatus, unusable_tools
 from wasmrun.outputs import Staging, default_output_dir, remove_outputs
 from wasmrun.plugins import Plugins, configured_plugins
 from wasmrun.project_config import load_project_config
@@ -79,13 +79,10 @@ def choose_plugin(project_dir: Path, plugins: Plugins, language: str | None = No
 def check_toolchain(plugins: Plugins, name: str, target: Target, *, probe: bool = False) -> list[ToolStatus]:
     """The plugin's tools for ``target``; raises when a build could not run."""
     statuses = plugins.call(name, "check_dependencies", target=target, probe=probe) or []
-    required_missing = [s for s in statuses if not s.optional and not s.usable]
-    if required_missing:
-        tool = required_missing[0]
-        raise MissingToolchainError(_missing_message(name, target, [tool]))
-    alternatives = [s for s in statuses if s.optional]
-    if alternatives and not any(s.usable for s in alternatives):
-        raise MissingToolchainError(_missing_message(name, target, alternatives))
+    missing = unusable_tools(statuses)
+    if missing:
+        required = [s for s in missing if not s.optional]
+        raise MissingToolchainError(_missing_message(name, target, required[:1] or missing))
     return statuses
 
 
@@ -248,9 +245,7 @@ class LanguageReport:
     def ready(self) -> bool:
         if self.error:
             return False
-        required_ok = all(t.usable for t in self.tools if not t.optional)
-        optional = [t for t in self.tools if t.optional]
-        return required_ok and (not optional or any(t.usable for t in optional))
+        return not unusable_tools(self.tools)
 
 
 def doctor(plugins: Plugins, *, probe: bool = True) -> list[LanguageReport]:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from wasmrun.errors import ConfigError
 from wasmrun.fingerprints import write_json
+from wasmrun.paths import is_inside
 
 if TYPE_CHECKING:  # kept out of the import: the typer-free compile restores without pydantic
     from wasmrun.models import BuildResult
@@ -178,7 +179,7 @@ class BuildCache:
 
     def _store(self, key: str, output_dir: Path, result: BuildResult) -> bool:
         outputs = sorted(p for p in output_dir.rglob("*") if p.is_file())
-        if not all(_is_inside(output_dir, p) and p.is_file() for p in result.files()):
+        if not all(is_inside(output_dir, p) and p.is_file() for p in result.files()):
             return False  # the build will be refused by the caller; nothing worth keeping
         tmp_root = self.root / "tmp"
         tmp_root.mkdir(parents=True, exist_ok=True)
@@ -387,14 +388,6 @@ def _safe_relative(rel: object) -> bool:
 
 def _relative(root: Path, path: Path) -> str:
     return path.resolve().relative_to(root.resolve()).as_posix()
-
-
-def _is_inside(root: Path, path: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
 
 
 _write_json = write_json  # one atomic JSON write (wasmrun.fingerprints)

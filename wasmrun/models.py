@@ -99,6 +99,17 @@ class ToolStatus(_Model):
         return self.found and self.probe_ok is not False
 
 
+def unusable_tools(tools: list[ToolStatus]) -> list[ToolStatus]:
+    """What keeps a build from running: each required tool that is not usable, then the whole
+    group of alternatives (the ``optional`` tools) when not one of them is. The one rule for
+    ``compile``, ``doctor`` and ``plugin health``."""
+    missing = [t for t in tools if not t.optional and not t.usable]
+    alternatives = [t for t in tools if t.optional]
+    if alternatives and not any(t.usable for t in alternatives):
+        missing += alternatives
+    return missing
+
+
 class BuildConfig(_Model):
     """Everything a plugin's ``build`` hook needs to know."""
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from wasmrun.atomic import atomic_write
 from wasmrun.errors import UsageError
+from wasmrun.paths import is_inside
 
 DEFAULT_OUTPUT_DIRNAME = "wasmrun-out"
 MANIFEST_NAME = ".wasmrun-manifest.json"
@@ -161,14 +162,6 @@ def _locked(output_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _is_inside(root: Path, path: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
-
-
 # -- staging ---------------------------------------------------------------------------------------
 
 def _staging_pid(name: str) -> int | None:
@@ -273,7 +266,7 @@ class Staging:
                 moves[staged] = final
             staged_paths = {s.resolve() for s in moves}
             for path in built:
-                if path.resolve() not in staged_paths and not _is_inside(self.output_dir, path):
+                if path.resolve() not in staged_paths and not is_inside(self.output_dir, path):
                     raise UsageError(f"build reported {path}, outside the output directory")
             if self._created_output_dir:
                 manifest.dirs.add(OUTPUT_DIR_ENTRY)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasmrun.errors import WasmrunError
-from wasmrun.models import Target
+from wasmrun.models import Target, unusable_tools
 from wasmrun.plugins import PluginRecord, Plugins
 
 HEALTHY = "Healthy"
@@ -53,10 +53,7 @@ def _check_record(plugins: Plugins, record: PluginRecord) -> Health:
         tools = plugins.call(name, "check_dependencies", target=Target.WASM, probe=False) or []
     except WasmrunError as exc:
         return Health(name, BROKEN, exc.message)
-    missing = [t for t in tools if not t.optional and not t.usable]
-    alternatives = [t for t in tools if t.optional]
-    if alternatives and not any(t.usable for t in alternatives):
-        missing += alternatives
+    missing = unusable_tools(tools)
     if missing:
         hints = "; ".join(f"{t.name}: {t.install_hint}" for t in missing if t.install_hint)
         return Health(name, MISSING_DEPENDENCIES, hints, [t.name for t in missing])

@@ -36,6 +36,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from wasmrun.paths import is_inside
+
 if TYPE_CHECKING:
     from wasmrun.models import BuildResult, PluginInfo
     from wasmrun.plugins import Plugins
@@ -137,7 +139,7 @@ def write_project(root: str | os.PathLike[str], files: Mapping[str, str | bytes]
     base.mkdir(parents=True, exist_ok=True)
     for rel, content in files.items():
         path = base / rel
-        if not _is_inside(base, path):
+        if not is_inside(base, path):
             raise ValueError(f"project file {rel!r} is outside the project")
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
@@ -634,14 +636,6 @@ def _workspace(workdir: str | os.PathLike[str] | None) -> Iterator[Path]:
                 os.environ.pop("WASMRUN_HOME", None)
             else:
                 os.environ["WASMRUN_HOME"] = saved
-
-
-def _is_inside(root: Path, path: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
 
 
 # -- the fixtures' types (for annotations in plugin authors' tests) -------------------------------

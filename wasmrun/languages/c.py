@@ -38,6 +38,7 @@ from wasmrun.models import (
     Target,
     ToolStatus,
 )
+from wasmrun.paths import output_stem
 
 PLUGIN_NAME = "c"
 
@@ -331,10 +332,6 @@ def build(config: BuildConfig) -> BuildResult:
     return _build_wasi(config, sources)
 
 
-def _output_name(project: Path) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", project.name) or "main"
-
-
 def _include_flags(project: Path) -> list[str]:
     flags = [f"-I{project}"]
     if (project / "include").is_dir():
@@ -348,7 +345,7 @@ def _build_wasi(config: BuildConfig, sources: list[Path]) -> BuildResult:
     compile_flags, link_flags = _opt_flags(config, name)
     command_program = _defines_main(sources)
     kind = [] if command_program else ["-mexec-model=reactor", "-fvisibility=default", "-Wl,--export-dynamic"]
-    out = config.output_dir / f"{_output_name(config.project_dir)}.wasm"
+    out = config.output_dir / f"{output_stem(config.project_dir)}.wasm"
     flags = [*compile_flags, *(["-fno-exceptions"] if cxx else []), *kind, *_include_flags(config.project_dir)]
     with _Dependencies(compiler, flags + config.extra_args, sources, config.project_dir) as deps:
         cmd = [*compiler, *flags, *deps.flags, *map(str, sources), *link_flags, *config.extra_args, "-o", str(out)]
@@ -365,7 +362,7 @@ def _build_web(config: BuildConfig, sources: list[Path]) -> BuildResult:
     if emcc is None:
         raise MissingToolchainError("emcc is needed to build C for --target web", hint=EMCC_HINT)
     compile_flags, link_flags = _opt_flags(config, "emcc")
-    stem = _output_name(config.project_dir)
+    stem = output_stem(config.project_dir)
     html = config.output_dir / f"{stem}.html"
     exports: list[str] = [] if _defines_main(sources) else ["--no-entry", "-sEXPORT_ALL=1"]
     flags = [*compile_flags, *_include_flags(config.project_dir)]

