@@ -17,9 +17,10 @@ from pathlib import Path
 from wasmrun import toolchain as tools
 from wasmrun.errors import MissingToolchainError, UsageError
 from wasmrun.locations import Locations
-from wasmrun.models import BuildConfig, BuildResult, GlueKind, Optimization, Target
+from wasmrun.models import BuildConfig, BuildInputs, BuildResult, GlueKind, Optimization, Target
 
 from wasmrun_go import toolchain as go_tools
+from wasmrun_go.inputs import GoList
 from wasmrun_go.toolchain import GoToolchain, TinyGo, Version
 
 TOOLCHAINS = ("tinygo", "go")
@@ -134,6 +135,7 @@ def build(config: BuildConfig) -> BuildResult:
     out = config.output_dir / f"{module.output_name}.wasm"
     web = config.target is Target.WEB
     library = module.exports and not web
+    inputs: BuildInputs | None = None  # TinyGo's: not reported (every project file counts)
     if isinstance(chosen, TinyGo):
         target = "wasm" if web else chosen.wasi_target
         cmd = [chosen.path, "build", f"-target={target}", *(["-buildmode=c-shared"] if library else []),
@@ -142,15 +144,21 @@ def build(config: BuildConfig) -> BuildResult:
         label = f"tinygo {go_tools.show(chosen.version)}"
         glue_js = chosen.wasm_exec_js() if web else None
     else:
-        cmd = [chosen.go, "build", *(["-buildmode=c-shared"] if library else []), *_go_flags(config),
-               *config.extra_args, "-o", str(out), "."]
-        tools.run(cmd, cwd=config.project_dir, env=go_env("js" if web else "wasip1"), what="go build")
+        flags = [*(["-buildmode=c-shared"] if library else []), *_go_flags(config), *config.extra_args]
+        env = go_env("js" if web else "wasip1")
+        # go list runs beside the build, with the same environment and flags: what the build read.
+        with GoList(chosen.go, chosen.version, chosen.goroot, config.project_dir, env, flags) as listing:
+            tools.run([chosen.go, "build", *flags, "-o", str(out), "."], cwd=config.project_dir, env=env,
+                      what="go build")
+            inputs = listing.inputs()
         label = f"go {go_tools.show(chosen.version)} ({'js' if web else 'wasip1'}/wasm)"
         glue_js = chosen.wasm_exec_js() if web else None
     if not web:
-        return BuildResult(wasm_path=out, glue=GlueKind.WASI, toolchain=label)
+        return BuildResult(wasm_path=out, glue=GlueKind.WASI, toolchain=label, inputs=inputs)
     if glue_js is None:
         raise MissingToolchainError(f"{label} has no wasm_exec.js (looked in its lib/wasm and misc/wasm)")
     js = config.output_dir / "wasm_exec.js"
     shutil.copyfile(glue_js, js)
-    return BuildResult(wasm_path=out, js_path=js, glue=GlueKind.GO, toolchain=label)
+    if inputs is not None and inputs.files is not None:  # the glue copied out is read too
+        inputs = inputs.model_copy(update={"files": [*inputs.files, glue_js]})
+    return BuildResult(wasm_path=out, js_path=js, glue=GlueKind.GO, toolchain=label, inputs=inputs)
