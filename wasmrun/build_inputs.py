@@ -191,13 +191,19 @@ def first_difference(record: Record, *, memo: DigestMemo | None = None, project_
     return None
 
 
-def _file_difference(path: str, known: list[Any] | None, settled_ns: int, memo: DigestMemo | None) -> str | None:
+def _presence(path: str, known: list[Any] | None) -> tuple[os.stat_result | None, str | None]:
+    """(the path's stat, or None; the difference when it appeared or went away)."""
     try:
         st = os.stat(path)
     except (OSError, ValueError):
-        return None if known is None else "{path} was removed"
-    if known is None:
-        return "{path} appeared"
+        return None, None if known is None else "{path} was removed"
+    return st, "{path} appeared" if known is None else None
+
+
+def _file_difference(path: str, known: list[Any] | None, settled_ns: int, memo: DigestMemo | None) -> str | None:
+    st, problem = _presence(path, known)
+    if st is None or known is None or problem:
+        return problem
     stamp = stamp_of(st)
     if stamp == known[:4] and not changed_since(stamp, settled_ns):
         return None  # unchanged since it was hashed, and it had settled then
@@ -216,12 +222,9 @@ def _file_difference(path: str, known: list[Any] | None, settled_ns: int, memo: 
 
 
 def _dir_difference(path: str, known: list[Any] | None, settled_ns: int) -> str | None:
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None if known is None else "{path} was removed"
-    if known is None:
-        return "{path} appeared"
+    st, problem = _presence(path, known)
+    if st is None or known is None or problem:
+        return problem
     if [st.st_mtime_ns, st.st_ctime_ns, st.st_ino] == known[:3] and \
             not changed_since([0, st.st_mtime_ns, st.st_ctime_ns], settled_ns):
         return None
