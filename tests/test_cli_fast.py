@@ -31,6 +31,10 @@ def test_fast_verify_knows_every_verify_option() -> None:
     assert set(fast.VERIFY_FLAGS) == _typer_options("verify")
 
 
+def test_fast_inspect_knows_every_inspect_option() -> None:
+    assert set(fast.INSPECT_FLAGS) == _typer_options("inspect")
+
+
 @pytest.fixture
 def adder(tmp_path: Path) -> Path:
     path = tmp_path / "add.wasm"
@@ -47,6 +51,9 @@ def adder(tmp_path: Path) -> Path:
     ["verify", "{wasm}"],
     ["verify", "--json", "--detailed", "{wasm}"],
     ["verify", "{wasm}.missing"],
+    ["inspect", "{wasm}"],
+    ["inspect", "--json", "{wasm}"],
+    ["inspect", "{wasm}.missing"],
     # limits out of range: one line and exit 2 on both routes
     ["exec", "--timeout", "nan", "{wasm}"],
     ["exec", "--timeout=1e10", "{wasm}"],

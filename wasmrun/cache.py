@@ -406,6 +406,6 @@ def _size(path: Path) -> int:
 
 def _compiled_files(directory: Path) -> list[Path]:
     try:
-        return [p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".tmp-")]
+        return [p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")]  # not temporaries
     except OSError:
         return []

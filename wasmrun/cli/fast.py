@@ -27,6 +27,7 @@ EXEC_VALUE_OPTIONS = {"--dir": "dirs", "--env": "env", "--invoke": "invoke", "--
                       "--fuel": "fuel", "--timeout": "timeout", "--max-memory": "max_memory"}
 EXEC_FLAGS = {"--no-cache": "no_cache"}
 VERIFY_FLAGS = {"--detailed": "detailed", "--json": "as_json"}
+INSPECT_FLAGS = {"--json": "as_json"}
 #: Options of ``compile`` direct mode understands; anything else (``-v``, ``--no-cache``, ``--``)
 #: goes to typer.
 COMPILE_VALUE_OPTIONS = {"--output": "output", "-o": "output", "--optimization": "optimization",
@@ -114,6 +115,23 @@ def verify_main(file: str, *, detailed: bool, as_json: bool) -> int:
         _err(f"warning: {warning}")
     if not result.valid:
         _err(f"error: {result.message}")
+        return EXIT_FAILURE
+    return 0
+
+
+def inspect_main(file: str, *, as_json: bool) -> int:
+    """Describe a module; print the report; return 0, 1 (malformed or invalid) or 2 (usage)."""
+    from wasmrun.wasm.inspect import inspect_file, invalid_line, render_text, report_json
+
+    try:
+        report = inspect_file(Path(file))
+    except WasmrunError as exc:
+        _report(exc)
+        return exc.exit_code
+    print(report_json(report) if as_json else render_text(report))
+    invalid = invalid_line(report)
+    if invalid is not None:
+        _err(f"error: {invalid}")
         return EXIT_FAILURE
     return 0
 
@@ -231,8 +249,8 @@ def _parse_exec(argv: list[str]) -> dict[str, object] | None:
 
 
 def plan(argv: list[str]) -> Callable[[], int | None] | None:
-    """What the fast route would run for ``argv`` (``exec`` or ``verify`` of a file, a ``compile``
-    direct mode may answer), or None when it is typer's to handle. Nothing runs until the returned
+    """What the fast route would run for ``argv`` (``exec``, ``verify`` or ``inspect`` of a file,
+    a ``compile`` the build cache's manifest may answer), or None when it is typer's to handle. Nothing runs until the returned
     function is called; for ``compile`` it may still return None: typer's then."""
     if not argv:
         return None
@@ -243,11 +261,14 @@ def plan(argv: list[str]) -> Callable[[], int | None] | None:
             return None
         target, args = str(parsed.pop("target")), list(parsed.pop("args"))  # type: ignore[call-overload]
         return lambda: exec_main(target, args, **parsed)  # type: ignore[arg-type]
-    if command == "verify":
+    if command in ("verify", "inspect"):
         flags = [a for a in rest if a.startswith("-")]
         files = [a for a in rest if not a.startswith("-")]
-        if len(files) != 1 or any(f not in VERIFY_FLAGS for f in flags):
+        known = VERIFY_FLAGS if command == "verify" else INSPECT_FLAGS
+        if len(files) != 1 or any(f not in known for f in flags):
             return None
+        if command == "inspect":
+            return lambda: inspect_main(files[0], as_json="--json" in flags)
         return lambda: verify_main(files[0], detailed="--detailed" in flags, as_json="--json" in flags)
     if command == "compile":
         options = _parse_compile(rest)

@@ -40,21 +40,11 @@ def inspect_command(
     """Describe FILE: sections, types, imports and exports, functions, memories, tables, globals,
     data and element segments, custom sections, findings, and how to run it. Exit 1 when the
     module is malformed or invalid (the report is still printed for an invalid one), 2 for usage errors."""
-    from pathlib import Path
+    from wasmrun.cli.fast import inspect_main
 
-    from wasmrun.cli.output import err
-    from wasmrun.errors import EXIT_FAILURE
-    from wasmrun.wasm.inspect import inspect_file, invalid_line, render_text, report_json
-
-    report = inspect_file(Path(file))
-    if as_json:
-        typer.echo(report_json(report))
-    else:
-        typer.echo(render_text(report))
-    invalid = invalid_line(report)
-    if invalid is not None:
-        err(f"error: {invalid}")
-        raise typer.Exit(EXIT_FAILURE)
+    code = inspect_main(file, as_json=as_json)  # the typer-free route runs the same function
+    if code:
+        raise typer.Exit(code)
 
 
 @handles_errors
