@@ -563,36 +563,39 @@ def test_the_module_is_read_once_per_build(example: Callable[[str], Path], monke
 
     project = example("wat-hello")
     server = open_server(project, ServeOptions(port=0))
-    reads: list[Path] = []
+    summaries: list[str] = []
     reports: list[str] = []
     read = WasmModule.from_file.__func__  # type: ignore[attr-defined]
+    summarise = server_app.module_summary
     report = inspect_mod.inspect_module
 
     def slow_read(cls: type[WasmModule], path: str | Path) -> WasmModule:
-        reads.append(Path(path))
         time.sleep(0.3)
         module: WasmModule = read(cls, path)
         return module
+
+    def counted_summary(module: WasmModule) -> dict[str, object]:
+        summaries.append("summary")
+        return summarise(module)
 
     def counted_report(*args: object, **kwargs: object) -> object:
         reports.append("report")
         return report(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(WasmModule, "from_file", classmethod(slow_read))
+    monkeypatch.setattr(server_app, "module_summary", counted_summary)
     monkeypatch.setattr(inspect_mod, "inspect_module", counted_report)
     targets = ["/", "/main.wasm", "/main.wat", "/__wasmrun/info.json", "/__wasmrun/inspect.json",
                "/__wasmrun/inspect.json", "/__wasmrun/static/page.js"] * 2
     server.start()
     try:
         assert _concurrent_gets(server.port, targets) == [200] * len(targets)
-        assert (len(reads), len(reports)) == (1, 1)
+        assert (len(summaries), len(reports)) == (1, 1)
         source = project / "main.wat"
         source.write_text(source.read_text().replace('(func (export "add")', '(func (export "plus")'))
         assert server.builder is not None and server.builder.rebuild()
-        reads.clear()  # the build itself may read its module (wasm-opt's feature flags)
-        reports.clear()
         assert _concurrent_gets(server.port, targets) == [200] * len(targets)
-        assert (len(reads), len(reports)) == (1, 1)
+        assert (len(summaries), len(reports)) == (2, 2)
         names = [e["name"] for e in json.loads(raw_get(server.port, "/__wasmrun/info.json")[2])["exports"]]
         assert "plus" in names and "add" not in names
     finally:

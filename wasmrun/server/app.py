@@ -611,6 +611,8 @@ class DevServer:
         self.state = site.state
         self.options = options
         self.builder = builder
+        if builder is not None:
+            builder.before_publish = self._read_module
         self.token = secrets.token_hex(16)
         self.instance = secrets.token_hex(6)
         self.closing = threading.Event()
@@ -821,7 +823,16 @@ class DevServer:
             self.close()
         return interrupted
 
+    def _read_module(self, result: BuildResult | None = None) -> None:
+        """Read the module served (of ``result``, or the current one) ahead of the requests."""
+        with contextlib.suppress(Exception):  # a malformed module is for the page to explain
+            if result is None:
+                self.served_summary()
+            elif result.wasm_path.is_file():
+                self.facts.summary(result.wasm_path, result)
+
     def _start_helpers(self) -> None:
+        threading.Thread(target=self._read_module, name="wasmrun-read-module", daemon=True).start()
         if self.options.watch:
             self.start_watching()
         self._follower = threading.Thread(target=self.follow_events, name="wasmrun-events", daemon=True)

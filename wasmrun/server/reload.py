@@ -114,6 +114,9 @@ class Builder:
     state: BuildState
     build: Callable[[], BuildResult]
     on_result: Callable[[BuildResult | None, str | None], None] = field(default=lambda result, error: None)
+    #: Called with a good build before pages hear of it (the server reads the new module then,
+    #: so that the reloading pages find it read).
+    before_publish: Callable[[BuildResult], None] = field(default=lambda result: None)
 
     def rebuild(self) -> bool:
         self.state.started()
@@ -127,6 +130,7 @@ class Builder:
             return False
         if not result.duration_s:
             result = result.model_copy(update={"duration_s": round(time.perf_counter() - started, 4)})
+        self.before_publish(result)
         self.state.succeeded(result)
         self.on_result(result, None)
         return True
