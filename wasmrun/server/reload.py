@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from wasmrun.models import BuildResult
+from wasmrun.paths import is_inside
 
 #: Directory names never watched (besides hidden ones and the output directory).
 IGNORED_DIRS = frozenset({"node_modules", "target", "wasmrun-out", "__pycache__", "zig-cache", "zig-out",
@@ -178,10 +179,10 @@ def ignored(path: Path, root: Path, own: Iterable[Path]) -> bool:
     except ValueError:
         return True
     real = Path(os.path.realpath(path))
-    if any(_inside(d, real) for d in own):
+    if any(is_inside(d, real, resolve=False) for d in own):
         return True
     views = [rel.parts]
-    if real != path and _inside(root, real):
+    if real != path and is_inside(root, real, resolve=False):
         views.append(real.relative_to(root).parts)
     for parts in views:
         if any(p.startswith(".") or p in IGNORED_DIRS for p in parts[:-1]):
@@ -189,10 +190,6 @@ def ignored(path: Path, root: Path, own: Iterable[Path]) -> bool:
     name = real.name
     return name.startswith(".") or name.endswith(_SCRATCH_SUFFIXES) or name == "4913" or \
         rel.name.startswith(".") or rel.name.endswith(_SCRATCH_SUFFIXES)
-
-
-def _inside(root: Path, path: Path) -> bool:
-    return path == root or root in path.parents
 
 
 def watch(root: Path, skip: Callable[[Path], bool], stop: threading.Event) -> Iterator[set[Path]]:
