@@ -850,3 +850,32 @@ def test_change_needs_rebuild(tmp_path: Path) -> None:
     assert not change_needs_rebuild({page}, recorded_inputs=[main])
     assert not change_needs_rebuild({main}, recorded_inputs=[])
     assert change_needs_rebuild({main}, recorded_inputs=[], sources=lambda: [main])
+
+
+def test_a_header_outside_the_project_the_build_read_rebuilds(make_project: Callable[..., Path],
+                                                              tmp_path: Path) -> None:
+    """``#include "../shared/msg.h"``: the watch covers what the build read from outside the
+    project (the build cache's record of its inputs), so editing it rebuilds."""
+    from wasmrun.testing import require_tool
+
+    require_tool("clang", found=shutil.which("clang") is not None)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "msg.h").write_text('#define MSG "outside one"\n')
+    project = make_project({"main.c": '#include <stdio.h>\n#include "../shared/msg.h"\n'
+                                      'int main(void) { puts(MSG); return 0; }\n'})
+    time.sleep(0.05)  # files written in the tick a build starts in are too new to be stored
+    server = open_server(project, ServeOptions(port=0, watch=True))
+    server.start()
+    sse = SSE(server.port)
+    try:
+        sse.next("hello")
+        wasm = json.loads(raw_get(server.port, "/__wasmrun/info.json")[2])["wasm"]
+        assert b"outside one" in raw_get(server.port, wasm)[2]
+        assert server.inputs_watcher is not None and shared / "msg.h" in server.inputs_watcher.inputs
+        (shared / "msg.h").write_text('#define MSG "outside two"\n')
+        sse.next("reload")
+        assert b"outside two" in raw_get(server.port, wasm)[2]
+    finally:
+        sse.close()
+        server.close()

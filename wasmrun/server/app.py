@@ -47,6 +47,7 @@ from wasmrun.server.paths import is_inside, request_segments, resolve_in_roots
 from wasmrun.server.reload import (
     Builder,
     BuildState,
+    InputsWatcher,
     Watcher,
     build_error_text,
     change_needs_rebuild,
@@ -145,6 +146,7 @@ class Site:
     wasm_file: Path | None = None
     plugin: str | None = None
     plugins: Any = None  # the Plugins that build it, to ask which files are sources
+    invocation: dict[str, Any] | None = None  # its builds' compile invocation (wasmrun.manifests)
 
     def roots(self) -> list[Path]:
         roots: list[Path] = []
@@ -612,7 +614,7 @@ class DevServer:
         self.options = options
         self.builder = builder
         if builder is not None:
-            builder.before_publish = self._read_module
+            builder.before_publish = self._built
         self.token = secrets.token_hex(16)
         self.instance = secrets.token_hex(6)
         self.closing = threading.Event()
@@ -620,6 +622,7 @@ class DevServer:
         self.httpd = bind(options.host, options.port)
         self.httpd.dev = self
         self.watcher: Watcher | None = None
+        self.inputs_watcher: InputsWatcher | None = None
         self._thread: threading.Thread | None = None
         self._follower: threading.Thread | None = None
         self._closed = False
@@ -762,7 +765,8 @@ class DevServer:
     def needs_rebuild(self, changes: set[Path]) -> bool:
         """A site without a build (a ``.wasm`` file, a static directory) only reloads; a project
         asks :func:`~wasmrun.server.reload.change_needs_rebuild` with what its last build produced.
-        (Builds do not report what they read yet: when they do, pass it as ``recorded_inputs``.)"""
+        Any other change rebuilds: the build cache answers a rebuild whose inputs did not change
+        at once, with the same module, so a page asset edited costs a lookup, never a stale build."""
         if self.builder is None:
             return False
         result = self.site.result
@@ -793,6 +797,31 @@ class DevServer:
         resolved_root = root.resolve()
         self.watcher = Watcher(resolved_root, lambda p: ignored(p, resolved_root, own), self.on_change)
         self.watcher.start()
+        self.watch_recorded_inputs()
+
+    def watch_recorded_inputs(self) -> None:
+        """Watch what the last build read from outside the project (the build cache's record of
+        it), restarting the watch when that changes; nothing without ``--watch``."""
+        if self.watcher is None or self.site.invocation is None:
+            return
+        from wasmrun.cache import BuildCache
+        from wasmrun.manifests import recorded_outside
+
+        outside = tuple(recorded_outside(BuildCache.default(), self.site.invocation))
+        current = self.inputs_watcher.inputs if self.inputs_watcher is not None else ()
+        if outside == current:
+            return
+        if self.inputs_watcher is not None:
+            self.inputs_watcher.stop()
+            self.inputs_watcher = None
+        if outside:
+            self.inputs_watcher = InputsWatcher(self.watcher.root, lambda p: False, self.on_change, inputs=outside)
+            self.inputs_watcher.start()
+
+    def _built(self, result: BuildResult) -> None:
+        """A good build, before pages hear of it: read the new module, follow its inputs."""
+        self._read_module(result)
+        self.watch_recorded_inputs()
 
     # -- lifetime -------------------------------------------------------------------------------
 
@@ -866,6 +895,8 @@ class DevServer:
         self.state.close()
         if self.watcher is not None:
             self.watcher.stop()
+        if self.inputs_watcher is not None:
+            self.inputs_watcher.stop()
         if self._thread is not None:
             self.httpd.shutdown()
             self._thread.join(5)
@@ -926,6 +957,7 @@ def prepare_site(path: str | Path, options: ServeOptions, build: BuildOptions | 
     the page shows the error until a build succeeds."""
     from wasmrun.building import choose_plugin, compile_project, default_plugins
     from wasmrun.errors import NoPluginError
+    from wasmrun.manifests import invocation
     from wasmrun.models import Optimization, Target
     from wasmrun.outputs import default_output_dir
     from wasmrun.project_config import load_project_config
@@ -962,7 +994,10 @@ def prepare_site(path: str | Path, options: ServeOptions, build: BuildOptions | 
                                  optimize=build.optimize)
         return with_placed_files(result, before, _placed_files(output_dir))
 
-    site = Site(given.name, state, project_dir=given, output_dir=output_dir, plugin=plugin, plugins=plugins)
+    site = Site(given.name, state, project_dir=given, output_dir=output_dir, plugin=plugin, plugins=plugins,
+                invocation=invocation(given, output_dir=output_dir, optimization=build.optimization,
+                                      target=build.target, language=build.language, toolchain=build.toolchain,
+                                      extra_args=list(build.extra_args or []), optimize=build.optimize))
 
     def report(result: BuildResult | None, error: str | None) -> None:
         if result is not None:

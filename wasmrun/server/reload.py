@@ -240,6 +240,30 @@ def _poll(root: Path, skip: Callable[[Path], bool], stop: threading.Event, inter
             yield {Path(os.path.realpath(path)) for path in changed}
 
 
+def watch_inputs(files: Iterable[Path], stop: threading.Event) -> Iterator[set[Path]]:
+    """Batches of changes in the directories of ``files`` (not below them): what a build read from
+    outside its project, such as a header included as ``../shared/x.h``. A new file there counts
+    too (it may shadow one on an include path); editor scratch files do not."""
+    dirs = sorted({Path(os.path.realpath(f)).parent for f in files})
+    existing = [d for d in dirs if d.is_dir()]
+    if not existing:
+        return
+    try:
+        import watchfiles
+    except ImportError:  # pragma: no cover - watchfiles is a dependency
+        return
+
+    def wanted(_change: object, path: str) -> bool:
+        name = os.path.basename(path)
+        return not (name.startswith(".") or name.endswith(_SCRATCH_SUFFIXES) or name == "4913")
+
+    for changes in watchfiles.watch(*existing, watch_filter=wanted, recursive=False, stop_event=stop, debounce=1600,
+                                    step=50, raise_interrupt=False, ignore_permission_denied=True):
+        if stop.is_set():
+            return
+        yield {Path(os.path.realpath(path)) for _change, path in changes}
+
+
 @dataclass
 class Watcher:
     """A thread that watches ``root`` and calls ``on_change`` with each batch of changes."""
@@ -255,10 +279,24 @@ class Watcher:
         self._thread.start()
 
     def _run(self) -> None:
-        for changes in watch(self.root, self.skip, self.stop_event):
+        for changes in self._changes():
             self.on_change(changes)
+
+    def _changes(self) -> Iterator[set[Path]]:
+        return watch(self.root, self.skip, self.stop_event)
 
     def stop(self, timeout: float = 2.0) -> None:
         self.stop_event.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+@dataclass
+class InputsWatcher(Watcher):
+    """A :class:`Watcher` of the files a build read from outside its project (``inputs``; ``root``
+    and ``skip`` are unused): ``run --watch`` rebuilds when one of them changes."""
+
+    inputs: tuple[Path, ...] = ()
+
+    def _changes(self) -> Iterator[set[Path]]:
+        return watch_inputs(self.inputs, self.stop_event)
