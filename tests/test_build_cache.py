@@ -737,3 +737,166 @@ def test_stale_concurrent_compiles_while_editing(make_project: MakeProject, tmp_
         result = compile_project(project, plugins)
         assert run_wasm(result.wasm_path).stdout == f"{word}\n", (word, result.cached)
         assert result.wasm_path.read_bytes() == uncached(project)
+
+
+# -- edits while a build runs that the build did not report (found by tests/test_build_cache_state.py) --
+
+EXTRA_WAT = '(module (global (export "g") i32 (i32.const 7)))\n'
+
+
+def test_stale_source_renamed_away_and_back_while_the_build_runs(make_project: MakeProject,
+                                                                 plugins: tuple[Plugins, CountBuilds]) -> None:
+    """A source moved out of the build's reach as it begins and back before it ends: the build did
+    not see it, so it is not among the inputs the plugin reports, and the names in the project are
+    the same before and after. Stored, that build (without ``extra.wasm``) was then served for the
+    project with the source in place."""
+    loaded, counter = plugins
+    project = make_project({"main.wat": HELLO_WAT, "extra.wat": EXTRA_WAT, "attic/keep": ""})
+    counter.during = lambda: (project / "extra.wat").rename(project / "attic" / "extra.wat")
+    counter.after = lambda: (project / "attic" / "extra.wat").rename(project / "extra.wat")
+    used_once = compile_project(project, loaded)
+    assert [p.name for p in used_once.files()] == ["main.wasm"]  # what the build saw, used this once
+    assert entry_dirs() == []
+    counter.during = counter.after = None
+    settle()
+    again = compile_project(project, loaded)
+    assert not again.cached and sorted(p.name for p in again.files()) == ["extra.wasm", "main.wasm"]
+
+
+def test_stale_directory_renamed_away_and_back_while_the_build_runs(make_project: MakeProject,
+                                                                    plugins: tuple[Plugins, CountBuilds]) -> None:
+    """The same with a directory: the files in it keep their change times, the directory's own
+    tells."""
+    loaded, counter = plugins
+    project = make_project({"main.wat": HELLO_WAT, "src/extra.wat": EXTRA_WAT})
+    counter.during = lambda: (project / "src").rename(project / "src.off")
+    counter.after = lambda: (project / "src.off").rename(project / "src")
+    assert [p.name for p in compile_project(project, loaded).files()] == ["main.wasm"]
+    assert entry_dirs() == []
+    counter.during = counter.after = None
+    settle()
+    again = compile_project(project, loaded)
+    assert not again.cached and sorted(p.name for p in again.files()) == ["extra.wasm", "main.wasm"]
+
+
+def test_stale_file_read_then_removed_while_the_build_runs(make_project: MakeProject,
+                                                           plugins: tuple[Plugins, CountBuilds]) -> None:
+    """A source that appears as the build begins and is gone before it ends: the build read it,
+    and recorded as "must stay absent" the build was then served for the project without it."""
+    loaded, counter = plugins
+    project = make_project({"main.wat": HELLO_WAT})
+    counter.during = lambda: (project / "extra.wat").write_text(EXTRA_WAT)
+    counter.after = lambda: (project / "extra.wat").unlink()
+    used_once = compile_project(project, loaded)
+    assert sorted(p.name for p in used_once.files()) == ["extra.wasm", "main.wasm"]
+    assert entry_dirs() == []
+    counter.during = counter.after = None
+    settle()
+    again = compile_project(project, loaded)
+    assert not again.cached and [p.name for p in again.files()] == ["main.wasm"]
+    assert run_wasm(again.wasm_path).stdout == "hello\n"
+
+
+def test_stale_header_read_then_removed_while_the_build_runs(make_project: MakeProject,
+                                                             plugins: tuple[Plugins, CountBuilds]) -> None:
+    """The same for a header clang found through ``__has_include`` and reported in its
+    dependency output."""
+    require_tool("clang")
+    loaded, counter = plugins
+    project = make_project({"main.c": '#include <stdio.h>\n#if __has_include("word.inc")\n#include "word.inc"\n'
+                                      '#else\n#define WORD "none"\n#endif\nint main(void){puts(WORD);return 0;}\n'})
+    counter.during = lambda: (project / "word.inc").write_text('#define WORD "seen"\n')
+    counter.after = lambda: (project / "word.inc").unlink()
+    assert run_wasm(compile_project(project, loaded).wasm_path).stdout == "seen\n"
+    counter.during = counter.after = None
+    settle()
+    again = compile_project(project, loaded)
+    assert not again.cached and run_wasm(again.wasm_path).stdout == "none\n"
+    assert again.wasm_path.read_bytes() == uncached(project)
+
+
+# -- hostile inputs: nothing hangs, nothing is read that is not a file ---------------------------------
+
+def _compile_in_a_process(project: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "wasmrun", "compile", str(project)], capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def test_a_candidate_whose_inputs_are_a_fifo_and_dev_zero_is_a_miss_not_a_hang(
+        make_project: MakeProject, plugins: tuple[Plugins, CountBuilds], tmp_path: Path) -> None:
+    """A manifest (damaged, or written by someone else) naming a FIFO with no writer and
+    ``/dev/zero`` as inputs: the lookup never opens them (their kind differs from the recorded
+    digest), in this process and through the typer-free route."""
+    loaded, _ = plugins
+    project = make_project({"main.wat": HELLO_WAT})
+    compile_project(project, loaded)
+    fifo = tmp_path / "pipe.wat"
+    os.mkfifo(fifo)
+    path = manifests.manifest_path(BuildCache.default(), manifests.invocation(project))
+    data = json.loads(path.read_text())
+    candidate = data["candidates"][0]
+    for special in (str(fifo), "/dev/zero"):
+        candidate["inputs"]["files"][special] = [1, 1, 1, 1, "0" * 64]  # a stamp that never matches
+    path.write_text(json.dumps(data))
+    (project / "wasmrun-out" / "main.wasm").unlink()
+    proc = _compile_in_a_process(project)
+    assert proc.returncode == 0 and "(cached)" not in proc.stdout, proc.stderr
+    again = compile_project(project, loaded)
+    assert again.cached and run_wasm(again.wasm_path).stdout == "hello\n"
+
+
+def test_thousands_of_candidates_are_checked_quickly_and_trimmed(make_project: MakeProject,
+                                                                 plugins: tuple[Plugins, CountBuilds]) -> None:
+    """A manifest grown to 5,000 candidates that all differ: the lookup goes through them in
+    well under the time of a build, and the next store keeps only the newest few."""
+    loaded, counter = plugins
+    project = make_project({"main.wat": HELLO_WAT})
+    compile_project(project, loaded)
+    path = manifests.manifest_path(BuildCache.default(), manifests.invocation(project))
+    data = json.loads(path.read_text())
+    stale = json.loads(json.dumps(data["candidates"][0]))
+    stale["inputs"]["files"][str(project / "main.wat")][4] = "0" * 64
+    stale["inputs"]["files"][str(project / "main.wat")][0] += 1
+    data["candidates"] = [{**stale, "key": f"{i:064x}"} for i in range(5000)]
+    path.write_text(json.dumps(data))
+    started = time.perf_counter()
+    again = compile_project(project, loaded)
+    assert not again.cached and counter.calls == 2
+    assert time.perf_counter() - started < 30
+    assert len(load_manifest(project)) == manifests.MAX_CANDIDATES
+    assert compile_project(project, loaded).cached
+
+
+def test_fifos_named_like_sources_and_a_file_name_that_is_not_utf8(make_project: MakeProject) -> None:
+    """A C project holding FIFOs named like a source and a header, and a file whose name is not
+    valid UTF-8: compile neither hangs nor fails, stores the build, and both routes then hit."""
+    require_tool("clang")
+    project = make_project({"main.c": '#include <stdio.h>\nint main(void){puts("ok");return 0;}\n'})
+    os.mkfifo(project / "extra.c")
+    os.mkfifo(project / "part.inc")
+    (project / os.fsdecode(b"caf\xe9.inc")).write_text("")
+    settle()
+    first = _compile_in_a_process(project)
+    assert first.returncode == 0 and "(cached)" not in first.stdout, first.stderr
+    second = _compile_in_a_process(project)
+    assert second.returncode == 0 and "(cached)" in second.stdout, second.stderr
+    result = compile_project(project, load_plugins(entry_points=False))
+    assert result.cached and run_wasm(result.wasm_path).stdout == "ok\n"
+
+
+def test_stale_header_appearing_in_a_build_named_directory(make_project: MakeProject) -> None:
+    """A header probed in a directory named like a toolchain's build directory (``target/``),
+    which the project walk does not enter: when it appears, the build changes."""
+    require_tool("clang")
+    plugins = load_plugins(entry_points=False)
+    project = make_project({"main.c": '#include <stdio.h>\n#if __has_include("target/word.h")\n'
+                                      '#include "target/word.h"\n#else\n#define WORD "none"\n#endif\n'
+                                      'int main(void){puts(WORD);return 0;}\n',
+                            "target/word.h.off": '#define WORD "target"\n'})
+    assert run_wasm(compile_project(project, plugins).wasm_path).stdout == "none\n"
+    assert compile_project(project, plugins).cached
+    (project / "target" / "word.h.off").rename(project / "target" / "word.h")
+    settle()
+    again = compile_project(project, plugins)
+    assert not again.cached and run_wasm(again.wasm_path).stdout == "target\n"
+    assert again.wasm_path.read_bytes() == uncached(project)

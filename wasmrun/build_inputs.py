@@ -73,6 +73,37 @@ class ProjectTree:
                     return f"{full} appeared while the build ran"
         return None
 
+    def touched_since(self, started_ns: int, allowed: set[str]) -> str | None:
+        """A file or directory of the project (outside the toolchains' build directories) written,
+        re-created or renamed at or after ``started_ns``, a reading of :func:`fs_clock_ns`, other
+        than what the build says it wrote (``allowed``: files, and the output directory) and the
+        directories those are in; None when none was. The names before and after a build cannot
+        tell a source or a directory renamed away and back while it ran, which the build did not
+        see and so did not report among its inputs; their change times tell."""
+        explained = {os.path.dirname(p) for p in allowed}
+        for path, names in self.dirs.items():
+            if path in explained or self._in_build_dir(path) or not BUILD_DIRS.isdisjoint(names):
+                continue  # the build (or its toolchain, making a build directory) wrote there
+            try:
+                st = os.lstat(path)
+            except OSError:
+                return f"{path} was removed while the build ran"
+            if changed_since([0, st.st_mtime_ns, st.st_ctime_ns], started_ns):
+                return f"files were added, removed or renamed in {path} while the build ran"
+        for path in self.files:
+            if path in allowed or self._in_build_dir(os.path.dirname(path)):
+                continue
+            try:
+                st = os.lstat(path)
+            except OSError:
+                return f"{path} was removed while the build ran"
+            if changed_since(stamp_of(st), started_ns):
+                return f"{path} changed while the build ran"
+        return None
+
+    def _in_build_dir(self, directory: str) -> bool:
+        return not BUILD_DIRS.isdisjoint(os.path.relpath(directory, self.root).split(os.sep))
+
 
 def walk_project(project_dir: Path, *, skip: Iterable[str | os.PathLike[str]] = (),
                  everything: bool = False) -> ProjectTree:

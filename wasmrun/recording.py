@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wasmrun import manifests
-from wasmrun.build_inputs import InputSpec, ProjectTree, record_inputs, walk_project
+from wasmrun.build_inputs import BUILD_DIRS, InputSpec, ProjectTree, record_inputs, walk_project
 from wasmrun.cache import BuildCache
 from wasmrun.fingerprints import DigestMemo, fs_clock_ns
 
@@ -91,7 +91,8 @@ class CachedCompile:
             return self._not_stored(f"post-processing failed ({postprocess_problem}); used once, not stored")
         after = walk_project(self.project_dir, skip=[self.output_dir], everything=True)
         written = {os.path.abspath(p) for p in (result.inputs.written if result.inputs else [])}
-        changed = after.changes_since(self.before, written)
+        changed = (after.changes_since(self.before, written) or _gone(result)
+                   or after.touched_since(self.started_ns, written | {str(self.output_dir)}))
         if changed:
             return self._not_stored(f"{changed}; used once, not stored")
         spec = self._spec(plugins, result, after, written)
@@ -128,14 +129,17 @@ class CachedCompile:
                          else [*reported.environment, *CORE_ENVIRONMENT])
         assert self.before is not None and self.output_dir is not None
         spec.listing_skips.add(str(self.output_dir))
-        project = str(self.project_dir)
         if reported is not None and reported.files is not None:
             files = {os.path.abspath(p) for p in reported.files}
             spec.add_files(files)
-            # a new file beside one read from outside the project may shadow it (an include path)
-            spec.add_dirs(os.path.dirname(p) for p in files if not _inside(p, project))
+            # a new file beside one read may shadow it (an include path), in the project or not
+            spec.add_dirs(os.path.dirname(p) for p in files)
             tree = walk_project(self.project_dir, skip=[self.output_dir])
             spec.add_dirs(tree.dirs)
+            # the toolchains' build directories are not walked, but a file appearing at their top
+            # is seen (a header probed there, `__has_include("target/x.h")`, found nowhere else)
+            spec.add_dirs(os.path.join(d, n) for d, names in tree.dirs.items() for n in names
+                          if n in BUILD_DIRS and os.path.isdir(os.path.join(d, n)))
         else:
             existed = set(self.before.files)
             spec.add_files(p for p in after.files if p in existed and p not in written)
@@ -152,8 +156,12 @@ class CachedCompile:
         return spec
 
 
-def _inside(path: str, root: str) -> bool:
-    return (path + os.sep).startswith(root + os.sep)
+def _gone(result: BuildResult) -> str | None:
+    """A file the toolchain reports it read that is no longer there: it appeared and went while
+    the build ran (recorded as absent, the build would be served for a state it never saw)."""
+    read = result.inputs.files if result.inputs is not None and result.inputs.files is not None else []
+    return next((f"{path}, which the build read, was removed while it ran" for path in read
+                 if not os.path.lexists(path)), None)
 
 
 def code_files(plugins: Plugins) -> list[str]:
