@@ -4,9 +4,9 @@ A hypothesis state machine edits, adds, deletes and renames files (sources, a he
 extension no plugin lists, a header in a hidden and in a build-named directory, a header outside
 the project included by a relative path, files that are no input at all), points ``CPATH`` at one
 of two include directories, swaps a compiler wrapper on ``PATH`` (same ``--version``, another
-build), and edits files while a build runs; between those it compiles (with and without the
-cache, with several options), runs ``exec PROJECT`` (in-process through the typer-free route, and
-now and then as ``python -m wasmrun exec``) and cleans.
+build), and edits files (or moves a directory away and back) while a build runs; between those
+it compiles (with and without the cache, with several options), runs ``exec PROJECT`` (in-process
+through the typer-free route, and now and then as ``python -m wasmrun exec``) and cleans.
 
 Invariant: every output is byte-identical to a build of the same state at the same path with the
 cache off (:meth:`CacheMachine.uncached`); a build that saw an edit while it ran gives the build
@@ -142,6 +142,7 @@ class CacheMachine(RuleBasedStateMachine):
     wrapper: ClassVar[str]  # the slot that is a tool wrapper on PATH
     options: ClassVar[dict[str, dict[str, Any]]]
     wasm_name: ClassVar[str]
+    movable_dir: ClassVar[str]  # a directory renamed away and back while a build runs
 
     def __init__(self) -> None:
         super().__init__()
@@ -444,6 +445,32 @@ class CacheMachine(RuleBasedStateMachine):
         """A file changed after the compiler read it, before wasmrun records the build."""
         self._edit_while_building(data, "after")
 
+    @precondition(lambda self: (self.world / self.movable_dir).is_dir())
+    @rule(data=st.data())
+    def compile_while_a_directory_is_away(self, data: st.DataObject) -> None:
+        """A directory of sources or headers renamed away as the build begins and back before it
+        ends: the build did not see what is in it, and the files keep their change times."""
+        option = data.draw(st.sampled_from(sorted(self.options)), label="options")
+        directory = self.world / self.movable_dir
+        away = directory.with_name(directory.name + ".away")
+
+        def go() -> None:
+            directory.rename(away)
+
+        def come_back() -> None:
+            away.rename(directory)
+
+        self.hook.during, self.hook.after = go, come_back
+        try:
+            self._compile(option, mid_build=True)
+        finally:
+            self.hook.during = self.hook.after = None
+            self.last_write = time.monotonic()
+        type(self).stats["edits while building"] += 1
+        settle()
+        outcome, hit = self._compile(option)
+        self.check(outcome, option, f"compile after one that saw {self.movable_dir} away ({'hit' if hit else 'built'})")
+
     def _edit_while_building(self, data: st.DataObject, when: str) -> None:
         name = data.draw(st.sampled_from(list(self.slots)), label="file")
         old = self.model[name]
@@ -550,10 +577,6 @@ def _define(macro: str, prefix: str) -> Callable[[int], str]:
     return lambda v: f'#define {macro} "{prefix}{v}"\n'
 
 
-def _part(v: int) -> str:
-    return '#error "a broken part.inc"\n' if v == 9 else f'#define PART "p{v}"\n'
-
-
 def _extra_c(v: int) -> str:
     return f'#include <stdio.h>\n__attribute__((constructor)) static void extra(void) {{ puts("x{v}"); }}\n'
 
@@ -568,11 +591,12 @@ def _clang_wrapper(v: int) -> str:
 class CProject(CacheMachine):
     project_name = "cproj"
     wasm_name = "cproj.wasm"
+    movable_dir = "cproj/.hidden"
     wrapper = "wrapper"
     options: ClassVar[dict[str, dict[str, Any]]] = {"default": {}, "no-opt": {"optimize": False}}
     slots: ClassVar[dict[str, Slot]] = {
         "main": Slot("cproj/main.c", None, c_main, fixed=True),
-        "part": Slot("cproj/part.inc", "cproj/part.inc.off", _part, (0, 1, 9)),  # an extension no plugin lists
+        "part": Slot("cproj/part.inc", "cproj/part.inc.off", _define("PART", "p")),  # an extension no plugin lists
         "hidden": Slot("cproj/.hidden/h.h", "cproj/.stash/h.h", _define("HIDDEN", "h")),
         "target": Slot("cproj/target/t.h", "cproj/target/t.h.off", _define("TARGET", "t")),  # a build-named dir
         "extra": Slot("cproj/extra.c", "cproj/extra.c.off", _extra_c),  # a second source
@@ -637,6 +661,7 @@ def _wasm_opt_wrapper(v: int) -> str:
 class WatProject(CacheMachine):
     project_name = "wproj"
     wasm_name = "main.wasm"
+    movable_dir = "wproj/src"
     wrapper = "wrapper"
     options: ClassVar[dict[str, dict[str, Any]]] = {
         "default": {}, "no-opt": {"optimize": False}, "size": {"optimization": Optimization.SIZE}}
