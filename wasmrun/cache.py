@@ -27,16 +27,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import os
 import re
 import shutil
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wasmrun.errors import ConfigError
 from wasmrun.fingerprints import write_json
@@ -45,7 +43,14 @@ from wasmrun.paths import is_inside
 if TYPE_CHECKING:  # kept out of the import: the typer-free compile restores without pydantic
     from wasmrun.models import BuildResult
 
-log = logging.getLogger("wasmrun.cache")
+
+
+def _warn(message: str, *args: object) -> None:
+    """A warning on wasmrun.cache's logger; logging is imported only when there is one (a cache
+    hit on the typer-free route imports as little as it can)."""
+    import logging
+
+    logging.getLogger("wasmrun.cache").warning(message, *args)
 
 #: Bumped when the entry layout changes: old entries then simply never match.
 CACHE_FORMAT = 2
@@ -90,8 +95,7 @@ class CorruptEntry(Exception):
     """An entry that does not match its manifest."""
 
 
-@dataclass
-class Entry:
+class Entry(NamedTuple):
     key: str
     path: Path
     bytes: int
@@ -129,7 +133,7 @@ class BuildCache:
         try:
             return _result_from_json(data, output_dir)
         except (KeyError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-            log.warning("build cache: discarding damaged entry %s: %s", key[:12], exc)
+            _warn("build cache: discarding damaged entry %s: %s", key[:12], exc)
             self._remove(self.entries_dir / key)
             return None
 
@@ -159,7 +163,7 @@ class BuildCache:
         except (OSError, CorruptEntry, KeyError, TypeError, ValueError) as exc:
             for path in written:
                 path.unlink(missing_ok=True)
-            log.warning("build cache: discarding damaged entry %s: %s", key[:12], exc)
+            _warn("build cache: discarding damaged entry %s: %s", key[:12], exc)
             self._remove(entry)
             return None
         with contextlib.suppress(OSError):
@@ -174,7 +178,7 @@ class BuildCache:
         try:
             return self._store(key, output_dir, result)
         except OSError as exc:
-            log.warning("build cache: could not store %s: %s", key[:12], exc)
+            _warn("build cache: could not store %s: %s", key[:12], exc)
             return False
 
     def _store(self, key: str, output_dir: Path, result: BuildResult) -> bool:

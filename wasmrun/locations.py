@@ -6,14 +6,13 @@ Kept free of heavy imports: ``--version`` and ``--help`` pass through here.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 APP_NAME = "wasmrun"
 
 
-@dataclass(frozen=True)
-class Locations:
+class Locations(NamedTuple):
     """wasmrun's directories. None is created until something is written there."""
 
     config_dir: Path  # config.toml

@@ -27,9 +27,8 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wasmrun.build_inputs import Record, first_difference
 from wasmrun.fingerprints import write_json
@@ -74,8 +73,7 @@ def entry_key(options: dict[str, Any], inputs: Record) -> str:
     return hashlib.sha256(body.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-@dataclass
-class Lookup:
+class Lookup(NamedTuple):
     """A lookup's answer: the candidate found, or why there was none (for ``-v`` and ``cache info``)."""
 
     candidate: dict[str, Any] | None

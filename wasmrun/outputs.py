@@ -23,9 +23,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from wasmrun.atomic import atomic_write
 from wasmrun.errors import UsageError
@@ -63,12 +62,13 @@ def default_output_dir(project_dir: Path) -> Path:
 Entry = dict[str, Any] | None
 
 
-@dataclass
 class Manifest:
-    """What wasmrun wrote into one output directory (output-relative POSIX paths)."""
+    """What wasmrun wrote into one output directory (output-relative POSIX paths). A plain class:
+    this module is on the typer-free road to a cached build, which imports no dataclasses."""
 
-    files: dict[str, Entry] = field(default_factory=dict)
-    dirs: set[str] = field(default_factory=set)
+    def __init__(self, files: dict[str, Entry] | None = None, dirs: set[str] | None = None) -> None:
+        self.files: dict[str, Entry] = {} if files is None else files
+        self.dirs: set[str] = set() if dirs is None else dirs
 
 
 def load_manifest(output_dir: Path) -> Manifest:
@@ -317,8 +317,7 @@ class Staging:
 
 # -- clean -----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Kept:
+class Kept(NamedTuple):
     """Something ``clean`` left in the output directory, and why (a key of :data:`KEPT_REASONS`)."""
 
     path: Path
@@ -329,13 +328,13 @@ class Kept:
         return KEPT_REASONS[self.reason]
 
 
-@dataclass
 class CleanReport:
     """What ``clean`` removed from an output directory, and what it kept there."""
 
-    output_dir: Path
-    removed: list[Path] = field(default_factory=list)
-    kept: list[Kept] = field(default_factory=list)
+    def __init__(self, output_dir: Path, removed: list[Path] | None = None, kept: list[Kept] | None = None) -> None:
+        self.output_dir = output_dir
+        self.removed: list[Path] = [] if removed is None else removed
+        self.kept: list[Kept] = [] if kept is None else kept
 
 
 def resolve_output_dir(project_dir: Path, output_dir: Path | None = None) -> Path:
