@@ -210,7 +210,7 @@ class BuildCache:
                 "bytes": total,
             }
             manifest["checksum"] = _checksum(manifest)
-            _write_json(tmp / "manifest.json", manifest)
+            write_json(tmp / "manifest.json", manifest)
             (tmp / "access").touch()
             self.entries_dir.mkdir(parents=True, exist_ok=True)
             final = self.entries_dir / key
@@ -394,7 +394,6 @@ def _relative(root: Path, path: Path) -> str:
     return path.resolve().relative_to(root.resolve()).as_posix()
 
 
-_write_json = write_json  # one atomic JSON write (wasmrun.fingerprints)
 
 
 def _disk_usage(path: Path) -> int:
