@@ -10,7 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from wasmrun import manifests
 from wasmrun.building import compile_project
+from wasmrun.cache import BuildCache
 from wasmrun.models import BuildConfig, BuildResult
 from wasmrun.plugins import Plugins, load_plugins
 from wasmrun.testing import require_tool, run_wasm
@@ -125,5 +127,6 @@ def test_stale_go_work_added_that_uses_another_module(make_project: MakeProject,
     rebuilt(project, plugins, "two\n")
     (tmp_path / "go.work").unlink()
     settle()
+    why = manifests.lookup(BuildCache.default(), manifests.invocation(project, toolchain="go")).reason
     back, output = compiled(project, plugins)
-    assert back.cached and output == "one\n", "the first build is kept beside the second"
+    assert back.cached and output == "one\n", f"the first build is kept beside the second: {why}"
