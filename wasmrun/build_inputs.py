@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +49,14 @@ VOLATILE_VARIABLES = frozenset({"_", "OLDPWD", "PWD", "SHLVL", "COLUMNS", "LINES
 Record = dict[str, Any]
 
 
-@dataclass
 class ProjectTree:
-    """The directories of a project with the names in each, and its files, as a build sees it."""
+    """The directories of a project with the names in each, and its files, as a build sees it.
+    (Plain classes here: the typer-free road to a cached build imports no dataclasses.)"""
 
-    root: str
-    dirs: dict[str, frozenset[str]] = field(default_factory=dict)
-    files: list[str] = field(default_factory=list)
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.dirs: dict[str, frozenset[str]] = {}
+        self.files: list[str] = []
 
     def changes_since(self, before: ProjectTree, allowed: set[str]) -> str | None:
         """What a build (or someone else) added or removed since ``before``, other than what the
@@ -131,15 +131,15 @@ def _ignored_in(path: str, skipped: Iterable[str]) -> list[str]:
     return sorted(set(names))
 
 
-@dataclass
 class InputSpec:
     """What to record for one build (paths absolute)."""
 
-    files: set[str] = field(default_factory=set)
-    dirs: set[str] = field(default_factory=set)
-    env: list[str] | None = field(default_factory=list)  # None: the whole environment
-    listing_skips: set[str] = field(default_factory=set)  # paths left out of their parent's listing
-    own_dirs: set[str] = field(default_factory=set)  # the project's: the build may add files there
+    def __init__(self, env: list[str] | None = None) -> None:
+        self.files: set[str] = set()
+        self.dirs: set[str] = set()
+        self.env = env  # None: the whole environment
+        self.listing_skips: set[str] = set()  # paths left out of their parent's listing
+        self.own_dirs: set[str] = set()  # the project's: the build may add files there
 
     def add_files(self, paths: Iterable[str | os.PathLike[str]]) -> None:
         self.files.update(os.path.abspath(p) for p in paths)
