@@ -130,7 +130,8 @@ class CachedCompile:
         assert self.before is not None and self.output_dir is not None
         spec.listing_skips.add(str(self.output_dir))
         if reported is not None and reported.files is not None:
-            files = {os.path.abspath(p) for p in reported.files}
+            output = str(self.output_dir) + os.sep  # what earlier builds put there is output, not input
+            files = {a for a in (os.path.abspath(p) for p in reported.files) if not a.startswith(output)}
             spec.add_files(files)
             # a new file beside one read may shadow it (an include path), in the project or not
             spec.add_dirs(os.path.dirname(p) for p in files)
