@@ -900,3 +900,24 @@ def test_stale_header_appearing_in_a_build_named_directory(make_project: MakePro
     again = compile_project(project, plugins)
     assert not again.cached and run_wasm(again.wasm_path).stdout == "target\n"
     assert again.wasm_path.read_bytes() == uncached(project)
+
+
+def test_stale_header_in_a_build_named_directory_removed_and_restored_while_the_build_runs(
+        make_project: MakeProject, plugins: tuple[Plugins, CountBuilds]) -> None:
+    """The walk for changes during a build does not go into ``target/``, but its top is an input
+    (its listing): a header there removed as the build begins and restored before it ends makes a
+    build that did not see it, which must not be stored."""
+    require_tool("clang")
+    loaded, counter = plugins
+    project = make_project({"main.c": '#include <stdio.h>\n#if __has_include("target/word.h")\n'
+                                      '#include "target/word.h"\n#else\n#define WORD "none"\n#endif\n'
+                                      'int main(void){puts(WORD);return 0;}\n',
+                            "target/word.h": '#define WORD "target"\n'})
+    header, away = project / "target" / "word.h", project / "word.h.away"
+    counter.during = lambda: header.rename(away)
+    counter.after = lambda: away.rename(header)
+    assert run_wasm(compile_project(project, loaded).wasm_path).stdout == "none\n"  # what it saw, used once
+    counter.during = counter.after = None
+    settle()
+    again = compile_project(project, loaded)
+    assert not again.cached and run_wasm(again.wasm_path).stdout == "target\n"

@@ -451,6 +451,7 @@ class CacheMachine(RuleBasedStateMachine):
         """A directory of sources or headers renamed away as the build begins and back before it
         ends: the build did not see what is in it, and the files keep their change times."""
         option = data.draw(st.sampled_from(sorted(self.options)), label="options")
+        use_cache = data.draw(st.booleans(), label="use_cache")  # --no-cache: the build runs, and is stored
         directory = self.world / self.movable_dir
         away = directory.with_name(directory.name + ".away")
 
@@ -462,7 +463,7 @@ class CacheMachine(RuleBasedStateMachine):
 
         self.hook.during, self.hook.after = go, come_back
         try:
-            self._compile(option, mid_build=True)
+            self._compile(option, use_cache=use_cache, mid_build=True)
         finally:
             self.hook.during = self.hook.after = None
             self.last_write = time.monotonic()
@@ -476,6 +477,7 @@ class CacheMachine(RuleBasedStateMachine):
         old = self.model[name]
         new = data.draw(st.sampled_from(self._changes(name)), label="change")
         option = data.draw(st.sampled_from(sorted(self.options)), label="options")
+        use_cache = data.draw(st.booleans(), label="use_cache")  # --no-cache: the build runs, and is stored
         before = self.uncached(option) if when == "after" else None
 
         def change() -> None:
@@ -487,7 +489,7 @@ class CacheMachine(RuleBasedStateMachine):
         self.hook.during = change if when.startswith("during") else None
         self.hook.after = revert if when == "during, reverted after" else change if when == "after" else None
         try:
-            outcome, _ = self._compile(option, mid_build=True)
+            outcome, _ = self._compile(option, use_cache=use_cache, mid_build=True)
         finally:
             self.hook.during = self.hook.after = None
         type(self).stats["edits while building"] += 1

@@ -82,7 +82,9 @@ class ProjectTree:
         see and so did not report among its inputs; their change times tell."""
         explained = {os.path.dirname(p) for p in allowed}
         for path, names in self.dirs.items():
-            if path in explained or self._in_build_dir(path) or not BUILD_DIRS.isdisjoint(names):
+            # the top of a build directory is checked too (its listing is an input), not below it
+            top = os.path.basename(path) in BUILD_DIRS and not self._in_build_dir(os.path.dirname(path))
+            if path in explained or ((self._in_build_dir(path) or not BUILD_DIRS.isdisjoint(names)) and not top):
                 continue  # the build (or its toolchain, making a build directory) wrote there
             try:
                 st = os.lstat(path)
