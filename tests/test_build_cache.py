@@ -921,3 +921,12 @@ def test_stale_header_in_a_build_named_directory_removed_and_restored_while_the_
     settle()
     again = compile_project(project, loaded)
     assert not again.cached and run_wasm(again.wasm_path).stdout == "target\n"
+
+
+def test_a_fifo_named_like_a_wat_source_does_not_hang_compile(make_project: MakeProject,
+                                                             plugins: tuple[Plugins, CountBuilds]) -> None:
+    loaded, _ = plugins
+    project = make_project({"main.wat": HELLO_WAT})
+    os.mkfifo(project / "other.wat")
+    result = compile_project(project, loaded)
+    assert run_wasm(result.wasm_path).stdout == "hello\n"

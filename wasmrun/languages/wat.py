@@ -30,7 +30,8 @@ _SOURCE_DIRS = (".", "src")
 def _wat_files(project_dir: Path) -> list[Path]:
     files: list[Path] = []
     for sub in _SOURCE_DIRS:
-        files += sorted((project_dir / sub).glob("*.wat"))
+        # regular files only: a FIFO or device named like a source would hang the read
+        files += sorted(p for p in (project_dir / sub).glob("*.wat") if p.is_file())
     return files
 
 
