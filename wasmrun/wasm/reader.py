@@ -79,6 +79,23 @@ _CONST_GC_OPS: dict[int, tuple[str, str]] = {
 # A cursor over bytes that trusts nothing
 
 
+def _short_uleb(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """An unsigned LEB128 of at most three bytes at ``pos`` (indices below 2**21) and where it
+    ends, or ``(-1, pos)`` for anything longer or cut off: the inline fast paths of the readers
+    below take the general, checking road then."""
+    if pos < end:
+        first = data[pos]
+        if first < 0x80:
+            return first, pos + 1
+        if pos + 1 < end:
+            second = data[pos + 1]
+            if second < 0x80:
+                return (first & 0x7F) | (second << 7), pos + 2
+            if pos + 2 < end and data[pos + 2] < 0x80:
+                return (first & 0x7F) | ((second & 0x7F) << 7) | (data[pos + 2] << 14), pos + 3
+    return -1, pos
+
+
 class ByteReader:
     """Reads from ``data[pos:end]``; ``what`` names the thing being read, for error messages."""
 
@@ -649,6 +666,7 @@ class WasmModule:
         # function type indices a one-byte index may name, for the fast path below
         func_types = {i for i, t in enumerate(self.types[:0x80]) if t.kind == "func"}
         module_names: dict[bytes, str] = {}
+        new_tuple = tuple.__new__  # an Import without the Python-level __new__ a NamedTuple call runs
         for _ in range(r.count("imports", 4)):
             start = r.pos
             # The common import, inline: short names, a function, a one-byte type index. Anything
@@ -667,7 +685,7 @@ class WasmModule:
                     except UnicodeDecodeError:
                         pass
                     else:
-                        out.append(Import(module, name, "func", data[kind_at + 1], start))
+                        out.append(new_tuple(Import, (module, name, "func", data[kind_at + 1], start)))
                         r.pos = kind_at + 2
                         continue
             module = r.name()
@@ -851,13 +869,7 @@ class WasmModule:
             kind_at = start + 1 + size
             if size < 0x80 and kind_at + 1 < end:
                 kind = data[kind_at]
-                first = data[kind_at + 1]
-                if first < 0x80:
-                    index, after = first, kind_at + 2
-                elif kind_at + 2 < end and data[kind_at + 2] < 0x80:
-                    index, after = (first & 0x7F) | (data[kind_at + 2] << 7), kind_at + 3
-                else:
-                    index = after = -1
+                index, after = _short_uleb(data, kind_at + 1, end)
                 if kind < len(EXTERNAL_KINDS) and 0 <= index < spaces[kind]:
                     try:
                         name = data[start + 1:kind_at].decode("utf-8")
@@ -1047,7 +1059,21 @@ class WasmModule:
 
     def _namemap(self, r: ByteReader) -> dict[int, str]:
         out: dict[int, str] = {}
+        data, end = self.data, r.end
         for _ in range(r.count("names", 2)):
+            # The common entry, inline: an index of up to three bytes and a short UTF-8 name.
+            # Anything else takes the general road below, which says what is wrong.
+            index, name_at = _short_uleb(data, r.pos, end)
+            if index >= 0 and name_at < end:
+                size = data[name_at]
+                if size < 0x80 and name_at + 1 + size <= end:
+                    try:
+                        out[index] = data[name_at + 1:name_at + 1 + size].decode("utf-8")
+                    except UnicodeDecodeError:
+                        pass
+                    else:
+                        r.pos = name_at + 1 + size
+                        continue
             index = r.u32()
             out[index] = r.name()
         return out

@@ -44,12 +44,13 @@ def wasmtime_error_detail(exc: Exception) -> tuple[str, int | None]:
 def wasmtime_version() -> str:
     """The installed wasmtime-py's version, from its dist-info directory's name (importing
     ``importlib.metadata`` to ask would cost more than the rest of ``verify``'s start-up)."""
-    import wasmtime
+    import importlib.util
 
-    site = Path(wasmtime.__file__).resolve().parent.parent
-    found = sorted(site.glob("wasmtime-*.dist-info"))
-    if len(found) == 1:
-        return found[0].name.removeprefix("wasmtime-").removesuffix(".dist-info")
+    spec = importlib.util.find_spec("wasmtime")  # where it is, without importing it (80 ms)
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        found = sorted(Path(folder).resolve().parent.glob("wasmtime-*.dist-info"))
+        if len(found) == 1:
+            return found[0].name.removeprefix("wasmtime-").removesuffix(".dist-info")
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -63,8 +64,89 @@ def validator_name() -> str:
     return f"wasmtime {wasmtime_version()}"
 
 
+class _NativeValidator:
+    """wasmtime's own validator called through ctypes, without importing wasmtime-py.
+
+    ``inspect`` validates on a thread while it builds its report in Python; importing wasmtime-py
+    (80 ms of Python holding the GIL) delayed that report more than validating did. This is the
+    same C library and the same default engine configuration that ``wasmtime.Engine()`` makes, so
+    the verdict is the same; anything unexpected about the library and :func:`validate` falls
+    back to wasmtime-py."""
+
+    def __init__(self) -> None:
+        import ctypes
+        import importlib.util
+
+        spec = importlib.util.find_spec("wasmtime")
+        folders = list(spec.submodule_search_locations or []) if spec is not None else []
+        library = next((path for folder in folders if (path := _library_in(Path(folder))) is not None), None)
+        if library is None:
+            raise OSError("wasmtime's C library was not found")
+
+        class ByteVec(ctypes.Structure):
+            _fields_ = [("size", ctypes.c_size_t), ("data", ctypes.POINTER(ctypes.c_char))]
+
+        lib = ctypes.CDLL(str(library))
+        lib.wasm_engine_new.restype = ctypes.c_void_p
+        lib.wasm_engine_new.argtypes = []
+        lib.wasmtime_module_validate.restype = ctypes.c_void_p
+        lib.wasmtime_module_validate.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+        lib.wasmtime_error_message.restype = None
+        lib.wasmtime_error_message.argtypes = [ctypes.c_void_p, ctypes.POINTER(ByteVec)]
+        lib.wasmtime_error_delete.restype = None
+        lib.wasmtime_error_delete.argtypes = [ctypes.c_void_p]
+        lib.wasm_byte_vec_delete.restype = None
+        lib.wasm_byte_vec_delete.argtypes = [ctypes.POINTER(ByteVec)]
+        self._ctypes, self._lib, self._vec = ctypes, lib, ByteVec
+        self._engine = lib.wasm_engine_new()
+        if not self._engine:
+            raise OSError("wasmtime could not make an engine")
+
+    def validate(self, data: bytes) -> Verdict:
+        error = self._lib.wasmtime_module_validate(self._engine, data, len(data))
+        if not error:
+            return None
+        message = self._vec()
+        self._lib.wasmtime_error_message(error, self._ctypes.byref(message))
+        text = self._ctypes.string_at(message.data, message.size).decode("utf-8", "replace")
+        self._lib.wasm_byte_vec_delete(self._ctypes.byref(message))
+        self._lib.wasmtime_error_delete(error)
+        return wasmtime_error_detail(Exception(text))
+
+
+def _library_in(package: Path) -> Path | None:
+    """wasmtime-py's bundled C library inside its package folder (named as wasmtime-py names it)."""
+    import os
+    import sys
+
+    if hasattr(os, "uname"):
+        machine = os.uname().machine
+    else:  # pragma: no cover - Windows
+        import platform
+
+        machine = platform.machine()
+    machine = {"AMD64": "x86_64", "arm64": "aarch64", "ARM64": "aarch64"}.get(machine, machine)
+    name = {"linux": "_libwasmtime.so", "darwin": "_libwasmtime.dylib", "win32": "_wasmtime.dll"}.get(sys.platform)
+    if name is None:
+        return None
+    path = package / f"{sys.platform}-{machine}" / name
+    return path if path.is_file() else None
+
+
+@functools.cache
+def _native() -> _NativeValidator | None:
+    try:
+        return _NativeValidator()
+    except (OSError, AttributeError, ImportError, ValueError):
+        return None
+
+
 def validate(data: bytes, *, component: bool = False) -> Verdict:
     """wasmtime's verdict on ``data``: None when valid, else the reason and offset."""
+    if not component:
+        native = _native()
+        if native is not None:
+            return native.validate(bytes(data))
     import wasmtime
 
     engine = wasmtime.Engine()
