@@ -39,10 +39,10 @@ BUILT_IN = {"wat", "c", "assemblyscript", "python"}  # in-process rows load the 
 
 
 def build_step(wasmrun: str, project: Path, *, no_cache: bool, toolchain: str | None) -> list[Step]:
-    """Delete the output directory, then ``wasmrun compile`` (``--no-cache``: the full build)."""
+    """Delete the output directory (untimed), then ``wasmrun compile`` (``--no-cache``: the full build)."""
     flags = [*(["--no-cache"] if no_cache else []), *(["--toolchain", toolchain] if toolchain else [])]
     remove = Step([sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)",
-                   str(project / "wasmrun-out")])
+                   str(project / "wasmrun-out")], setup=True)
     return [remove, Step([wasmrun, "compile", str(project), *flags])]
 
 

@@ -5,7 +5,7 @@ Plugin authors import :data:`hookimpl` from here to mark their hook implementati
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (see wasmrun.cli.fast)
 
 __version__ = "0.1.0"
 
@@ -14,6 +14,8 @@ __version__ = "0.1.0"
 HOOK_API_VERSION = "1.1"
 
 if TYPE_CHECKING:
+    from typing import Any
+
     import pluggy
 
     #: Marks a function as a wasmrun hook implementation.

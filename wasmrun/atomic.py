@@ -6,7 +6,6 @@ Standard library only, and importing nothing of wasmrun's, so every layer may us
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -20,7 +19,7 @@ def atomic_write(path: Path, data: str | bytes, *, durable: bool = True) -> None
         file behind; ``False`` for files that can be rebuilt (caches).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_beside(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
@@ -31,3 +30,17 @@ def atomic_write(path: Path, data: str | bytes, *, durable: bool = True) -> None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _create_beside(path: Path) -> tuple[int, str]:
+    """A new file of a unique name beside ``path``, open for writing, as ``tempfile.mkstemp``
+    makes one (mode 0o600, never an existing file), without importing tempfile: a cache hit on
+    the typer-free road writes through here and imports as little as it can."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        name = str(path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no unused temporary name beside {path}")

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from wasmrun.fingerprints import (
     DigestMemo,
@@ -34,6 +33,10 @@ from wasmrun.fingerprints import (
     special_digest,
     stamp_of,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the cache-hit road
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Directories no build reads as input: version control.
 VCS_DIRS = frozenset({".git", ".hg", ".svn", ".jj", ".bzr"})
@@ -46,7 +49,10 @@ VOLATILE_VARIABLES = frozenset({"_", "OLDPWD", "PWD", "SHLVL", "COLUMNS", "LINES
                                 "TERM_SESSION_ID", "WINDOWID", "SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY",
                                 "DISPLAY", "XAUTHORITY", "SSH_AUTH_SOCK"})
 
-Record = dict[str, Any]
+if TYPE_CHECKING:
+    Record = dict[str, Any]
+else:
+    Record = dict
 
 
 class ProjectTree:

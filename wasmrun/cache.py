@@ -29,20 +29,21 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import tempfile
+import stat
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wasmrun.errors import ConfigError
 from wasmrun.fingerprints import write_json
-from wasmrun.paths import is_inside
+from wasmrun.paths import is_inside, remove_tree
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the cache-hit road
 
 if TYPE_CHECKING:  # kept out of the import: the typer-free compile restores without pydantic
-    from wasmrun.models import BuildResult
+    from typing import Any
 
+    from wasmrun.models import BuildResult
 
 
 def _warn(message: str, *args: object) -> None:
@@ -95,11 +96,13 @@ class CorruptEntry(Exception):
     """An entry that does not match its manifest."""
 
 
-class Entry(NamedTuple):
-    key: str
-    path: Path
-    bytes: int
-    last_access: float
+class Entry:
+    """One stored build, as eviction sees it."""
+
+    __slots__ = ("bytes", "key", "last_access", "path")
+
+    def __init__(self, key: str, path: Path, bytes: int, last_access: float) -> None:
+        self.key, self.path, self.bytes, self.last_access = key, path, bytes, last_access
 
 
 class BuildCache:
@@ -188,6 +191,8 @@ class BuildCache:
         tmp_root = self.root / "tmp"
         tmp_root.mkdir(parents=True, exist_ok=True)
         self._sweep_tmp(tmp_root)
+        import tempfile
+
         tmp = Path(tempfile.mkdtemp(prefix=f"{key[:12]}-", dir=tmp_root))
         try:
             items: list[dict[str, Any]] = []
@@ -223,7 +228,7 @@ class BuildCache:
             except OSError:
                 return False  # another build stored the same key first
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove_tree(tmp)
         self.evict()
         return True
 
@@ -240,7 +245,7 @@ class BuildCache:
         for stale in tmp_root.iterdir():
             with contextlib.suppress(OSError):
                 if stale.stat().st_mtime < cutoff:
-                    shutil.rmtree(stale, ignore_errors=True)
+                    remove_tree(stale)
 
     # -- size -------------------------------------------------------------------------------------
 
@@ -282,7 +287,7 @@ class BuildCache:
             os.rename(path, trash)
         except OSError:
             trash = path
-        shutil.rmtree(trash, ignore_errors=True)
+        remove_tree(trash)
 
     def info(self) -> dict[str, Any]:
         entries = self.entries()
@@ -298,7 +303,7 @@ class BuildCache:
                 os.rename(self.root, trash)
             except OSError:
                 trash = self.root
-            shutil.rmtree(trash, ignore_errors=True)
+            remove_tree(trash)
         return count
 
 
@@ -317,7 +322,7 @@ def clear_cache() -> int:
     removed = BuildCache.default().clear()
     compiled = compiled_modules_dir()
     removed += len(_compiled_files(compiled))
-    shutil.rmtree(compiled, ignore_errors=True)
+    remove_tree(compiled)
     return removed
 
 
@@ -353,7 +358,7 @@ def _copy_hashing(source: Path, target: Path) -> tuple[int, str]:
             digest.update(chunk)
             dst.write(chunk)
             size += len(chunk)
-    shutil.copymode(source, target)
+    os.chmod(target, stat.S_IMODE(source.stat().st_mode))  # shutil.copymode, without importing shutil
     return size, digest.hexdigest()
 
 
@@ -392,8 +397,6 @@ def _safe_relative(rel: object) -> bool:
 
 def _relative(root: Path, path: Path) -> str:
     return path.resolve().relative_to(root.resolve()).as_posix()
-
-
 
 
 def _disk_usage(path: Path) -> int:

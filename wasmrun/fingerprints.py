@@ -22,11 +22,13 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the cache-hit road
+if TYPE_CHECKING:
+    from typing import Any
 
 #: How long after its last change a stamp is not trusted on file systems that keep whole seconds
 #: (FAT keeps two), whose times are rounded down.
@@ -53,6 +55,8 @@ def fs_clock_ns(directory: Path) -> int:
     stamps files from a clock that lags the system time by up to a tick, so ``time.time_ns()``
     could be later than a write that happens after it."""
     try:
+        import tempfile
+
         directory.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=directory, prefix=".clock-")
     except OSError:
@@ -107,7 +111,12 @@ class DigestMemo:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.clock_dir = path.parent / "tmp" if path is not None else Path(tempfile.gettempdir())
+        if path is not None:
+            self.clock_dir = path.parent / "tmp"
+        else:
+            import tempfile
+
+            self.clock_dir = Path(tempfile.gettempdir())
         self._now: int | None = None
         self.entries: dict[str, list[Any]] = {}
         self.changed = False

@@ -7,18 +7,31 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NamedTuple
 
 APP_NAME = "wasmrun"
 
 
-class Locations(NamedTuple):
-    """wasmrun's directories. None is created until something is written there."""
+class Locations:
+    """wasmrun's directories. None is created until something is written there. (A plain class:
+    the typer-free road to a cached build passes here and imports no typing.)"""
 
-    config_dir: Path  # config.toml
-    data_dir: Path  # installed plugins
-    cache_dir: Path  # build cache, compiled modules
-    state_dir: Path  # records of running dev servers
+    __slots__ = ("cache_dir", "config_dir", "data_dir", "state_dir")
+
+    def __init__(self, config_dir: Path, data_dir: Path, cache_dir: Path, state_dir: Path) -> None:
+        self.config_dir = config_dir  # config.toml
+        self.data_dir = data_dir  # installed plugins
+        self.cache_dir = cache_dir  # build cache, compiled modules
+        self.state_dir = state_dir  # records of running dev servers
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Locations) and self.as_dict() == other.as_dict()
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.as_dict().values()))
+
+    def __repr__(self) -> str:
+        return (f"Locations(config_dir={self.config_dir!r}, data_dir={self.data_dir!r}, "
+                f"cache_dir={self.cache_dir!r}, state_dir={self.state_dir!r})")
 
     @property
     def config_file(self) -> Path:

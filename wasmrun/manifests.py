@@ -28,12 +28,15 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wasmrun.build_inputs import Record, first_difference
 from wasmrun.fingerprints import write_json
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the cache-hit road
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from wasmrun.cache import BuildCache
 
 #: Bumped when the manifest's layout or meaning changes: older manifests then never match.
@@ -73,11 +76,14 @@ def entry_key(options: dict[str, Any], inputs: Record) -> str:
     return hashlib.sha256(body.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-class Lookup(NamedTuple):
+class Lookup:
     """A lookup's answer: the candidate found, or why there was none (for ``-v`` and ``cache info``)."""
 
-    candidate: dict[str, Any] | None
-    reason: str
+    __slots__ = ("candidate", "reason")
+
+    def __init__(self, candidate: dict[str, Any] | None, reason: str) -> None:
+        self.candidate = candidate
+        self.reason = reason
 
 
 def load(path: Path) -> list[dict[str, Any]]:

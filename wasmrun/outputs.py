@@ -18,17 +18,18 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from wasmrun.atomic import atomic_write
 from wasmrun.errors import UsageError
-from wasmrun.paths import is_inside
+from wasmrun.paths import is_inside, remove_tree
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the cache-hit road
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_OUTPUT_DIRNAME = "wasmrun-out"
 MANIFEST_NAME = ".wasmrun-manifest.json"
@@ -59,7 +60,8 @@ def default_output_dir(project_dir: Path) -> Path:
 
 #: A recorded file: ``{"sha256": HEX, "size": N}``, ``{"symlink": TARGET}``, or None when an older
 #: wasmrun recorded the name only.
-Entry = dict[str, Any] | None
+if TYPE_CHECKING:
+    Entry = dict[str, Any] | None
 
 
 class Manifest:
@@ -205,8 +207,21 @@ def sweep_staging(output_dir: Path) -> list[Path]:
     """Remove the staging directories of builds that are gone; returns them."""
     swept = [p for p in _staging_dirs(output_dir) if not _live_staging(p)]
     for path in swept:
-        shutil.rmtree(path, ignore_errors=True)
+        remove_tree(path)
     return swept
+
+
+def _make_unique_dir(parent: Path, prefix: str) -> Path:
+    """A new directory of a unique name in ``parent``, as ``tempfile.mkdtemp`` makes one (mode
+    0o700), without importing tempfile on the cache-hit road."""
+    for _ in range(100):
+        path = parent / f"{prefix}{os.urandom(6).hex()}"
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no unused name for a directory in {parent}")
 
 
 class Staging:
@@ -230,7 +245,7 @@ class Staging:
             output_dir.mkdir(parents=True, exist_ok=True)
             sweep_staging(output_dir)
             try:
-                self.path = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=output_dir))
+                self.path = _make_unique_dir(output_dir, f"{STAGING_PREFIX}{os.getpid()}-")
                 break
             except FileNotFoundError:
                 if attempt == 2:
@@ -309,7 +324,7 @@ class Staging:
         return [d.relative_to(self.output_dir).as_posix() for d in missing]
 
     def discard(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        remove_tree(self.path)
         if self._created_output_dir:
             with contextlib.suppress(OSError):
                 self.output_dir.rmdir()  # only when this build left it empty
@@ -317,11 +332,22 @@ class Staging:
 
 # -- clean -----------------------------------------------------------------------------------------
 
-class Kept(NamedTuple):
+class Kept:
     """Something ``clean`` left in the output directory, and why (a key of :data:`KEPT_REASONS`)."""
 
-    path: Path
-    reason: str
+    __slots__ = ("path", "reason")
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path, self.reason = path, reason
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Kept) and (self.path, self.reason) == (other.path, other.reason)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.reason))
+
+    def __repr__(self) -> str:
+        return f"Kept({self.path!r}, {self.reason!r})"
 
     @property
     def message(self) -> str:

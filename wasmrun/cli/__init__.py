@@ -6,7 +6,6 @@ import contextlib
 import os
 import signal
 import sys
-import threading
 from types import FrameType
 
 
@@ -35,7 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     global _terminated
     _terminated = False
     previous = None
-    if threading.current_thread() is threading.main_thread():
+    threading = sys.modules.get("threading")  # never imported: this is the only thread
+    if threading is None or threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         _main(argv)
