@@ -46,8 +46,7 @@ class CommandPlugin:
 
     def _run(self, args: list[str], *, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         try:
-            return subprocess.run([self.spec.command, *args], capture_output=True, text=True, errors="replace",
-                                  timeout=timeout, check=False)
+            return toolchain.run_in_group([self.spec.command, *args], timeout=timeout)
         except FileNotFoundError:
             raise PluginError(f"plugin '{self.name}': executable {self.spec.command} not found") from None
         except PermissionError:

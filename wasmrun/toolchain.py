@@ -102,22 +102,7 @@ def run(
     full_env = {**os.environ, **env} if env else None
     name = what or Path(argv[0]).name
     try:
-        # Its own process group, so that a timeout, Ctrl-C or SIGTERM ends the compiler and every
-        # process it started (make's children, cargo's rustc), not only the one wasmrun ran.
-        with subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, errors="replace", process_group=0) as child:
-            try:
-                stdout, stderr = child.communicate(timeout=timeout)
-            except BaseException:
-                import signal
-
-                with contextlib.suppress(OSError):
-                    if os.name == "posix":
-                        os.killpg(child.pid, signal.SIGKILL)
-                    else:  # pragma: no cover - wasmrun's CI is Linux
-                        child.kill()
-                raise
-        proc = subprocess.CompletedProcess(argv, child.returncode, stdout, stderr)
+        proc = run_in_group(argv, cwd=cwd, env=full_env, timeout=timeout)
     except FileNotFoundError:
         raise MissingToolchainError(f"{name} not found: {argv[0]}") from None
     except subprocess.TimeoutExpired:
@@ -126,6 +111,28 @@ def run(
         output = (proc.stdout + proc.stderr).strip()
         raise BuildError(f"{name} failed (exit code {proc.returncode})", output=output)
     return proc
+
+
+def run_in_group(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+                 timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` to completion, its output captured as text, in a process group of its own:
+    a timeout, Ctrl-C or SIGTERM then ends it and every process it started (make's children,
+    cargo's rustc, a plugin executable's helpers), not only the one wasmrun ran. Raises what
+    ``subprocess.run`` raises (``FileNotFoundError``, ``TimeoutExpired``)."""
+    with subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, errors="replace", process_group=0) as child:
+        try:
+            stdout, stderr = child.communicate(timeout=timeout)
+        except BaseException:
+            import signal
+
+            with contextlib.suppress(OSError):
+                if os.name == "posix":
+                    os.killpg(child.pid, signal.SIGKILL)
+                else:  # pragma: no cover - wasmrun's CI is Linux
+                    child.kill()
+            raise
+    return subprocess.CompletedProcess(list(argv), child.returncode, stdout, stderr)
 
 
 def find_tool(name: str, extra_dirs: Iterable[str | Path] = ()) -> str | None:
