@@ -33,7 +33,7 @@ def test_a_plugin_that_does_not_answer_is_ended_with_its_children(tmp_path: Path
     exe.write_text(f"#!/bin/sh\nsleep 60 &\necho $! > {pid_file}\nwait\n")
     exe.chmod(0o755)
     plugin = CommandPlugin("slow", CommandPluginConfig(command=str(exe), subcommands=["can-handle"]))
-    with pytest.raises(PluginError, match="did not answer within 0.5 s"):
+    with pytest.raises(PluginError, match=r"did not answer within 0\.5 s"):
         plugin._run(["can-handle"], timeout=0.5)
     child = int(pid_file.read_text())
     deadline = time.monotonic() + 5
