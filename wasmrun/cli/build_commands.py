@@ -71,12 +71,17 @@ def detect_command(path: PathArg = ".", as_json: JsonOpt = False) -> None:
             raise typer.Exit(2)
         return
     if detection.chosen is None:
-        err(f"error: no language plugin claims {detection.project_dir}")
+        err(f"error: {detection.missing.message}" if detection.missing is not None
+            else f"error: no language plugin claims {detection.project_dir}")
         raise typer.Exit(2)
     for index, (name, claim) in enumerate(detection.claims):
         marker = "->" if index == 0 else "  "
         kind = " (fallback)" if claim.fallback else ""
         typer.echo(f"{marker} {name}{kind}: {', '.join(claim.evidence)}{f' ({claim.note})' if claim.note else ''}")
+    chosen = detection.claims[0][1]
+    if chosen.target is not None:
+        reason = f": {chosen.target_reason}" if chosen.target_reason else ""
+        typer.echo(f"target: {chosen.target.value} (without --target{reason})")
 
 
 @handles_errors
