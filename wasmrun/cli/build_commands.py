@@ -80,8 +80,8 @@ def detect_command(path: PathArg = ".", as_json: JsonOpt = False) -> None:
         typer.echo(f"{marker} {name}{kind}: {', '.join(claim.evidence)}{f' ({claim.note})' if claim.note else ''}")
     chosen = detection.claims[0][1]
     if chosen.target is not None:
-        reason = f": {chosen.target_reason}" if chosen.target_reason else ""
-        typer.echo(f"target: {chosen.target.value} (without --target{reason})")
+        reason = f" ({chosen.target_reason})" if chosen.target_reason else ""
+        typer.echo(f"target: {chosen.target.value}{reason}; --target or wasmrun.toml's target overrides it")
 
 
 @handles_errors
