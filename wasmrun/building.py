@@ -197,14 +197,22 @@ def compile_project(
     extra_args = extra_args or settings.extra_args
     out = (output_dir or settings.output_path(project_dir) or default_output_dir(project_dir)).absolute()
     name, claim = choose(project_dir, plugins, language)
-    if target is None and settings.target is None and claim is not None and claim.target is not None:
-        log.info("target %s (%s's default for this project%s)", claim.target.value, name,
-                 f": {claim.target_reason}" if claim.target_reason else "")
+    chosen_by_plugin = target is None and settings.target is None and claim is not None and claim.target is not None
     target = target or settings.target or (claim.target if claim is not None else None) or Target.WASM
+    why_target = f"{target.value} is this project's default target" + (
+        f" ({claim.target_reason})" if claim is not None and claim.target_reason else "")
+    if chosen_by_plugin:
+        log.info("target %s", why_target.removeprefix(f"{target.value} is "))
     problems = plugins.call(name, "validate_project", project_dir=project_dir) or []
     if problems:
         raise UsageError(f"{project_dir} cannot be built by {name}: {problems[0]}")
-    check_toolchain(plugins, name, target)
+    try:
+        check_toolchain(plugins, name, target)
+    except MissingToolchainError as exc:
+        if not chosen_by_plugin:
+            raise
+        raise MissingToolchainError(f"{exc.message}; {why_target}: --target names another",
+                                    hint=exc.hint) from None
     staging = Staging(out)
     try:
         config = BuildConfig(project_dir=project_dir, output_dir=staging.path, optimization=optimization,
