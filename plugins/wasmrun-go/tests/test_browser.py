@@ -33,7 +33,8 @@ def _target(cli: Cli, project: Path) -> dict[str, Any]:
 @pytest.mark.parametrize(("files", "reason"), [
     ({"main.go": JS_MAIN}, "main.go imports syscall/js"),
     # through a package of the module, and one more step
-    ({"main.go": 'package main\n\nimport (\n\t"fmt"\n\tui "example.com/app/ui"\n)\n\nfunc main() { fmt.Println(ui.X) }\n',
+    ({"main.go": 'package main\n\nimport (\n\t"fmt"\n\tui "example.com/app/ui"\n)\n\n'
+                 'func main() { fmt.Println(ui.X) }\n',
       "ui/ui.go": 'package ui\n\nimport "example.com/app/ui/dom" // the page\n\nvar X = dom.Y\n',
       "ui/dom/dom.go": 'package dom\n\nimport "syscall/js"\n\nvar Y = js.Null()\n'},
      "main.go imports example.com/app/ui, which imports example.com/app/ui/dom, which imports syscall/js"),
