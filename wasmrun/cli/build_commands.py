@@ -45,9 +45,12 @@ def compile_command(
     tgt = _choice("--target", target, ("wasm", "web"))
     from wasmrun.models import Optimization, Target
 
-    with log_commands(verbose):
+    from wasmrun.progress import build_progress, wanted
+
+    project = project_path(path)
+    with log_commands(verbose), build_progress(f"building {project.name}", enabled=wanted(as_json=as_json)):
         result = compile_project(
-            project_path(path), default_plugins(), output_dir=output,
+            project, default_plugins(), output_dir=output,
             optimization=Optimization(opt) if opt else None, target=Target(tgt) if tgt else None, language=language, toolchain_name=toolchain, extra_args=extra_args or [],
             debug_info=debug_info, verbose=verbose, use_cache=not no_cache, optimize=not no_opt)
     if as_json:
