@@ -44,7 +44,6 @@ def compile_command(
     opt = _choice("--optimization", optimization, ("debug", "release", "size"))
     tgt = _choice("--target", target, ("wasm", "web"))
     from wasmrun.models import Optimization, Target
-
     from wasmrun.progress import build_progress, wanted
 
     project = project_path(path)
