@@ -13,7 +13,14 @@ from pathlib import Path
 
 from wasmrun import manifests, postprocess, toolchain
 from wasmrun.build_inputs import BUILD_DIRS
-from wasmrun.errors import BuildError, MissingToolchainError, NoPluginError, PluginError, UsageError
+from wasmrun.errors import (
+    BuildError,
+    MissingToolchainError,
+    NoPluginError,
+    PluginError,
+    UsageError,
+    WasmrunError,
+)
 from wasmrun.models import BuildConfig, BuildResult, Claim, Optimization, Target, ToolStatus, unusable_tools
 from wasmrun.outputs import Staging, default_output_dir, remove_outputs
 from wasmrun.plugins import Plugins, configured_plugins
@@ -122,7 +129,11 @@ def choose(project_dir: Path, plugins: Plugins, language: str | None = None) -> 
     ``language`` when given (by name, always; its claim may be None), else the best claim."""
     if language:
         name = plugins.get(language).name
-        return name, plugins.claim(name, project_dir)
+        try:  # asked only for the target it may name: a failing claim does not stop the build
+            return name, plugins.claim(name, project_dir)
+        except WasmrunError as exc:
+            plugins.warn_once(f"{exc.message}; the default target is taken to be wasm")
+            return name, None
     detection = detect(project_dir, plugins)
     if detection.chosen is None:
         if detection.missing is not None:
