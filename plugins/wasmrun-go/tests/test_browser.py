@@ -5,6 +5,7 @@ detect says so and why, compile and exec honour it, and --target or wasmrun.toml
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,10 @@ def test_hostile_sources(make_project: Callable[..., Path], cli: Cli) -> None:
     })
     (project / "junk.go").write_bytes(b"\xff\xfe\x00package main\x00import \x80")
     (project / "dir.go").mkdir()
+    os.mkfifo(project / "pipe.go")  # never opened: a claim must not hang on it
+    (project / "huge.go").write_text("package main\n\n" + "// generated\n" * 200_000 + 'import "syscall/js"\n')
     data = _target(cli, project)
-    assert data["target"] == "wasm"
+    assert data["target"] == "wasm"  # the import past the header a claim reads is not seen
 
 
 @pytest.mark.slow

@@ -15,6 +15,8 @@ from pathlib import Path
 JS_PACKAGE = "syscall/js"
 #: Build tags true in a ``GOOS=wasip1 GOARCH=wasm`` build (``go1.N`` tags are all taken as true).
 WASIP1_TAGS = frozenset({"wasip1", "wasm", "gc"})
+#: How much of each source is read: its build constraint, package clause and imports.
+HEADER_BYTES = 256 * 1024
 _KNOWN_OS = frozenset({"aix", "android", "darwin", "dragonfly", "freebsd", "illumos", "ios", "js", "linux",
                        "netbsd", "openbsd", "plan9", "solaris", "wasip1", "windows", "zos"})
 _KNOWN_ARCH = frozenset({"386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le", "mipsle",
@@ -119,7 +121,8 @@ def _package_files(directory: Path, tags: frozenset[str]) -> list[tuple[str, str
         if not _name_allows(path.name, tags):
             continue
         try:
-            text = path.read_text(encoding="utf-8", errors="replace")
+            with path.open("rb") as source:  # imports come first: a huge generated file is not read whole
+                text = source.read(HEADER_BYTES).decode("utf-8", errors="replace")
         except OSError:
             continue
         constraint = _BUILD_LINE.search(text.split("\npackage ", 1)[0])

@@ -90,8 +90,24 @@ def test_member_globs_stay_inside_the_workspace(make_project: MakeProject) -> No
     (outside / "src").mkdir(parents=True)
     (outside / "Cargo.toml").write_text('[package]\nname = "outside"\nversion = "0.1.0"\n')
     (outside / "src" / "main.rs").write_text("fn main() {}\n")
-    (project / "Cargo.toml").write_text('[workspace]\nmembers = ["../outside", "app", "/etc", "app/../../outside"]\n')
+    (project / "Cargo.toml").write_text('[workspace]\nmembers = ["../outside", "app", "/etc", "app/../../outside", '
+                                        '"../*", "/etc/*", "", ".", "[", 7]\n')
     assert [c.package for c in crates.candidates(crates.read(project))] == ["app"]
+
+
+@pytest.mark.slow
+def test_clean_removes_what_a_workspace_build_left_in_the_cache(make_project: MakeProject, cli: Cli) -> None:
+    require_rust()
+    from wasmrun_rust import cargo as builder
+
+    project = workspace(make_project)
+    assert cli("compile", project).exit_code == 0
+    member_target = builder.cache_dirs(project / "app")[0]
+    assert member_target.is_dir()
+    cleaned = cli("clean", project)
+    assert cleaned.exit_code == 0, cleaned.stderr
+    assert not member_target.exists()
+    assert sorted(p.name for p in project.iterdir()) == ["Cargo.toml", "app", "greeting"]  # the sources stay
 
 
 def test_a_wasm_bindgen_crate_defaults_to_web_and_says_which_tool_is_missing(

@@ -155,10 +155,14 @@ def build(config: BuildConfig) -> BuildResult:
 
 @hookimpl
 def clean(project_dir: Path, output_dir: Path) -> list[Path]:
-    """Remove cargo's target directory (and source copy) that wasmrun keeps for this project in
-    its cache. The project's own ``target/`` is not wasmrun's and stays."""
+    """Remove cargo's target directory (and source copy) that wasmrun keeps for this project (and
+    each member of its workspace) in its cache. The project's own ``target/`` is not wasmrun's and stays."""
     removed = []
-    for directory in builder.cache_dirs(project_dir):
+    try:
+        members = crates.read(project_dir).members  # a workspace's builds are keyed by the member built
+    except UsageError:
+        members = []
+    for directory in [*builder.cache_dirs(project_dir), *(d for m in members for d in builder.cache_dirs(m))]:
         if directory.is_dir() and not directory.is_symlink():
             shutil.rmtree(directory)
             removed.append(directory)

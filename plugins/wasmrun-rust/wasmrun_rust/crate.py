@@ -110,7 +110,11 @@ def _member_dirs(root: Path, data: dict[str, Any]) -> list[Path]:
     top = root.resolve()
     found: list[Path] = []
     for pattern in patterns:
-        for directory in sorted(top.glob(pattern)) if any(c in pattern for c in "*?[") else [top / pattern]:
+        try:
+            matches = sorted(top.glob(pattern)) if any(c in pattern for c in "*?[") else [top / pattern]
+        except (ValueError, NotImplementedError, OSError):  # an absolute or malformed glob: cargo's to report
+            continue
+        for directory in matches:
             directory = directory.resolve()
             if (directory.is_relative_to(top) and directory != top and directory not in excluded
                     and (directory / "Cargo.toml").is_file() and directory not in found):
