@@ -131,3 +131,45 @@ def test_the_line_fits_the_terminal(running: list[str] | None, width: int, expec
     line = describe("building x", 3.2, running, width)
     assert line == expected
     assert len(line) <= max(width, len("building x:... (3 s)"))
+
+
+def test_ctrl_c_while_the_line_shows_ends_cleanly(make_project: Callable[..., Path]) -> None:
+    """SIGINT in the middle of a long build: exit code 130, the line erased and the cursor shown
+    again, one `interrupted` line, and nothing left in the output directory."""
+    import signal
+
+    _needs_make_and_a_c_compiler()
+    project = make_project(SLOW_PROJECT, name="slow")
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120", "PYTHONPATH": os.pathsep.join(sys.path)}
+    master, slave = os.openpty()
+    try:
+        child = subprocess.Popen([sys.executable, "-m", "wasmrun", "compile", str(project), "--no-cache"],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, env=env)
+    finally:
+        os.close(slave)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 60
+        while b"building slow" not in seen and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                seen += os.read(master, 65536)
+        assert b"building slow" in seen
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=30) == 130
+        while select.select([master], [], [], 0.5)[0]:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            seen += data
+    finally:
+        if child.poll() is None:
+            child.kill()
+        os.close(master)
+    shown = seen.decode(errors="replace")
+    tail = shown[shown.rindex("building slow"):]
+    assert "\x1b[?25h" in tail  # the cursor is back
+    assert tail.count("interrupted") == 1 and tail.rstrip().endswith("interrupted")
+    assert not list((project / "wasmrun-out").glob("*.wasm"))
