@@ -143,7 +143,7 @@ def js_import_chain(root: Path, module_path: str | None, tags: frozenset[str] = 
     queue: list[tuple[Path, list[str]]] = [(root, [])]  # breadth first over the module's own packages
     while queue:
         directory, chain = queue.pop(0)
-        for name, text in _package_files(directory, tags):
+        for name, text in files if directory == root else _package_files(directory, tags):
             via = chain or [name]  # in the main package: the file that imports
             for path in imports(text):
                 if path == JS_PACKAGE:
