@@ -19,6 +19,7 @@ from wasmrun.server.app import BuildOptions, DevServer, ServeOptions, open_serve
 from wasmrun.testing import require_tool
 
 CHROMIUM = "/usr/bin/chromium"
+PROJECTS = Path(__file__).resolve().parent / "projects"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 TIMEOUT_MS = 15_000
@@ -429,6 +430,32 @@ def test_go_web_build_runs_with_its_wasm_exec_js(example: Callable[[str], Path],
     assert wait_done(page) == "exited"
     expect(console(page)).to_have_text("hello from Go\narg 1: one\n")
     assert page.evaluate("window.wasmrun.exitCode") == 0
+
+
+def test_go_syscall_js_program_builds_for_the_web_by_default_and_runs(
+        serve: Callable[..., DevServer], page: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A main package that reaches syscall/js through a package of its module is a browser
+    program: without --target it builds with wasm_exec.js, and runs on the page (its stdout in the
+    console, its DOM write in the page)."""
+    import shutil
+
+    from playwright.sync_api import expect
+
+    require_tool("wasmrun-go", found=importlib.util.find_spec("wasmrun_go") is not None)
+    from wasmrun_go import toolchain as go_tools
+
+    require_tool("go", found=bool(go_tools.installed()))
+    monkeypatch.setenv("WASMRUN_LOAD_PLUGINS", "go")
+    project = tmp_path / "go-browser"
+    shutil.copytree(PROJECTS / "go-browser", project)
+    server = serve(project)  # no target given
+    result = server.site.result
+    assert result is not None and result.js_path is not None and result.js_path.name == "wasm_exec.js"
+    assert result.glue == "go" and "js/wasm" in result.toolchain
+    page.goto(server.url)
+    assert wait_done(page) == "exited"
+    expect(console(page)).to_have_text("hello from Go in the browser\n")
+    expect(page.locator("#out")).to_have_text("6 x 7 = 42")
 
 
 def test_assemblyscript_library_runs_through_its_esm_bindings(example: Callable[[str], Path],

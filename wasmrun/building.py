@@ -1,10 +1,12 @@
-"""Choosing the plugin for a project, and building, cleaning and checking through it.
+"""Building, cleaning and checking a project through its plugin (chosen by :mod:`wasmrun.detection`,
+whose functions are importable from here too).
 
 These are the functions the CLI is a thin layer over; tests call them directly.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,11 +14,17 @@ from pathlib import Path
 
 from wasmrun import manifests, postprocess, toolchain
 from wasmrun.build_inputs import BUILD_DIRS
+from wasmrun.detection import Detection as Detection
+from wasmrun.detection import choose
+from wasmrun.detection import choose_plugin as choose_plugin
+from wasmrun.detection import detect as detect
 from wasmrun.errors import BuildError, MissingToolchainError, NoPluginError, PluginError, UsageError
-from wasmrun.models import BuildConfig, BuildResult, Claim, Optimization, Target, ToolStatus, unusable_tools
+from wasmrun.models import BuildConfig, BuildResult, Optimization, Target, ToolStatus, unusable_tools
 from wasmrun.outputs import Staging, default_output_dir, remove_outputs
 from wasmrun.plugins import Plugins, configured_plugins
 from wasmrun.project_config import load_project_config
+
+log = logging.getLogger("wasmrun.toolchain")  # shown by -v, beside the commands run
 
 #: Directories never searched for sources: where toolchains write.
 SKIPPED_DIRS = BUILD_DIRS
@@ -35,45 +43,6 @@ def project_path(path: str | Path) -> Path:
     if not project.is_dir():
         raise UsageError(f"not a project directory: {path}")
     return project.resolve()
-
-
-@dataclass
-class Detection:
-    """Which plugin claims a project, and who else could have."""
-
-    project_dir: Path
-    claims: list[tuple[str, Claim]]
-
-    @property
-    def chosen(self) -> str | None:
-        return self.claims[0][0] if self.claims else None
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "project": str(self.project_dir),
-            "plugin": self.chosen,
-            "candidates": [
-                {"plugin": name, "evidence": claim.evidence, "fallback": claim.fallback, "note": claim.note}
-                for name, claim in self.claims
-            ],
-        }
-
-
-def detect(project_dir: Path, plugins: Plugins) -> Detection:
-    return Detection(project_dir, plugins.claims(project_dir))
-
-
-def choose_plugin(project_dir: Path, plugins: Plugins, language: str | None = None) -> str:
-    """``language`` when given (by name, always); else the best claim on the project."""
-    if language:
-        return plugins.get(language).name
-    detection = detect(project_dir, plugins)
-    if detection.chosen is None:
-        known = sorted({ext for record in plugins.loaded() for ext in plugins.info(record.name).extensions})
-        raise NoPluginError(
-            f"no language plugin claims {project_dir}"
-            + (f" (looked for {', '.join(known)} sources and project files)" if known else ""))
-    return detection.chosen
 
 
 def check_toolchain(plugins: Plugins, name: str, target: Target, *, probe: bool = False) -> list[ToolStatus]:
@@ -134,16 +103,27 @@ def compile_project(
     commands = toolchain.start_recording()
     settings = load_project_config(project_dir)
     optimization = optimization or settings.optimization or Optimization.RELEASE
-    target = target or settings.target or Target.WASM
     language = language or settings.language
     toolchain_name = toolchain_name or settings.toolchain
     extra_args = extra_args or settings.extra_args
     out = (output_dir or settings.output_path(project_dir) or default_output_dir(project_dir)).absolute()
-    name = choose_plugin(project_dir, plugins, language)
+    name, claim = choose(project_dir, plugins, language)
+    chosen_by_plugin = target is None and settings.target is None and claim is not None and claim.target is not None
+    target = target or settings.target or (claim.target if claim is not None else None) or Target.WASM
+    why_target = f"{target.value} is this project's default target" + (
+        f" ({claim.target_reason})" if claim is not None and claim.target_reason else "")
+    if chosen_by_plugin:
+        log.info("target %s", why_target.removeprefix(f"{target.value} is "))
     problems = plugins.call(name, "validate_project", project_dir=project_dir) or []
     if problems:
         raise UsageError(f"{project_dir} cannot be built by {name}: {problems[0]}")
-    check_toolchain(plugins, name, target)
+    try:
+        check_toolchain(plugins, name, target)
+    except MissingToolchainError as exc:
+        if not chosen_by_plugin:
+            raise
+        raise MissingToolchainError(f"{exc.message}; {why_target}: --target names another",
+                                    hint=exc.hint) from None
     staging = Staging(out)
     try:
         config = BuildConfig(project_dir=project_dir, output_dir=staging.path, optimization=optimization,

@@ -45,7 +45,10 @@ def can_handle_project(project_dir: Path) -> Claim | None:
     :param project_dir: the project's root directory (absolute, exists).
     :return: a :class:`~wasmrun.models.Claim` listing the files that show the language (shown by
         ``wasmrun detect``), or ``None`` to decline. ``Claim(fallback=True)`` claims only when no
-        other plugin does.
+        other plugin does. Since hook API 1.1 a claim may carry ``target`` (and ``target_reason``):
+        the target that suits the project when the user names none on the command line or in
+        ``wasmrun.toml``, e.g. ``Target.WEB`` for a Go program that imports ``syscall/js``.
+        ``compile``, ``run``, ``exec`` and ``detect`` honour it; ``None`` means ``wasm``.
     """
 
 

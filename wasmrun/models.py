@@ -79,6 +79,9 @@ class Claim(_Model):
     evidence: list[str] = Field(description="project-relative files that show the language")
     fallback: bool = Field(False, description="claim only when no other plugin claims the project")
     note: str = ""
+    target: Target | None = Field(None, description="the target that suits the project when the user names "
+                                  "none (hook API 1.1): e.g. web for a program that can only run in a browser")
+    target_reason: str = Field("", description="why that target, in a few words shown by detect and compile")
 
 
 class ToolStatus(_Model):

@@ -252,9 +252,17 @@ class Plugins:
                 both = " and ".join(f"'{m.name}'" for m in matches)
                 raise UsageError(f"'{name}' names more than one plugin ({both}): choose one by its name")
             record = matches[0] if matches else None
+        from wasmrun.known_plugins import by_name, missing_plugin_message
+
+        known = by_name(record.name if record is not None else name)
         if record is None:
             choices = ", ".join(sorted(r.name for r in self.loaded())) or "none"
+            if known is not None:  # a language wasmrun knows of: say which package has it
+                installed = known.name in self.records
+                raise NoPluginError(f"{missing_plugin_message(known, installed=installed)} (available: {choices})")
             raise NoPluginError(f"unknown language plugin {plugin_names.shown(name)} (available: {choices})")
+        if not record.enabled and known is not None:  # says what keeps it off: config or environment
+            raise NoPluginError(missing_plugin_message(known, installed=True))
         if not record.enabled:
             raise NoPluginError(f"plugin '{name}' is disabled (enable it with: wasmrun plugin enable {name})")
         if not record.loaded:

@@ -28,6 +28,15 @@ _recorded: list[list[str]] = []
 _programs: set[str] = set()
 
 
+#: The command :func:`run` is running now (None between commands), for the progress line.
+_running: list[str] | None = None
+
+
+def running() -> list[str] | None:
+    """The toolchain command running at this moment, if any (read by :mod:`wasmrun.progress`)."""
+    return _running
+
+
 def start_recording() -> list[list[str]]:
     """Start a fresh list of the commands :func:`run` executes; returns it."""
     _recorded.clear()
@@ -101,12 +110,16 @@ def run(
     log.info("$ %s", shown if cwd is None else f"(cd {shlex.quote(str(cwd))} && {shown})")
     full_env = {**os.environ, **env} if env else None
     name = what or Path(argv[0]).name
+    global _running
+    _running = argv
     try:
         proc = run_in_group(argv, cwd=cwd, env=full_env, timeout=timeout)
     except FileNotFoundError:
         raise MissingToolchainError(f"{name} not found: {argv[0]}") from None
     except subprocess.TimeoutExpired:
         raise BuildError(f"{name} did not finish within {timeout:g} s") from None
+    finally:
+        _running = None
     if proc.returncode != 0:
         output = (proc.stdout + proc.stderr).strip()
         raise BuildError(f"{name} failed (exit code {proc.returncode})", output=output)

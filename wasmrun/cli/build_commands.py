@@ -44,10 +44,12 @@ def compile_command(
     opt = _choice("--optimization", optimization, ("debug", "release", "size"))
     tgt = _choice("--target", target, ("wasm", "web"))
     from wasmrun.models import Optimization, Target
+    from wasmrun.progress import build_progress, wanted
 
-    with log_commands(verbose):
+    project = project_path(path)
+    with log_commands(verbose), build_progress(f"building {project.name}", enabled=wanted(as_json=as_json)):
         result = compile_project(
-            project_path(path), default_plugins(), output_dir=output,
+            project, default_plugins(), output_dir=output,
             optimization=Optimization(opt) if opt else None, target=Target(tgt) if tgt else None, language=language, toolchain_name=toolchain, extra_args=extra_args or [],
             debug_info=debug_info, verbose=verbose, use_cache=not no_cache, optimize=not no_opt)
     if as_json:
@@ -71,12 +73,17 @@ def detect_command(path: PathArg = ".", as_json: JsonOpt = False) -> None:
             raise typer.Exit(2)
         return
     if detection.chosen is None:
-        err(f"error: no language plugin claims {detection.project_dir}")
+        err(f"error: {detection.missing.message}" if detection.missing is not None
+            else f"error: no language plugin claims {detection.project_dir}")
         raise typer.Exit(2)
     for index, (name, claim) in enumerate(detection.claims):
         marker = "->" if index == 0 else "  "
         kind = " (fallback)" if claim.fallback else ""
         typer.echo(f"{marker} {name}{kind}: {', '.join(claim.evidence)}{f' ({claim.note})' if claim.note else ''}")
+    chosen = detection.claims[0][1]
+    if chosen.target is not None:
+        reason = f" ({chosen.target_reason})" if chosen.target_reason else ""
+        typer.echo(f"target: {chosen.target.value}{reason}; --target or wasmrun.toml's target overrides it")
 
 
 @handles_errors

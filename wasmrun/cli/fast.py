@@ -84,8 +84,11 @@ def _built_module(project: Path) -> Path:
     if restored is not None:
         return Path(restored["wasm_path"])
     from wasmrun.building import compile_project, default_plugins, project_path
+    from wasmrun.progress import build_progress, wanted  # only now a build runs (rich only if it is long)
 
-    return compile_project(project_path(project), default_plugins()).wasm_path
+    where = project_path(project)
+    with build_progress(f"building {where.name}", enabled=wanted()):
+        return compile_project(where, default_plugins()).wasm_path
 
 
 def verify_main(file: str, *, detailed: bool, as_json: bool) -> int:

@@ -54,7 +54,10 @@ def run_command(
                            log_requests=log_requests, log=err)
     build = BuildOptions(output_dir=output, optimization=optimization, target=target, language=language,
                          toolchain=toolchain, optimize=not no_opt)
-    server = open_server(path, options, build)
+    from wasmrun.progress import build_progress, wanted
+
+    with build_progress(f"building {Path(path).resolve().name}", enabled=wanted()):  # the first build
+        server = open_server(path, options, build)
     try:
         if not server.loopback:
             err(f"warning: listening on {host}: anyone who can reach this machine can read the served files")

@@ -4,7 +4,8 @@
   with ``GOOS=wasip1 GOARCH=wasm``; a package with ``//go:wasmexport`` functions builds as a
   library of exports (``-buildmode=c-shared``, Go 1.24+). ``--toolchain go|tinygo`` picks one.
 - ``--target web``: ``GOOS=js GOARCH=wasm``, with the toolchain's own ``wasm_exec.js`` copied
-  next to the module.
+  next to the module. The default for a ``main`` package that imports ``syscall/js`` (directly or
+  through the module's packages: :mod:`wasmrun_go.browser`), which builds for nothing else.
 
 A new enough Go is found even when an older ``go`` comes first on PATH: see
 :mod:`wasmrun_go.toolchain`. The hooks here only translate between wasmrun and the modules that
@@ -18,7 +19,7 @@ from pathlib import Path
 from wasmrun import hookimpl
 from wasmrun.models import BuildConfig, BuildResult, Capability, Claim, PluginInfo, Target, ToolStatus
 
-from wasmrun_go import compiler
+from wasmrun_go import browser, compiler
 from wasmrun_go import toolchain as go_tools
 
 __version__ = "0.1.0"
@@ -44,10 +45,17 @@ def plugin_info() -> PluginInfo:
 
 @hookimpl
 def can_handle_project(project_dir: Path) -> Claim | None:
-    """go.mod claims the project, whatever else is there (a package.json for tooling, a Makefile)."""
+    """go.mod claims the project, whatever else is there (a package.json for tooling, a Makefile);
+    a main package that imports syscall/js (itself or through the module's packages) is a browser
+    program, so the claim names web as its target."""
     if not (project_dir / "go.mod").is_file():
         return None
-    return Claim(evidence=["go.mod", *(name for name in ("main.go",) if (project_dir / name).is_file())])
+    evidence = ["go.mod", *(name for name in ("main.go",) if (project_dir / name).is_file())]
+    chain = browser.js_import_chain(project_dir, compiler.module_path(project_dir))
+    if chain is None:
+        return Claim(evidence=evidence)
+    # syscall/js exists only for GOOS=js: such a program builds for the browser or not at all.
+    return Claim(evidence=evidence, target=Target.WEB, target_reason=browser.describe(chain))
 
 
 @hookimpl

@@ -50,6 +50,15 @@ def _go_sources(root: Path) -> list[Path]:
     return [p for p in walk_sources(root, [".go"]) if not p.name.endswith("_test.go")]
 
 
+def module_path(root: Path) -> str | None:
+    """The ``module`` line of go.mod (None: unreadable or absent)."""
+    try:
+        match = _MODULE.search((root / "go.mod").read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None
+    return match.group(1) if match else None
+
+
 def read_module(root: Path) -> Module:
     try:
         text = (root / "go.mod").read_text(encoding="utf-8", errors="replace")

@@ -184,7 +184,7 @@ def test_a_plain_rlib_crate_is_refused_with_the_fix(make_project: Callable[..., 
 
 def test_a_virtual_workspace_is_refused_with_the_fix(make_project: Callable[..., Path]) -> None:
     project = make_project({"Cargo.toml": '[workspace]\nmembers = ["a"]\n'})
-    with pytest.raises(UsageError, match="virtual workspace"):
+    with pytest.raises(UsageError, match="the workspace has no member with a binary"):
         compile_project(project, _plugins())
 
 

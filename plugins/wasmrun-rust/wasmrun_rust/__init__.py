@@ -4,7 +4,9 @@
   ``wasm32-wasip1``, or ``wasm32-wasi`` on a rustc older than 1.78.
 - A library crate with ``crate-type = ["cdylib"]`` builds for ``wasm32-unknown-unknown``: a module
   of its ``#[no_mangle] pub extern "C"`` exports, with no imports.
-- ``--target web`` runs wasm-bindgen, wasm-pack or trunk (``--toolchain`` picks one).
+- ``--target web`` runs wasm-bindgen, wasm-pack or trunk (``--toolchain`` picks one); the
+  default for a crate that depends on ``wasm-bindgen`` (or ``web-sys``, ``js-sys``).
+- A workspace builds its member with a binary; several: ``-- --package NAME`` picks one.
 
 The toolchain is the first Rust (PATH order, then Debian's and rustup's) that has the wasm std
 the build needs: see :mod:`wasmrun_rust.toolchain`. The hooks here only translate between
@@ -56,12 +58,24 @@ def can_handle_project(project_dir: Path) -> Claim | None:
         return None
     sources = [f"src/{name}" for name in ("main.rs", "lib.rs") if (project_dir / "src" / name).is_file()]
     evidence = ["Cargo.toml", *sources]
-    return Claim(evidence=evidence)
+    try:
+        crate = crates.select(project_dir)
+    except UsageError:  # unreadable, or a workspace of several candidates: the build says which
+        return Claim(evidence=evidence)
+    if crate.root != project_dir.resolve() and crate.package:
+        evidence.append(f"{crate.root.relative_to(project_dir.resolve()).as_posix()}/Cargo.toml")
+    if crate.web_dependency is None:
+        return Claim(evidence=evidence)
+    where = "Cargo.toml" if crate.root == project_dir.resolve() else f"member {crate.package}"
+    return Claim(evidence=evidence, target=Target.WEB, target_reason=f"{where} depends on {crate.web_dependency}")
 
 
 @hookimpl
 def validate_project(project_dir: Path) -> list[str]:
-    problem = crates.read(project_dir).problem()
+    crate = crates.read(project_dir)
+    if crates.candidates(crate):
+        return []
+    problem = crate.problem()
     return [problem] if problem else []
 
 
@@ -128,7 +142,9 @@ def toolchain_versions(target: Target) -> dict[str, str]:
 
 @hookimpl
 def build(config: BuildConfig) -> BuildResult:
-    crate = crates.read(config.project_dir)
+    package, extra_args = crates.package_option(config.extra_args)  # a workspace member, chosen
+    crate = crates.select(config.project_dir, package)
+    config = config.model_copy(update={"extra_args": extra_args})
     problem = crate.problem()
     if problem:
         raise UsageError(problem)
@@ -139,10 +155,14 @@ def build(config: BuildConfig) -> BuildResult:
 
 @hookimpl
 def clean(project_dir: Path, output_dir: Path) -> list[Path]:
-    """Remove cargo's target directory (and source copy) that wasmrun keeps for this project in
-    its cache. The project's own ``target/`` is not wasmrun's and stays."""
+    """Remove cargo's target directory (and source copy) that wasmrun keeps for this project (and
+    each member of its workspace) in its cache. The project's own ``target/`` is not wasmrun's and stays."""
     removed = []
-    for directory in builder.cache_dirs(project_dir):
+    try:
+        members = crates.read(project_dir).members  # a workspace's builds are keyed by the member built
+    except UsageError:
+        members = []
+    for directory in [*builder.cache_dirs(project_dir), *(d for m in members for d in builder.cache_dirs(m))]:
         if directory.is_dir() and not directory.is_symlink():
             shutil.rmtree(directory)
             removed.append(directory)

@@ -15,6 +15,7 @@ Where things go:
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,11 +117,47 @@ def cargo_build(config: BuildConfig, crate: Crate, rust: RustToolchain, triple: 
         cmd = [rust.cargo, "build", "--manifest-path", str(root / "Cargo.toml"), "--target", triple,
                *selection, *([] if debug else ["--release"]),
                *([] if crate.registry_dependencies else ["--offline"]), *config.extra_args]
-        tools.run(cmd, cwd=root, env=env, what="cargo build")
+        _run_cargo(cmd, root, env, verbose=config.verbose)
         inputs = cargo_inputs(crate_root=crate.root, build_root=root, workspace=crates.workspace_root(crate.root),
                               target_dir=tdir, triple=triple, profile=profile, names=names,
                               probed=rust_tools.probes(rust, triple), output_dir=config.output_dir)
     return tdir / triple / profile, inputs
+
+
+#: What cargo says when a dependency cannot be had: no network and not vendored, or not in the
+#: directory source that replaces the registry (first group: the crate's name).
+_UNFETCHABLE = (
+    re.compile(r"failed to get `([^`]+)` as a dependency"),
+    re.compile(r"no matching package named `([^`]+)` found"),
+    re.compile(r"failed to load source for dependency `([^`]+)`"),
+    re.compile(r"failed to download (?:from `[^`]*`|`?([^`\s]+)`?)"),
+)
+
+
+def unfetchable_dependency(output: str) -> str | None:
+    """The dependency cargo could not fetch (or ``"a dependency"``), from its output; None when
+    the failure is something else."""
+    for pattern in _UNFETCHABLE:
+        match = pattern.search(output)
+        if match:
+            return f"`{match.group(1)}`" if match.group(1) else "a dependency"
+    return None
+
+
+def _run_cargo(cmd: list[str], root: Path, env: dict[str, str], *, verbose: bool) -> None:
+    """``cargo build``; a dependency it cannot fetch is one line saying so and what to do, with
+    cargo's own output only under ``-v``."""
+    try:
+        tools.run(cmd, cwd=root, env=env, what="cargo build")
+    except BuildError as exc:
+        missing = unfetchable_dependency(exc.output)
+        if missing is None:
+            raise
+        raise BuildError(
+            f"cargo cannot fetch the dependency {missing} (offline, and not in a vendored or local registry): "
+            "vendor the crates with `cargo vendor` where the network is reachable (and add the [source] "
+            f"table it prints to .cargo/config.toml), or build online{'' if verbose else '; -v shows what cargo said'}",
+            output=exc.output if verbose else "") from None
 
 
 def _copy_out(artefacts: Path, names: list[str], output_dir: Path) -> list[Path]:

@@ -35,6 +35,8 @@ class Crate:
     crate_types: list[str] = field(default_factory=list)
     is_workspace: bool = False
     registry_dependencies: bool = False
+    web_dependency: str | None = None  # a [dependencies] crate that makes it a browser crate
+    members: list[Path] = field(default_factory=list)  # a workspace's member directories
 
     @property
     def kind(self) -> Kind:
@@ -47,8 +49,10 @@ class Crate:
     def problem(self) -> str | None:
         """Why wasmrun cannot build this crate, in a line the user can act on; None when it can."""
         if self.package is None:
-            what = "a virtual workspace" if self.is_workspace else "no [package]"
-            return f"Cargo.toml has {what}: build one member crate (wasmrun compile path/to/member)"
+            if self.is_workspace:
+                return ("the workspace has no member with a binary (src/main.rs) or a cdylib: "
+                        "build one member crate (wasmrun compile path/to/member)")
+            return "Cargo.toml has no [package]: build one member crate (wasmrun compile path/to/member)"
         if self.kind is Kind.NONE:
             return ("the crate has no binary (src/main.rs) and its library is not a cdylib: add "
                     '[lib] crate-type = ["cdylib"] to Cargo.toml to export functions')
@@ -81,6 +85,43 @@ def _needs_registry(data: dict[str, Any]) -> bool:
     return False
 
 
+#: Dependencies that make a crate a browser crate: its glue comes from wasm-bindgen.
+WEB_DEPENDENCIES = ("wasm-bindgen", "web-sys", "js-sys", "wasm-bindgen-futures")
+
+
+def _web_dependency(data: dict[str, Any]) -> str | None:
+    """The first of :data:`WEB_DEPENDENCIES` among the crate's (not dev-) dependencies."""
+    tables = [data.get("dependencies")]
+    for spec in (data.get("target") or {}).values():
+        if isinstance(spec, dict):
+            tables.append(spec.get("dependencies"))
+    names = {name for table in tables if isinstance(table, dict) for name in table}
+    return next((name for name in WEB_DEPENDENCIES if name in names), None)
+
+
+def _member_dirs(root: Path, data: dict[str, Any]) -> list[Path]:
+    """The directories of ``[workspace] members`` (globs expanded, ``exclude`` left out), inside
+    the workspace and holding a Cargo.toml."""
+    workspace = data.get("workspace")
+    if not isinstance(workspace, dict):
+        return []
+    patterns = [m for m in workspace.get("members") or [] if isinstance(m, str)]
+    excluded = {(root / e).resolve() for e in workspace.get("exclude") or [] if isinstance(e, str)}
+    top = root.resolve()
+    found: list[Path] = []
+    for pattern in patterns:
+        try:
+            matches = sorted(top.glob(pattern)) if any(c in pattern for c in "*?[") else [top / pattern]
+        except (ValueError, NotImplementedError, OSError):  # an absolute or malformed glob: cargo's to report
+            continue
+        for directory in matches:
+            directory = directory.resolve()
+            if (directory.is_relative_to(top) and directory != top and directory not in excluded
+                    and (directory / "Cargo.toml").is_file() and directory not in found):
+                found.append(directory)
+    return found
+
+
 def _bin_names(root: Path, data: dict[str, Any], package: str) -> list[str]:
     declared = [b["name"] for b in data.get("bin") or [] if isinstance(b, dict) and isinstance(b.get("name"), str)]
     autobins = (data.get("package") or {}).get("autobins", True) is not False
@@ -103,7 +144,8 @@ def read(root: Path) -> Crate:
     package = data.get("package")
     name = package.get("name") if isinstance(package, dict) else None
     crate = Crate(root=root, package=name if isinstance(name, str) else None,
-                  is_workspace="workspace" in data, registry_dependencies=_needs_registry(data))
+                  is_workspace="workspace" in data, registry_dependencies=_needs_registry(data),
+                  web_dependency=_web_dependency(data), members=_member_dirs(root, data))
     if crate.package is None:
         return crate
     crate.bins = _bin_names(root, data, crate.package)
@@ -140,3 +182,71 @@ def workspace_root(root: Path) -> Path:
             except OSError:
                 continue
     return root
+
+
+def package_option(args: list[str]) -> tuple[str | None, list[str]]:
+    """cargo's ``--package NAME`` (``-p NAME``, ``--package=NAME``, ``-pNAME``) among the extra
+    arguments, and the arguments without it: how a user picks a workspace member
+    (``wasmrun compile -- --package NAME``, or ``extra_args`` in wasmrun.toml)."""
+    package: str | None = None
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg in ("--package", "-p") and index + 1 < len(args):
+            package, index = args[index + 1], index + 2
+            continue
+        if arg.startswith("--package="):
+            package = arg.split("=", 1)[1]
+        elif arg.startswith("-p") and len(arg) > 2 and not arg.startswith("--"):
+            package = arg[2:]
+        else:
+            rest.append(arg)
+        index += 1
+    return package, rest
+
+
+def _member_crates(workspace: Crate) -> list[Crate]:
+    crates = []
+    for directory in workspace.members:
+        try:
+            crates.append(read(directory))
+        except UsageError:
+            continue  # a broken member is cargo's to report if it is the one built
+    return crates
+
+
+def candidates(workspace: Crate) -> list[Crate]:
+    """The crates of a workspace wasmrun could build: the root package when it builds something,
+    else the members with a binary (or, when none has one, the cdylib members)."""
+    if workspace.package is not None and workspace.kind is not Kind.NONE:
+        return [workspace]
+    members = _member_crates(workspace)
+    return [m for m in members if m.kind is Kind.COMMAND] or [m for m in members if m.kind is Kind.LIBRARY]
+
+
+def select(root: Path, package: str | None = None) -> Crate:
+    """The crate to build at ``root``: the crate itself, or the workspace member named by
+    ``package``, or the one member that has a binary; a one-line error listing the candidates
+    and how to choose when there are several."""
+    crate = read(root)
+    if not crate.members:
+        if package is not None and crate.package is not None and package != crate.package:
+            raise UsageError(f"--package {package}: the crate at {root} is '{crate.package}'")
+        return crate
+    if package is not None:
+        everyone = ([crate] if crate.package else []) + _member_crates(crate)
+        chosen = next((c for c in everyone if c.package == package), None)
+        if chosen is None:
+            names = ", ".join(sorted(c.package for c in everyone if c.package)) or "none"
+            raise UsageError(f"--package {package}: no such package in the workspace (packages: {names})")
+        return chosen
+    found = candidates(crate)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        return crate  # its problem() says what is missing
+    names = ", ".join(str(c.package) for c in found)
+    raise UsageError(f"the workspace has {len(found)} members wasmrun can build ({names}): choose one with "
+                     f"`wasmrun compile PATH -- --package NAME`, or extra_args = [\"--package\", \"NAME\"] in "
+                     "wasmrun.toml")

@@ -1,0 +1,3 @@
+pub fn hello(who: &str) -> String {
+    format!("hello from the {who}")
+}

@@ -1,0 +1,3 @@
+module example.com/gobrowser
+
+go 1.21
