@@ -87,8 +87,11 @@ class RunOutcome:
     results: list[Any] = field(default_factory=list)  # --invoke results
     result_types: list[str] = field(default_factory=list)
     from_cache: bool = False
+    printed: list[str] | None = None  # a component function's result, already in WAVE
 
     def formatted_results(self) -> list[str]:
+        if self.printed is not None:
+            return self.printed
         return [format_value(v, t) for v, t in zip(self.results, self.result_types, strict=False)]
 
 
@@ -439,6 +442,13 @@ def _memory_near_limit(store: Any, exports: _Exports | None, names: list[str], l
     return None
 
 
+def _fuel_left(store: Any) -> int | None:
+    try:
+        return int(store.get_fuel())
+    except Exception:  # noqa: BLE001 - fuel metering off
+        return None
+
+
 def _stopped(exc: Exception, request: RunRequest, store: Any, exports: _Exports | None, memories: list[str],
              watchdog: _Watchdog) -> ModuleTrap:
     """The error for a trap, telling apart traps wasmrun caused (fuel, timeout, memory limit);
@@ -452,6 +462,11 @@ def _stopped(exc: Exception, request: RunRequest, store: Any, exports: _Exports 
         raise SystemExit(128 + signal.SIGTERM)
     backtrace = _backtrace(exc)
     name = request.wasm_path.name
+    if code is None:  # a component's trap comes as a plain error: tell fuel and time-outs apart by the store
+        if watchdog.timed_out:
+            code = wasmtime.TrapCode.INTERRUPT
+        elif request.fuel is not None and _fuel_left(store) == 0:
+            code = wasmtime.TrapCode.OUT_OF_FUEL
     if code == wasmtime.TrapCode.OUT_OF_FUEL:
         return OutOfFuel(f"{name} ran out of fuel: all {request.fuel:,} units of --fuel consumed",
                          backtrace=backtrace, hint="give it more with --fuel N, or drop --fuel")
@@ -473,6 +488,8 @@ class _Plan:
 
     run_interfaces: list[str] | None
     entry: str = "_start"
+    component_call: str | None = None  # --invoke on a component: the call as given
+    words: list[str] | None = None  # a core call's arguments (``add(1, 2)``), else the command line's
     params: list[str] = field(default_factory=list)
     results: list[str] = field(default_factory=list)
     has_initialize: bool = False
@@ -496,13 +513,22 @@ def _plan(binary: bytes, request: RunRequest) -> _Plan:
             f"{request.wasm_path.name} needs its JS glue ({conclusion.glue}) and cannot run natively",
             hint="serve its project in a browser with `wasmrun run PROJECT`")
     if module.is_component:
+        if request.invoke:
+            return _Plan([], component_call=request.invoke)
         if conclusion.command is None:
             raise ModuleRefusedError(f"{request.wasm_path.name}: {conclusion.summary}",
-                                     hint="exec runs components that export wasi:cli/run (WASI 0.2 commands)")
-        if request.invoke:
-            raise UsageError("--invoke calls core-module exports; this is a component (run it without --invoke)")
+                                     hint="exec runs components that export wasi:cli/run (WASI 0.2 commands); "
+                                          "call a function with --invoke 'NAME(ARGS)'")
         return _Plan([e.name for e in module.component_exports if e.name.startswith("wasi:cli/run@")])
-    name = request.invoke or "_start"
+    from wasmrun.wasm.wave import call_name, is_call
+
+    call = request.invoke is not None and is_call(request.invoke)
+    name = (call_name(request.invoke) if call else request.invoke) or "_start"  # type: ignore[arg-type]
+    if request.invoke and ("#" in name or ":" in name or "/" in name):
+        raise UsageError(f"{request.wasm_path.name} is a core module: '{name}' names a function in a component's "
+                         "interface, and core modules have none (call an export by its name)")
+    if call and request.args:
+        raise UsageError("give the arguments inside the call (--invoke 'f(1, 2)') or after FILE, not both")
     export = exports.get(name)
     func_type = module.function_type(export.index) if export is not None and export.kind == "func" else None
     if func_type is None or func_type.kind != "func":
@@ -513,7 +539,11 @@ def _plan(binary: bytes, request: RunRequest) -> _Plan:
     plan = _Plan(None, name, list(func_type.params), list(func_type.results),
                  has_initialize=bool(request.invoke) and name != "_initialize" and "_initialize" in exports,
                  memories=[e.name for e in exports.values() if e.kind == "memory"])
-    if request.invoke and len(request.args) != len(plan.params):
+    if call:
+        from wasmrun.wasm.wave import core_call_words
+
+        plan.words = core_call_words(request.invoke or "", len(plan.params), f"{name} {func_type}")
+    if request.invoke and not call and len(request.args) != len(plan.params):
         raise UsageError(f"{name} {func_type} takes {len(plan.params)} argument(s), got {len(request.args)}")
     return plan
 
@@ -524,16 +554,19 @@ def run_module(request: RunRequest) -> RunOutcome:
 
     binary = read_file(request.wasm_path)
     plan = _plan(binary, request)
-    is_component = plan.run_interfaces is not None
+    is_component = plan.run_interfaces is not None or plan.component_call is not None
     call_args: list[Any] = []
     if request.invoke and not is_component:
+        words = request.args if plan.words is None else plan.words
         call_args = [parse_value(a, t, f"argument {i + 1} of {plan.entry}")
-                     for i, (a, t) in enumerate(zip(request.args, plan.params, strict=True))]
+                     for i, (a, t) in enumerate(zip(words, plan.params, strict=True))]
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     engine, settings = _engine(request)
     artifact, cached = _compile(engine, binary, settings, request, component=is_component)
-    if is_component:
+    if plan.component_call is not None:
+        outcome = _call_component(engine, artifact, request, plan.component_call)
+    elif is_component:
         outcome = _run_component(engine, artifact, request, plan.run_interfaces or [])
     else:
         outcome = _run_core(engine, artifact, request, plan, call_args)
@@ -619,3 +652,66 @@ def _run_component(engine: Any, component: Any, request: RunRequest, run_interfa
                 stream.flush()
     failed = getattr(result, "tag", "ok") == "err"
     return RunOutcome(1 if failed else 0)
+
+
+def _component_call(engine: Any, component: Any, request: RunRequest, call: str) -> tuple[Any, list[Any], Any]:
+    """The function ``call`` names, its arguments as wasmtime-py takes them, and its type: all
+    checked against the component's own types before anything is instantiated."""
+    from wasmrun.wasm import wave
+    from wasmrun.wasm.component import find_function, to_wasmtime, world_of
+
+    world = world_of(component.type, engine)
+    is_call = wave.is_call(call)
+    target = find_function(world, wave.call_name(call) if is_call else call)
+    params = list(target.function.params)
+    if is_call and request.args:
+        raise UsageError("give the arguments inside the call (--invoke 'f(1, 2)') or after FILE, not both")
+    values = (wave.parse_call(call, params, target.display) if is_call
+              else wave.parse_words(request.args, params, target.display))
+    item = component.type.exports(engine)[target.path[0]].ty
+    if len(target.path) == 2:
+        item = item.exports(engine)[target.path[1]].ty
+    args = [to_wasmtime(v, t, vt) for v, (_, t), (_, vt) in zip(values, params, item.params, strict=True)]
+    return target, args, item
+
+
+def _call_component(engine: Any, component: Any, request: RunRequest, call: str) -> RunOutcome:
+    """``--invoke`` on a component: call an exported function with WAVE arguments; its result is
+    printed in WAVE. The component gets WASI 0.2 as a command does (``--dir``, ``--env``, limits)."""
+    import wasmtime
+    from wasmtime.component import Linker
+
+    from wasmrun.wasm.component import from_wasmtime
+    from wasmrun.wasm.wave import print_value
+
+    target, args, func_type = _component_call(engine, component, request, call)
+    linker = Linker(engine)
+    linker.add_wasip2()
+    store = _store(engine, request)
+    instance = None
+    with _Watchdog(engine, request.timeout) as watchdog:
+        try:
+            instance = linker.instantiate(store, component)
+            index = None
+            for part in target.path:
+                index = instance.get_export_index(store, part, index)
+            func = instance.get_func(store, index) if index is not None else None
+            if func is None:
+                raise ModuleRefusedError(f"{request.wasm_path.name}: cannot find {target.display} in the instance")
+            result = func(store, *args)
+            func.post_return(store)
+        except wasmtime.ExitTrap as exc:
+            return RunOutcome(exc.code)
+        except wasmtime.Trap as exc:
+            raise _stopped(exc, request, store, None, [], watchdog) from None
+        except wasmtime.WasmtimeError as exc:
+            if instance is None and not (watchdog.interrupted or watchdog.terminated):
+                raise _instantiate_error(exc, request) from None
+            raise _stopped(exc, request, store, None, [], watchdog) from None
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+    result_type = target.function.result
+    if result_type is None:
+        return RunOutcome(0, printed=[])
+    return RunOutcome(0, printed=[print_value(from_wasmtime(result, result_type, func_type.result), result_type)])
