@@ -203,7 +203,7 @@ def find_function(world: World, name: str) -> Target:
 
 def invocation(target: Target, file: str) -> str:
     """The ``exec --invoke`` line that calls ``target`` with example arguments."""
-    args = ", ".join(_example(t) for _, t in target.function.params)
+    args = ", ".join(_example(t, i) for i, (_, t) in enumerate(target.function.params))
     name = target.path[-1] if len(target.path) == 1 else f"{wit.split_interface_name(target.path[0])[1]}#{target.path[1]}"
     return f"wasmrun exec --invoke '{name}({args})' {file}"
 
@@ -219,7 +219,7 @@ def _example_value(t: WitType, depth: int = 0) -> Any:
     if kind == "bool":
         return True
     if kind in ("s8", "s16", "s32", "s64", "u8", "u16", "u32", "u64"):
-        return 1 + depth
+        return 1 + depth  # add(1, 2): each parameter its own number
     if kind in ("f32", "f64"):
         return 1.5
     if kind == "char":
@@ -227,18 +227,18 @@ def _example_value(t: WitType, depth: int = 0) -> Any:
     if kind == "string":
         return "text"
     if kind == "list":
-        return [_example_value(t.element, depth + 1)]
+        return [_example_value(t.element, depth)]
     if kind == "option":
-        return Case("some", _example_value(t.element, depth + 1))
+        return Case("some", _example_value(t.element, depth))
     if kind == "tuple":
-        return tuple(_example_value(i, depth + 1) for i in t.items)
+        return tuple(_example_value(i, depth + n) for n, i in enumerate(t.items))
     if kind == "record":
-        return {n: _example_value(ft, depth + 1) for n, ft in t.cases if ft}
+        return {n: _example_value(ft, depth) for n, ft in t.cases if ft}
     if kind == "flags":
         return frozenset(t.case_names()[:1])
     if kind in ("enum", "variant", "result"):
         name, payload = t.cases[0]
-        return Case(name, None if payload is None else _example_value(payload, depth + 1))
+        return Case(name, None if payload is None else _example_value(payload, depth))
     return None
 
 

@@ -202,6 +202,9 @@ def _report(module: WasmModule, file: str) -> dict[str, Any]:
         report["custom"] = _custom(module)
         report["findings"] = findings
         report["conclusion"] = classify(module, file).as_dict()
+        from wasmrun.wasm.component_inspect import describe  # wasmtime reads its types: components only
+
+        describe(module, file, report)
         return report
 
     names = _safe(module, "names")
@@ -490,11 +493,9 @@ def render_text(report: dict[str, Any], *, limit: int = 20) -> str:
 
     block("Sections:", section_lines(report["sections"]))
     if report["kind"] == "component":
-        comp = report["component"]
-        lines.append("")
-        lines.append(f"Core modules: {comp['core_modules']}")
-        block("Component imports:", [f"{e['kind']:<10} {e['name']}" for e in comp["imports"]])
-        block("Component exports:", [f"{e['kind']:<10} {e['name']}" for e in comp["exports"]])
+        from wasmrun.wasm.component_inspect import text_lines
+
+        lines.extend(text_lines(report))
     else:
         block("Types:", [f"{t['index']:>4}: {t['text']}" for t in report["types"]])
         for group, title in (("imports", "Imports"), ("exports", "Exports")):

@@ -715,3 +715,12 @@ def _call_component(engine: Any, component: Any, request: RunRequest, call: str)
     if result_type is None:
         return RunOutcome(0, printed=[])
     return RunOutcome(0, printed=[print_value(from_wasmtime(result, result_type, func_type.result), result_type)])
+
+
+def compiled_component(path: Path, binary: bytes, cache_dir: Path | None) -> tuple[Any, Any]:
+    """An engine and the component compiled as ``exec`` compiles it (so that ``inspect`` and a
+    later ``exec`` share the compiled-module cache); InvalidModule when wasmtime refuses it."""
+    request = RunRequest(wasm_path=path, cache_dir=cache_dir)
+    engine, settings = _engine(request)
+    component, _ = _compile(engine, binary, settings, request, component=True)
+    return engine, component

@@ -30,7 +30,6 @@ _INT_BITS = {"s8": 8, "s16": 16, "s32": 32, "s64": 64, "u8": 8, "u16": 16, "u32"
 _AMBIGUOUS_LABELS = frozenset({"true", "false", "some", "none", "ok", "err", "inf", "nan"})
 _NUMBER = re.compile(r"-?(?:inf|nan|[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)")
 _WORD = re.compile(r"%?([a-z][a-z0-9]*|[A-Z][A-Z0-9]*)(-([a-z][a-z0-9]*|[A-Z][A-Z0-9]*))*")
-_F32_MAX = 3.4028234663852886e38
 
 
 class WaveError(UsageError):
@@ -64,9 +63,12 @@ def _float_text(value: float, kind: str) -> str:
         packed = struct.pack("<f", value)
         for digits in range(1, 10):
             candidate = f"{value:.{digits}g}"
-            if struct.pack("<f", float(candidate)) == packed:
-                text = candidate
-                break
+            try:
+                if struct.pack("<f", float(candidate)) == packed:
+                    text = candidate
+                    break
+            except OverflowError:  # rounded past the largest f32: more digits
+                continue
     mantissa, e, exponent = text.partition("e")
     if mantissa.endswith(".0"):
         mantissa = mantissa[:-2]
@@ -247,10 +249,11 @@ class _Parser:
                 raise self.fail(f"{token} is out of range for {t.kind} ({low} to {high})", start)
             return value
         number = float(token)
-        if t.kind == "f32" and math.isfinite(number) and abs(number) > _F32_MAX:
-            raise self.fail(f"{token} is out of range for f32", start)
         if t.kind == "f32":
-            number = struct.unpack("<f", struct.pack("<f", number))[0]
+            try:  # rounded to the nearest f32; only a value beyond the largest one is refused
+                number = struct.unpack("<f", struct.pack("<f", number))[0]
+            except OverflowError:
+                raise self.fail(f"{token} is out of range for f32", start) from None
         return number
 
     def quoted(self, t: WitType) -> str:
