@@ -133,7 +133,8 @@ def test_conclusion_texts() -> None:
     assert report_of(BINDGEN_WAT)["conclusion"]["summary"] == (  # type: ignore[index]
         "needs its JS glue (wasm-bindgen): serve it with `wasmrun run` on its project")
     assert "WASI 0.2 command (wasi:cli/run@0.2.0)" in report_of(COMPONENT_WAT.format(tag=0))["conclusion"]["summary"]  # type: ignore[index]
-    assert "not a WASI 0.2 command" in report_of(LIB_COMPONENT_WAT)["conclusion"]["summary"]  # type: ignore[index]
+    assert report_of(LIB_COMPONENT_WAT)["conclusion"]["summary"] == (  # type: ignore[index]
+        "a library exporting `answer`: call it with `wasmrun exec --invoke 'answer()' m.wasm`")
 
 
 def test_findings() -> None:
@@ -160,10 +161,13 @@ def test_component_report(cli: Cli, tmp_path: Path) -> None:
     result = cli("inspect", "--json", write(tmp_path, COMPONENT_WAT.format(tag=0)))
     report = json.loads(result.stdout)
     assert report["kind"] == "component"
-    assert report["component"] == {"core_modules": 1, "imports": [],
-                                   "exports": [{"name": "wasi:cli/run@0.2.0", "kind": "instance"}]}
+    component = report["component"]
+    assert {k: component[k] for k in ("core_modules", "imports", "exports")} == {
+        "core_modules": 1, "imports": [], "exports": [{"name": "wasi:cli/run@0.2.0", "kind": "instance"}]}
+    assert component["world"]["exports"][0]["name"] == "wasi:cli/run@0.2.0"
+    assert "  export wasi:cli/run@0.2.0;\n" in component["wit"]
     text = cli("inspect", write(tmp_path, COMPONENT_WAT.format(tag=0))).stdout
-    assert "WebAssembly component" in text and "instance   wasi:cli/run@0.2.0" in text
+    assert "WebAssembly component" in text and "    export wasi:cli/run@0.2.0;" in text
 
 
 @pytest.mark.parametrize("case", ["empty", "bad-magic", "section-past-end", "leb-too-wide", "type-index-out-of-range"])

@@ -8,7 +8,7 @@ import typer
 
 from wasmrun.cli.output import handles_errors
 
-EXEC_HELP = """Run a module natively through wasmtime. Options go before FILE; the rest goes to the module.
+EXEC_HELP = """Run a module (or a WASI 0.2 component) natively through wasmtime. Options go before FILE; the rest goes to the module.
 
 \b
 Exit codes: the module's own exit code (proc_exit); 1 invalid or refused module;
@@ -53,7 +53,7 @@ def exec_command(
     args: Annotated[list[str] | None, typer.Argument(help="Arguments for the module (its argv after its name), or for --invoke.", show_default=False)] = None,
     dirs: Annotated[list[str] | None, typer.Option("--dir", help="Preopen HOST[::GUEST] for the module (none by default).")] = None,
     env: Annotated[list[str] | None, typer.Option("--env", help="KEY=VALUE for the module (the host's environment is not passed).")] = None,
-    invoke: Annotated[str | None, typer.Option("--invoke", "--call", help="Call this export instead of _start; ARGS are its parameters (i32, i64, f32, f64).")] = None,
+    invoke: Annotated[str | None, typer.Option("--invoke", "--call", help="Call this export instead of _start: NAME with ARGS as its parameters, or a call such as 'add(1, 2)' (WAVE values for a component's functions; INTERFACE#NAME inside an exported interface).")] = None,
     fuel: Annotated[int | None, typer.Option("--fuel", help="Stop the module after N units of fuel (about one per instruction; at most 2**64 - 1); exit 152.")] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", help="Stop the module after SECONDS of wall time (above 0, at most a year); exit 142.", metavar="SECONDS")] = None,
     max_memory: Annotated[str | None, typer.Option("--max-memory", help="Cap each linear memory at BYTES (suffixes K, M, G, KiB, MiB, GiB; at most 2**63 - 1); exit 137 when reached.", metavar="BYTES")] = None,

@@ -133,7 +133,7 @@ def world_of(component_type: Any, engine: Any) -> World:
                     interface.functions.append(_function(member, ty, scope, name, interface.uses))
                 elif _is_type(ty):
                     owner = next((o for o, n, t in scope.named if _same(t, ty)), name)
-                    if owner != name:
+                    if owner is not None and owner != name:
                         interface.uses[member] = owner
                     interface.types.append((member, _declared(member, ty, scope, name, interface.uses)))
             target.append(interface)
@@ -168,7 +168,7 @@ class Target:
 
 
 def _interface_matches(given: str, full: str) -> bool:
-    package, short, version = wit.split_interface_name(full)
+    _package, short, _version = wit.split_interface_name(full)
     without_version = full.split("@", 1)[0]
     return given in (full, short, without_version)
 
@@ -204,7 +204,9 @@ def find_function(world: World, name: str) -> Target:
 def invocation(target: Target, file: str) -> str:
     """The ``exec --invoke`` line that calls ``target`` with example arguments."""
     args = ", ".join(_example(t, i) for i, (_, t) in enumerate(target.function.params))
-    name = target.path[-1] if len(target.path) == 1 else f"{wit.split_interface_name(target.path[0])[1]}#{target.path[1]}"
+    name = target.path[-1]
+    if len(target.path) == 2:
+        name = f"{wit.split_interface_name(target.path[0])[1]}#{name}"
     return f"wasmrun exec --invoke '{name}({args})' {file}"
 
 
@@ -314,7 +316,7 @@ def from_wasmtime(value: Any, t: WitType, vt: Any) -> Any:
     if kind == "tuple":
         return tuple(from_wasmtime(v, it, ivt) for v, it, ivt in zip(value, t.items, vt.elements, strict=True))
     if kind == "record":
-        return {name: from_wasmtime(getattr(value, name), ft, fvt)
+        return {name: from_wasmtime(getattr(value, name), ft, fvt)  # type: ignore[arg-type]
                 for (name, ft), (_, fvt) in zip(t.cases, vt.fields, strict=True)}
     if kind == "flags":
         return frozenset(value)

@@ -74,7 +74,7 @@ def describe(module: WasmModule, file: str, report: dict[str, Any], *, cache_dir
     targets += [Target((i.name, f.name), f) for i in world.exports if isinstance(i, Interface)
                 and not i.name.startswith("wasi:cli/run@") for f in i.functions]
     if runs:
-        summary = f"a command ({runs[0]}): run it with `wasmrun exec {file}`"
+        summary = f"a WASI 0.2 command ({runs[0]}): run it with `wasmrun exec {file}`"
         findings.append({"level": "info", "code": "command", "message": summary})
         report["conclusion"] = {"kind": "component", "glue": None, "summary": summary,
                                 "command": f"wasmrun exec {file}"}

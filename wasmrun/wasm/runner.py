@@ -488,12 +488,12 @@ class _Plan:
 
     run_interfaces: list[str] | None
     entry: str = "_start"
-    component_call: str | None = None  # --invoke on a component: the call as given
-    words: list[str] | None = None  # a core call's arguments (``add(1, 2)``), else the command line's
     params: list[str] = field(default_factory=list)
     results: list[str] = field(default_factory=list)
     has_initialize: bool = False
     memories: list[str] = field(default_factory=list)  # exported memories, by name
+    component_call: str | None = None  # --invoke on a component: the call as given
+    words: list[str] | None = None  # a core call's arguments (``add(1, 2)``), else the command line's
 
 
 def _plan(binary: bytes, request: RunRequest) -> _Plan:

@@ -189,7 +189,8 @@ class _Parser:
         return repr(rest) if rest else "the end"
 
     def value(self, t: WitType) -> Any:
-        start = (self.ws(), self.pos)[1]
+        self.ws()
+        start = self.pos
         kind = t.kind
         if kind in _INT_BITS or kind in ("f32", "f64"):
             return self.number(t)
@@ -406,6 +407,7 @@ def parse_call(text: str, params: list[tuple[str, WitType]], function: str) -> l
     values: list[Any] = []
     while not parser.eat(")"):
         if len(values) == len(params):
+            parser.what = f"--invoke {function}"
             raise parser.fail(f"{function}({signature}) takes {len(params)} argument(s); more were given")
         name, param_type = params[len(values)]
         parser.what = f"argument '{name}' of {function}"
@@ -425,7 +427,8 @@ def parse_words(words: list[str], params: list[tuple[str, WitType]], function: s
     if len(words) != len(params):
         signature = ", ".join(f"{n}: {type_ref(t)}" for n, t in params)
         raise WaveError(f"{function}({signature}) takes {len(params)} argument(s), got {len(words)}")
-    return [parse_value(word, t, f"argument '{name}' of {function}") for word, (name, t) in zip(words, params, strict=True)]
+    return [parse_value(word, t, f"argument '{name}' of {function}")
+            for word, (name, t) in zip(words, params, strict=True)]
 
 
 def core_call_words(text: str, count: int, function: str) -> list[str]:

@@ -17,10 +17,11 @@ PRIMITIVES = ("bool", "s8", "s16", "s32", "s64", "u8", "u16", "u32", "u64", "f32
 NAMED_KINDS = ("record", "variant", "enum", "flags", "resource")
 
 #: WIT's keywords: a name spelt like one is written with a leading ``%``.
-KEYWORDS = frozenset(
-    "as async bool borrow char constructor enum export f32 f64 flags from func future import include "
-    "interface list option own package record resource result s8 s16 s32 s64 static stream string tuple "
-    "type u8 u16 u32 u64 use variant with world _ true false some none ok err inf nan".split())
+KEYWORDS = frozenset((
+    "as", "async", "bool", "borrow", "char", "constructor", "enum", "export", "f32", "f64", "flags", "from", "func",
+    "future", "import", "include", "interface", "list", "option", "own", "package", "record", "resource", "result",
+    "s8", "s16", "s32", "s64", "static", "stream", "string", "tuple", "type", "u8", "u16", "u32", "u64", "use",
+    "variant", "with", "world", "_", "true", "false", "some", "none", "ok", "err", "inf", "nan"))
 
 _LABEL = re.compile(r"[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*|[A-Z][A-Z0-9]*(-[A-Z][A-Z0-9]*)*")
 _LABEL_MIXED = re.compile(r"([a-z][a-z0-9]*|[A-Z][A-Z0-9]*)(-([a-z][a-z0-9]*|[A-Z][A-Z0-9]*))*")
