@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import os
 import signal
-import struct
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -195,11 +194,9 @@ def parse_value(text: str, valtype: str, what: str = "argument") -> int | float:
 def format_value(value: Any, valtype: str) -> str:
     """A result as wasmrun prints it: integers signed, f32 as its shortest round-tripping decimal."""
     if valtype == "f32" and isinstance(value, float) and math.isfinite(value):
-        packed = struct.pack("<f", value)
-        for digits in range(1, 10):
-            text = f"{value:.{digits}g}"
-            if struct.pack("<f", float(text)) == packed:
-                return _float_text(text)
+        from wasmrun.wasm.wave import shortest_f32
+
+        return _float_text(shortest_f32(value))
     if isinstance(value, float):
         return _float_text(repr(value))
     return str(value)
@@ -520,10 +517,13 @@ def _plan(binary: bytes, request: RunRequest) -> _Plan:
                                      hint="exec runs components that export wasi:cli/run (WASI 0.2 commands); "
                                           "call a function with --invoke 'NAME(ARGS)'")
         return _Plan([e.name for e in module.component_exports if e.name.startswith("wasi:cli/run@")])
-    from wasmrun.wasm.wave import call_name, is_call
+    call = request.invoke is not None and "(" in request.invoke  # a call such as add(1, 2) (wave.is_call)
+    if call:
+        from wasmrun.wasm.wave import call_name
 
-    call = request.invoke is not None and is_call(request.invoke)
-    name = (call_name(request.invoke) if call else request.invoke) or "_start"  # type: ignore[arg-type]
+        name = call_name(request.invoke or "")
+    else:
+        name = request.invoke or "_start"
     if request.invoke and ("#" in name or ":" in name or "/" in name):
         raise UsageError(f"{request.wasm_path.name} is a core module: '{name}' names a function in a component's "
                          "interface, and core modules have none (call an export by its name)")

@@ -58,17 +58,7 @@ def _float_text(value: float, kind: str) -> str:
         return "nan"
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
-    text = repr(value)
-    if kind == "f32":  # the shortest decimal that reads back as the same f32
-        packed = struct.pack("<f", value)
-        for digits in range(1, 10):
-            candidate = f"{value:.{digits}g}"
-            try:
-                if struct.pack("<f", float(candidate)) == packed:
-                    text = candidate
-                    break
-            except OverflowError:  # rounded past the largest f32: more digits
-                continue
+    text = shortest_f32(value) if kind == "f32" else repr(value)
     mantissa, e, exponent = text.partition("e")
     if mantissa.endswith(".0"):
         mantissa = mantissa[:-2]
@@ -76,6 +66,19 @@ def _float_text(value: float, kind: str) -> str:
         sign = "-" if exponent.startswith("-") else ""
         return f"{mantissa}e{sign}{int(exponent.lstrip('+-'))}"
     return mantissa
+
+
+def shortest_f32(value: float) -> str:
+    """The shortest decimal (``%g`` style) that reads back as the same f32 as finite ``value``."""
+    packed = struct.pack("<f", value)
+    for digits in range(1, 10):
+        candidate = f"{value:.{digits}g}"
+        try:
+            if struct.pack("<f", float(candidate)) == packed:
+                return candidate
+        except OverflowError:  # rounded past the largest f32: more digits
+            continue
+    return repr(value)
 
 
 def _quote(text: str, quote: str) -> str:
