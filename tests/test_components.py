@@ -246,3 +246,30 @@ def test_verify_components(cli: Cli, built: dict[str, Path], tmp_path: Path) -> 
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: {broken}: invalid (validation): ")
     assert "(at byte offset " in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+TWO_INTERFACES_WAT = r"""
+(component
+  (core module $m
+    (func (export "one") (result i32) i32.const 1)
+    (func (export "two") (result i32) i32.const 2))
+  (core instance $i (instantiate $m))
+  (func $one (result u32) (canon lift (core func $i "one")))
+  (func $two (result u32) (canon lift (core func $i "two")))
+  (instance $a (export "get" (func $one)))
+  (instance $b (export "get" (func $two)))
+  (export "test:pkg/a@1.0.0" (instance $a))
+  (export "test:pkg/b@1.0.0" (instance $b)))
+"""
+
+
+def test_a_name_two_interfaces_share_is_refused_until_qualified(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "two.wasm"
+    path.write_bytes(wat(TWO_INTERFACES_WAT))
+    result = cli("exec", "--invoke", "get()", path)
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr == ("error: more than one export is named 'get': test:pkg/a@1.0.0#get, test:pkg/b@1.0.0#get; "
+                             "name one as INTERFACE#FUNCTION\n")
+    assert cli("exec", "--invoke", "a#get()", path).stdout == "1\n"
+    assert cli("exec", "--invoke", "test:pkg/b#get()", path).stdout == "2\n"
+    assert cli("exec", "--invoke", "b#get", path).stdout == "2\n"
