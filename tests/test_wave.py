@@ -116,6 +116,17 @@ def test_arbitrary_text_parses_or_fails_with_one_line(data: st.DataObject, text:
 
 
 @settings(max_examples=200, deadline=None)
+@given(st.data(), st.text(max_size=30))
+def test_arbitrary_calls_parse_or_fail_with_one_line(data: st.DataObject, text: str) -> None:
+    params = [("p", data.draw(types())), ("q", data.draw(types()))]
+    for call in (text, f"f({text})", f"f({text}, {text})"):
+        try:
+            parse_call(call, params, "f")
+        except WaveError as exc:
+            assert exc.message and "\n" not in exc.message
+
+
+@settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_mangled_values_fail_with_one_line(data: st.DataObject) -> None:
     """A printed value cut short or with a character changed: a value or a WaveError, nothing else."""

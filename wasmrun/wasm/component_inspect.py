@@ -6,6 +6,7 @@ component's types); the keys added to the report are documented in docs/referenc
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from wasmrun.errors import WasmrunError
@@ -42,8 +43,11 @@ def world_json(world: World) -> dict[str, Any]:
             "types": _types_json(world.types)}
 
 
-def describe(module: WasmModule, file: str, report: dict[str, Any], *, cache_dir: Any = None) -> None:
-    """Add the component's world, core modules, findings and conclusion to ``report``."""
+def describe(module: WasmModule, file: str, report: dict[str, Any]) -> None:
+    """Add the component's world, core modules, findings and conclusion to ``report``. The
+    component is compiled as ``exec`` compiles it, through the compiled-module cache, so that a
+    later ``exec`` (or ``inspect``) of it starts at once."""
+    from wasmrun.wasm.compile_cache import default_cache_dir
     from wasmrun.wasm.runner import compiled_component
 
     component_report = report["component"]
@@ -58,7 +62,7 @@ def describe(module: WasmModule, file: str, report: dict[str, Any], *, cache_dir
                              "message": f"core module {entry['index']} is the WASI preview 1 adapter "
                                         f"({entry['adapter']}): a preview 1 module wrapped as a component"})
     try:
-        engine, component = compiled_component(module.path or __import__("pathlib").Path(file), module.data, cache_dir)
+        engine, component = compiled_component(module.path or Path(file), module.data, default_cache_dir())
     except WasmrunError:
         return  # invalid: the validator's finding says why
     world = world_of(component.type, engine)
