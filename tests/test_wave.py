@@ -217,3 +217,23 @@ def test_calls() -> None:
     assert core_call_words("add(1, 0x10)", 2, "add") == ["1", "0x10"]
     with pytest.raises(WaveError, match="takes 2 argument"):
         core_call_words("add(1)", 2, "add")
+
+
+def test_world_text_of_resources_and_plain_interfaces() -> None:
+    """Resource methods, constructors and static functions print inside their resource; an
+    interface with a plain name is written inline in the world."""
+    counter = WitType("resource", name="counter")
+    own = WitType("own", name="counter")
+    interface = wit.Interface("test:count/api@1.0.0", types=[("counter", counter)], functions=[
+        wit.Function("[constructor]counter", (("start", WitType("u32")),), own),
+        wit.Function("[method]counter.bump", (("self", WitType("borrow", name="counter")), ("by", WitType("u32")))),
+        wit.Function("[static]counter.zero", (), own),
+        wit.Function("total", (("c", WitType("borrow", name="counter")),), WitType("u64")),
+    ])
+    local = wit.Interface("helpers", functions=[wit.Function("ping", (), None)])
+    text = wit.world_text(wit.World(exports=[interface, local]))
+    assert text == (
+        "package root:component;\n\nworld root {\n  export test:count/api@1.0.0;\n  export helpers: interface {\n"
+        "    ping: func();\n  }\n}\n\npackage test:count@1.0.0 {\n  interface api {\n    resource counter {\n"
+        "      constructor(start: u32);\n      bump: func(by: u32);\n      zero: static func() -> counter;\n    }\n"
+        "    total: func(c: borrow<counter>) -> u64;\n  }\n}\n")
