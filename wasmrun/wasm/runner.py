@@ -517,19 +517,20 @@ def _plan(binary: bytes, request: RunRequest) -> _Plan:
                                      hint="exec runs components that export wasi:cli/run (WASI 0.2 commands); "
                                           "call a function with --invoke 'NAME(ARGS)'")
         return _Plan([e.name for e in module.component_exports if e.name.startswith("wasi:cli/run@")])
-    call = request.invoke is not None and "(" in request.invoke  # a call such as add(1, 2) (wave.is_call)
+    # a call such as add(1, 2) (wave.is_call), unless an export has that very name
+    call = request.invoke is not None and "(" in request.invoke and request.invoke not in exports
     if call:
         from wasmrun.wasm.wave import call_name
 
         name = call_name(request.invoke or "")
     else:
         name = request.invoke or "_start"
-    if request.invoke and ("#" in name or ":" in name or "/" in name):
-        raise UsageError(f"{request.wasm_path.name} is a core module: '{name}' names a function in a component's "
-                         "interface, and core modules have none (call an export by its name)")
     if call and request.args:
         raise UsageError("give the arguments inside the call (--invoke 'f(1, 2)') or after FILE, not both")
     export = exports.get(name)
+    if request.invoke and export is None and "#" in name:
+        raise UsageError(f"{request.wasm_path.name} is a core module: '{name}' names a function in a component's "
+                         "interface, and core modules have none (call an export by its name)")
     func_type = module.function_type(export.index) if export is not None and export.kind == "func" else None
     if func_type is None or func_type.kind != "func":
         functions = listing([e.name for e in exports.values() if e.kind == "func"]) or "none"
