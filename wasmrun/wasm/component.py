@@ -17,7 +17,7 @@ from typing import Any
 from wasmrun.errors import UsageError
 from wasmrun.wasm import wit
 from wasmrun.wasm.reader import WasmModule
-from wasmrun.wasm.wave import Case
+from wasmrun.wasm.wave import Case, print_value
 from wasmrun.wasm.wit import Function, Interface, WitType, World
 
 _PRIMITIVE_CLASSES = {"Bool": "bool", "S8": "s8", "S16": "s16", "S32": "s32", "S64": "s64", "U8": "u8",
@@ -211,8 +211,6 @@ def invocation(target: Target, file: str) -> str:
 
 
 def _example(t: WitType, depth: int = 0) -> str:
-    from wasmrun.wasm.wave import print_value
-
     return print_value(_example_value(t, depth), t)
 
 

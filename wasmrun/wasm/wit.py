@@ -23,15 +23,6 @@ KEYWORDS = frozenset((
     "s8", "s16", "s32", "s64", "static", "stream", "string", "tuple", "type", "u8", "u16", "u32", "u64", "use",
     "variant", "with", "world", "_", "true", "false", "some", "none", "ok", "err", "inf", "nan"))
 
-_LABEL = re.compile(r"[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*|[A-Z][A-Z0-9]*(-[A-Z][A-Z0-9]*)*")
-_LABEL_MIXED = re.compile(r"([a-z][a-z0-9]*|[A-Z][A-Z0-9]*)(-([a-z][a-z0-9]*|[A-Z][A-Z0-9]*))*")
-
-
-def is_label(text: str) -> bool:
-    """A kebab-case name as WIT and WAVE write labels (``qty``, ``safe-div``, ``HTTP-ok``)."""
-    return _LABEL_MIXED.fullmatch(text) is not None
-
-
 def label(name: str) -> str:
     """``name`` as WIT writes it: keywords escaped with ``%``."""
     return f"%{name}" if name in KEYWORDS else name
