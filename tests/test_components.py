@@ -273,3 +273,30 @@ def test_a_name_two_interfaces_share_is_refused_until_qualified(cli: Cli, tmp_pa
     assert cli("exec", "--invoke", "a#get()", path).stdout == "1\n"
     assert cli("exec", "--invoke", "test:pkg/b#get()", path).stdout == "2\n"
     assert cli("exec", "--invoke", "b#get", path).stdout == "2\n"
+
+
+FOREIGN_IMPORT_WAT = r"""
+(component
+  (import "test:pkg/host@1.0.0" (instance $h (export "ping" (func (result u32)))))
+  (core func $ping (canon lower (func $h "ping")))
+  (core module $m (import "h" "ping" (func $p (result i32))) (func (export "f") (result i32) (call $p)))
+  (core instance $i (instantiate $m (with "h" (instance (export "ping" (func $ping))))))
+  (func (export "f") (result u32) (canon lift (core func $i "f"))))
+"""
+
+
+def test_an_import_exec_does_not_provide(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "foreign.wasm"
+    path.write_bytes(wat(FOREIGN_IMPORT_WAT))
+    report = json.loads(cli("inspect", "--json", path).stdout)
+    assert report["findings"][0] == {
+        "level": "warning", "code": "foreign-imports",
+        "message": "imports test:pkg/host@1.0.0, which only WASI 0.2 hosts that provide them can satisfy "
+                   "(`wasmrun exec` provides WASI 0.2 only)"}
+    assert "  import test:pkg/host@1.0.0;\n" in report["component"]["wit"]
+    result = cli("exec", "--invoke", "f()", path)
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr.splitlines() == [
+        "error: cannot instantiate foreign.wasm: component imports instance `test:pkg/host@1.0.0`, but a matching "
+        "implementation was not found in the linker",
+        "hint: exec provides the WASI 0.2 interfaces (wasi:*) to components, nothing else"]

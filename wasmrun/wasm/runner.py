@@ -575,11 +575,15 @@ def run_module(request: RunRequest) -> RunOutcome:
     return outcome
 
 
-def _instantiate_error(exc: Exception, request: RunRequest) -> WasmrunError:
+def _instantiate_error(exc: Exception, request: RunRequest, *, component: bool = False) -> WasmrunError:
     message = _first_line(exc)
     if request.max_memory is not None and "limit" in message.lower():
         return MemoryLimitReached(f"{request.wasm_path.name} needs more memory than --max-memory "
                                   f"{request.max_memory:,} bytes allows: {message}")
+    if component:  # wasmtime's first line names the import it could not satisfy
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else message
+        return WasmrunError(f"cannot instantiate {request.wasm_path.name}: {first}",
+                            hint="exec provides the WASI 0.2 interfaces (wasi:*) to components, nothing else")
     return WasmrunError(f"cannot instantiate {request.wasm_path.name}: {message}",
                         hint="exec provides WASI preview1 imports only")
 
@@ -646,7 +650,7 @@ def _run_component(engine: Any, component: Any, request: RunRequest, run_interfa
             raise _stopped(exc, request, store, None, [], watchdog) from None
         except wasmtime.WasmtimeError as exc:
             if instance is None and not (watchdog.interrupted or watchdog.terminated):
-                raise _instantiate_error(exc, request) from None
+                raise _instantiate_error(exc, request, component=True) from None
             raise _stopped(exc, request, store, None, [], watchdog) from None
         finally:
             for stream in (sys.stdout, sys.stderr):
@@ -707,7 +711,7 @@ def _call_component(engine: Any, component: Any, request: RunRequest, call: str)
             raise _stopped(exc, request, store, None, [], watchdog) from None
         except wasmtime.WasmtimeError as exc:
             if instance is None and not (watchdog.interrupted or watchdog.terminated):
-                raise _instantiate_error(exc, request) from None
+                raise _instantiate_error(exc, request, component=True) from None
             raise _stopped(exc, request, store, None, [], watchdog) from None
         finally:
             for stream in (sys.stdout, sys.stderr):
