@@ -1,4 +1,6 @@
-"""Running a module natively through wasmtime, with WASI preview1 (or a WASI 0.2 command component).
+"""Running a module natively through wasmtime, with WASI preview1, or a WASI 0.2 component: its
+``wasi:cli/run``, or with ``--invoke`` one exported function called with WAVE values
+(:mod:`wasmrun.wasm.wave`, :mod:`wasmrun.wasm.component`).
 
 The module gets nothing of the host unless granted: no directories (``dirs``), no environment
 variables (``env``); stdin, stdout and stderr are the process's own.
