@@ -30,6 +30,10 @@ class FakeC:
     def can_handle_project(self, project_dir: Path) -> Claim | None:
         return Claim(evidence=["main.c"]) if (project_dir / "main.c").exists() else None
 
+    @hookimpl
+    def build(self, config: BuildConfig) -> BuildResult | None:
+        return None
+
 
 class Raising:
     @hookimpl
@@ -39,6 +43,10 @@ class Raising:
     @hookimpl
     def can_handle_project(self, project_dir: Path) -> Claim | None:
         raise RuntimeError("boom in the plugin")
+
+    @hookimpl
+    def build(self, config: BuildConfig) -> BuildResult | None:
+        return None
 
 
 @pytest.fixture
@@ -79,6 +87,10 @@ def test_fallback_claim_loses_to_a_real_one(plugins: Plugins, make_project: Call
         def can_handle_project(self, project_dir: Path) -> Claim:
             return Claim(evidence=["."], fallback=True)
 
+        @hookimpl
+        def build(self, config: BuildConfig) -> BuildResult | None:
+            return None
+
     project = make_project({"main.wat": "(module)"})
     plugins.register(Fallback(), "anything")
     assert [n for n, _ in plugins.claims(project)] == ["wat", "anything"]
@@ -91,7 +103,7 @@ def test_hookimpl_matching_no_spec_is_reported_by_name(plugins: Plugins) -> None
             return None
 
     record = plugins.register(Misspelt(), "misspelt")
-    assert record.error == "hookimpl 'can_handle_projet' matches no wasmrun hook"
+    assert record.error == "hookimpl 'can_handle_projet' matches no wasmrun hook (did you mean 'can_handle_project'?)"
     assert not record.loaded
     assert [r.name for r in plugins.loaded()][:2] == ["wat", "c"]
 
@@ -103,7 +115,7 @@ def test_plugin_without_required_hooks_is_refused(plugins: Plugins) -> None:
             return PluginInfo(name="info-only", version="1")
 
     record = plugins.register(InfoOnly(), "info-only")
-    assert record.error == "missing required hook(s): can_handle_project"
+    assert record.error == "missing required hook 'can_handle_project'; missing required hook 'build'"
 
 
 def test_incompatible_hook_api_is_refused_naming_both_versions(plugins: Plugins) -> None:
@@ -263,6 +275,7 @@ def _good_module() -> types.ModuleType:
     module = types.ModuleType("wasmrun_good")
     module.plugin_info = hookimpl(lambda: PluginInfo(name="good", version="1.2"))  # type: ignore[attr-defined]
     module.can_handle_project = hookimpl(lambda project_dir: None)  # type: ignore[attr-defined]
+    module.build = hookimpl(lambda config: None)  # type: ignore[attr-defined]
     return module
 
 

@@ -325,7 +325,8 @@ def test_conformance_reports_incomplete_info_and_a_foreign_claim(tmp_path: Path)
         "plugin_info().version 'not a version' is not a version (PEP 440)",
         "plugin_info().description is empty",
         "plugin_info() lists no extensions and no entry_files (which files matter to a build?)",
-        "plugin_info().capabilities is empty (say what it builds: wasm, wasi, library, web, ...)",
+        "plugin_info().capabilities is empty (say what it builds: wasm, wasi, library, web, "
+        "optimization-levels, debug-info, component)",
     ]
     assert caught.value.problems[4].startswith("claims a Rust crate (Cargo.toml, src/main.rs)")
     assert caught.value.problems[5].startswith("no example project")

@@ -26,10 +26,13 @@ class WasmrunError(Exception):
         self.hint = hint
 
 
-def error_lines(exc: WasmrunError) -> list[str]:
-    """What the CLI prints for ``exc`` on stderr: a failed tool's own output first, then the one
-    ``error:`` line, then a hint when there is one."""
+def error_lines(exc: WasmrunError, *, debug: bool = False) -> list[str]:
+    """What the CLI prints for ``exc`` on stderr: a failed tool's own output first (with
+    ``debug``: where in a plugin its exception came from), then the one ``error:`` line, then a
+    hint when there is one."""
     lines = [exc.output] if isinstance(exc, BuildError) and exc.output else []
+    if debug and isinstance(exc, PluginError) and exc.details:
+        lines.append(exc.details)
     lines.append(f"error: {exc.message}")
     if exc.hint:
         lines.append(f"hint: {exc.hint}")
@@ -63,9 +66,14 @@ class BuildError(WasmrunError):
 
 
 class PluginError(WasmrunError):
-    """A plugin raised or returned something it should not have."""
+    """A plugin raised or returned something it should not have; ``details`` holds the plugin's
+    own traceback frames when it raised (shown with ``WASMRUN_DEBUG=1`` or ``-v``)."""
 
     exit_code = EXIT_FAILURE
+
+    def __init__(self, message: str, *, details: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.details = details
 
 
 class WasmFormatError(WasmrunError):

@@ -25,9 +25,13 @@ class Health:
     status: str
     detail: str = ""
     missing: list[str] = field(default_factory=list)
+    #: Quality problems of a plugin that loads (:mod:`wasmrun.plugin_contract`); they do not make
+    #: it unhealthy.
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
-        return {"name": self.name, "status": self.status, "detail": self.detail, "missing": self.missing}
+        return {"name": self.name, "status": self.status, "detail": self.detail, "missing": self.missing,
+                "warnings": self.warnings}
 
 
 def check(plugins: Plugins, name: str, installed_paths: dict[str, str] | None = None) -> Health:
@@ -56,8 +60,8 @@ def _check_record(plugins: Plugins, record: PluginRecord) -> Health:
     missing = unusable_tools(tools)
     if missing:
         hints = "; ".join(f"{t.name}: {t.install_hint}" for t in missing if t.install_hint)
-        return Health(name, MISSING_DEPENDENCIES, hints, [t.name for t in missing])
-    return Health(name, HEALTHY)
+        return Health(name, MISSING_DEPENDENCIES, hints, [t.name for t in missing], warnings=record.warnings)
+    return Health(name, HEALTHY, warnings=record.warnings)
 
 
 def _exercise_claim(plugins: Plugins, name: str) -> None:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from wasmrun import HOOK_API_VERSION, __version__, hookspecs, plugin_names
+from wasmrun import __version__, hookspecs, plugin_contract, plugin_names
 from wasmrun.errors import NoPluginError, PluginError, UsageError, WasmrunError
 from wasmrun.languages import BUILTIN_PLUGINS as BUILTIN_PLUGINS  # re-exported
 from wasmrun.models import Claim, PluginInfo
@@ -39,10 +39,9 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "wasmrun"
 
-#: The hooks every plugin must implement (the one list; :mod:`wasmrun.hookspecs` says why).
-REQUIRED_HOOKS = ("plugin_info", "can_handle_project")
-#: ... and a language plugin, which the conformance check (:mod:`wasmrun.testing`) is for, builds.
-LANGUAGE_PLUGIN_HOOKS = (*REQUIRED_HOOKS, "build")
+#: The hooks every plugin must implement (the one list lives in :mod:`wasmrun.plugin_contract`).
+REQUIRED_HOOKS = plugin_contract.REQUIRED_HOOKS
+LANGUAGE_PLUGIN_HOOKS = REQUIRED_HOOKS  # the name the conformance check used before the lists were one
 
 #: Where the last command that loaded plugins recorded which failed (read by ``--version``).
 STATUS_FILE = "plugins.json"
@@ -57,9 +56,13 @@ class PluginRecord:
     source: str
     version: str
     enabled: bool = True
-    origin: str = ""  # builtin | environment (pip) | installed (wasmrun plugin install) | command
+    origin: str = ""  # builtin | environment (pip) | editable (pip install -e) | installed | command
     plugin: object | None = None
     error: str | None = None
+    #: Quality problems of a plugin that loads (:mod:`wasmrun.plugin_contract`).
+    warnings: list[str] = field(default_factory=list)
+    #: Where it is: the source directory of an editable install, a plugin's store directory.
+    path: str = ""
     _info: PluginInfo | None = field(default=None, repr=False)
 
     @property
@@ -114,7 +117,7 @@ class Plugins:
     # -- registration -------------------------------------------------------------------------
 
     def register(self, plugin: object, name: str, *, builtin: bool = False, source: str = "",
-                 version: str | None = None, origin: str = "") -> PluginRecord:
+                 version: str | None = None, origin: str = "", path: str = "") -> PluginRecord:
         """Register ``plugin`` under ``name``; a plugin that does not fit the contract is
         recorded with its error instead of raising.
 
@@ -123,7 +126,8 @@ class Plugins:
         another (non-built-in) plugin holds already fails, and the one holding it stays.
         """
         record = PluginRecord(name=name, builtin=builtin, source=source or ("builtin" if builtin else name),
-                              version=version or __version__, origin=origin or ("builtin" if builtin else ""))
+                              version=version or __version__, origin=origin or ("builtin" if builtin else ""),
+                              path=path)
         problem = plugin_names.problem(name)
         if problem:
             record.error = problem
@@ -165,9 +169,11 @@ class Plugins:
 
     def _attach(self, plugin: object, record: PluginRecord, *, builtin: bool, version: str | None) -> str | None:
         """Register ``plugin`` with pluggy and ask its ``plugin_info``; the error, or None."""
+        problems = plugin_contract.hookimpl_problems(plugin)
+        if plugin_contract.fatal(problems):
+            return "; ".join(plugin_contract.fatal(problems))
         try:
             self.pm.register(plugin, name=record.name)
-            self._check_hookimpls(plugin)
         except BaseException as exc:
             if not _plugins_fault(exc):
                 raise
@@ -180,12 +186,15 @@ class Plugins:
                 info = self._call_on(record, "plugin_info")
             if not isinstance(info, PluginInfo):
                 raise PluginError(f"plugin_info returned {type(info).__name__}, not PluginInfo")
-            _check_api(info)
+            problems += plugin_contract.info_problems(record.name, info)
+            if plugin_contract.fatal(problems):
+                raise PluginError("; ".join(plugin_contract.fatal(problems)))
         except WasmrunError as exc:
             self.pm.unregister(plugin)
             self._callers.clear()
             record.plugin = None
-            return _describe(exc)
+            return exc.message.removeprefix(f"plugin '{record.name}' failed in plugin_info: ")
+        record.warnings = plugin_contract.warnings(problems)
         record._info = info.model_copy(update={"builtin": builtin, "source": record.source,
                                                "version": version or info.version})
         record.version = record._info.version
@@ -196,13 +205,15 @@ class Plugins:
         if record.plugin is not None and self.pm.is_registered(record.plugin):
             self.pm.unregister(record.plugin)
 
-    def record_failure(self, name: str, error: str, *, source: str, version: str = "", origin: str = "") -> None:
+    def record_failure(self, name: str, error: str, *, source: str, version: str = "", origin: str = "",
+                       path: str = "") -> None:
         self._place(PluginRecord(name=name, builtin=False, source=source, version=version, error=error,
-                                 origin=origin))
+                                 origin=origin, path=path))
 
-    def record_disabled(self, name: str, *, builtin: bool, source: str, version: str, origin: str = "") -> None:
+    def record_disabled(self, name: str, *, builtin: bool, source: str, version: str, origin: str = "",
+                        path: str = "") -> None:
         record = PluginRecord(name=name, builtin=builtin, source=source, version=version, enabled=False,
-                              origin=origin or ("builtin" if builtin else ""))
+                              origin=origin or ("builtin" if builtin else ""), path=path)
         if builtin:
             self.records[name] = record
         else:
@@ -215,17 +226,6 @@ class Plugins:
             self._detach(record)
         elif self.pm.has_plugin(name):
             self.pm.unregister(name=name)
-
-    def _check_hookimpls(self, plugin: object) -> None:
-        """After registering: every hookimpl must match a spec, and the required ones be there."""
-        callers = self.pm.get_hookcallers(plugin) or []
-        unknown = sorted(caller.name for caller in callers if not caller.has_spec())
-        if unknown:
-            raise PluginError(f"hookimpl '{unknown[0]}' matches no wasmrun hook")
-        found = {caller.name for caller in callers}
-        missing = [hook for hook in REQUIRED_HOOKS if hook not in found]
-        if missing:
-            raise PluginError(f"missing required hook(s): {', '.join(missing)}")
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -293,7 +293,8 @@ class Plugins:
         except BaseException as exc:  # a plugin's bug (even a sys.exit) must not become our exit
             if not _plugins_fault(exc):
                 raise
-            raise PluginError(f"plugin '{record.name}' failed in {hook}: {_describe(exc)}") from exc
+            raise PluginError(f"plugin '{record.name}' failed in {hook}: {_describe(exc)}",
+                              details=plugin_frames(exc)) from exc
 
     def claim(self, name: str, project_dir: Path) -> Claim | None:
         """One plugin's claim on the project; a :class:`PluginError` naming the plugin when it
@@ -345,18 +346,30 @@ def _describe_record(record: PluginRecord) -> str:
     return f"{record.source} {record.version}".strip() if record.source else "another plugin"
 
 
-def _check_api(info: PluginInfo) -> None:
-    wanted = HOOK_API_VERSION.split(".")[0]
-    if info.hook_api.split(".")[0] != wanted:
-        raise PluginError(
-            f"written for hook API {info.hook_api}, but this wasmrun provides {HOOK_API_VERSION}")
-
-
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, WasmrunError):
         return exc.message
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):  # which field of which model, given what, accepting what
+        return plugin_contract.describe_validation_error(exc)
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def plugin_frames(exc: BaseException) -> str:
+    """The traceback of an exception a plugin raised, without wasmrun's and pluggy's own frames:
+    where in the plugin it came from (printed with ``WASMRUN_DEBUG=1`` or ``-v``)."""
+    import traceback
+
+    skipped = (str(Path(__file__).resolve().parent), str(Path(pluggy.__file__).resolve().parent))
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__)
+              if not str(Path(frame.filename).resolve()).startswith(skipped)]
+    if not frames:
+        return ""
+    last = "".join(traceback.format_exception_only(exc)).rstrip()
+    return ("Traceback (the plugin's frames, most recent call last):\n"
+            + "".join(traceback.format_list(frames)) + last)
 
 
 def _trace_before(hook_name: str, hook_impls: Iterable[Any], kwargs: Mapping[str, Any]) -> None:
@@ -409,11 +422,18 @@ def load_plugins(
         managed = [(directory, ep) for directory in installed_dirs for ep in entry_points_in(directory)]
         # A plugin directory already on sys.path (loaded earlier in this process) shows up in the
         # environment's entry points too: load it once, as the installed plugin it is.
-        managed_names = {ep.name for _, ep in managed}
+        managed_dirs = {str(Path(directory).resolve()) for directory in installed_dirs}
+        provided: dict[str, Any] = {}  # plugins pip provides, by name
         for ep in external_entry_points():
-            if ep.name not in managed_names:
+            if distribution_location(getattr(ep, "dist", None)) not in managed_dirs:
+                provided[ep.name] = ep
                 _load_entry_point(plugins, ep, allowed=allowed, off=off, origin="environment")
         for directory, ep in managed:
+            if ep.name in provided:  # two copies of one plugin: Python imports the one pip provides
+                source, version = distribution_label(ep)
+                plugins.record_failure(ep.name, _two_copies(ep.name, provided[ep.name]), source=source,
+                                       version=version, origin="installed", path=directory)
+                continue
             _load_entry_point(plugins, ep, allowed=allowed, off=off, origin="installed", path=directory)
         for name, spec in (commands or {}).items():
             if (allowed is not None and name not in allowed) or name in off:
@@ -442,6 +462,39 @@ def entry_points_in(directory: str) -> list[Any]:
             if ep.group == ENTRY_POINT_GROUP]
 
 
+def _two_copies(name: str, provided: Any) -> str:
+    dist = getattr(provided, "dist", None)
+    label = " ".join(distribution_label(provided))
+    editable = editable_path(dist)
+    where = f"editable, from {editable}" if editable else f"in {distribution_location(dist)}"
+    pip_name = distribution_label(provided)[0]
+    return (f"pip also provides '{name}' ({label}, {where}), and that is the copy Python imports: "
+            f"keep one (wasmrun plugin uninstall {name}, or pip uninstall {pip_name})")
+
+
+def editable_path(dist: Any) -> str | None:
+    """The source directory of a distribution pip installed editable (``pip install -e``), read
+    from its ``direct_url.json`` (PEP 610); ``None`` for any other install."""
+    import json
+    from urllib.parse import unquote, urlparse
+
+    try:
+        text = dist.read_text("direct_url.json") if dist is not None else None
+        data = json.loads(text) if text else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not (data.get("dir_info") or {}).get("editable"):
+        return None
+    url = urlparse(str(data.get("url", "")))
+    return unquote(url.path) if url.scheme == "file" else None
+
+
+def distribution_location(dist: Any) -> str:
+    """Where an installed distribution lives (its site directory), for messages."""
+    located = getattr(dist, "_path", None)  # importlib.metadata.PathDistribution: its .dist-info
+    return str(Path(located).resolve().parent) if located is not None else "?"
+
+
 def distribution_label(ep: Any) -> tuple[str, str]:
     """(source, version) of an entry point's distribution, read from metadata only."""
     dist = getattr(ep, "dist", None)
@@ -453,12 +506,17 @@ def distribution_label(ep: Any) -> tuple[str, str]:
 def _load_entry_point(plugins: Plugins, ep: Any, *, allowed: set[str] | None, off: set[str], origin: str,
                       path: str | None = None) -> None:
     source, version = distribution_label(ep)
+    where = path or ""
+    if origin == "environment":
+        editable = editable_path(getattr(ep, "dist", None))
+        if editable:  # pip install -e: the plugin author's loop (docs/plugins/writing.md)
+            origin, where = "editable", editable
     problem = plugin_names.problem(ep.name)
     if problem:  # refused before its code runs
-        plugins.record_failure(ep.name, problem, source=source, version=version, origin=origin)
+        plugins.record_failure(ep.name, problem, source=source, version=version, origin=origin, path=where)
         return
     if (allowed is not None and ep.name not in allowed) or ep.name in off:
-        plugins.record_disabled(ep.name, builtin=False, source=source, version=version, origin=origin)
+        plugins.record_disabled(ep.name, builtin=False, source=source, version=version, origin=origin, path=where)
         return
     if path is not None and path not in sys.path:
         sys.path.append(path)  # after the host's own packages: a plugin never shadows them
@@ -469,10 +527,11 @@ def _load_entry_point(plugins: Plugins, ep: Any, *, allowed: set[str] | None, of
         if not _plugins_fault(exc):
             raise
         plugins.record_failure(ep.name, f"cannot import {ep.value}: {_describe(exc)}", source=source, version=version,
-                               origin=origin)
+                               origin=origin, path=where)
         return
     # Named like a built-in, it replaces the built-in, but only now that it has loaded.
-    plugins.register(obj, ep.name, builtin=False, source=source, version=version or None, origin=origin)
+    plugins.register(obj, ep.name, builtin=False, source=source, version=version or None, origin=origin,
+                     path=where)
 
 
 def configured_plugins(locations: Locations | None = None) -> Plugins:

@@ -33,7 +33,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from wasmrun.paths import is_inside
@@ -445,82 +444,23 @@ def check_plugin(
 
 
 def check_hookimpls(plugin: object) -> list[str]:
-    """Problems with a plugin's hookimpls: a name that matches no hook (with the nearest one),
-    a parameter the hook does not pass, a required hook missing, a hook-named function not
-    marked ``@wasmrun.hookimpl``."""
-    import difflib
-    import inspect
+    """Problems with a plugin's hookimpls (:func:`wasmrun.plugin_contract.hookimpl_problems`, the
+    rules the loader applies too): a name that matches no hook (with the nearest one), a parameter
+    the hook does not pass, a required hook missing, a hook-named function not marked
+    ``@wasmrun.hookimpl``."""
+    from wasmrun.plugin_contract import hookimpl_problems
 
-    from wasmrun import hookspecs
-
-    specs = {n: f for n, f in vars(hookspecs).items() if callable(f) and hasattr(f, "wasmrun_spec")}
-    problems: list[str] = []
-    found: set[str] = set()
-    for attr in sorted(dir(plugin)):
-        if attr.startswith("__"):
-            continue
-        value = getattr(plugin, attr, None)
-        if not callable(value):
-            continue
-        if not _is_hookimpl(value):
-            if attr in specs and _defined_by(plugin, value):
-                problems.append(f"'{attr}' is named like a hook but not marked @wasmrun.hookimpl")
-            continue
-        opts = getattr(value, "wasmrun_impl", {}) or {}
-        hook = opts.get("specname") or attr
-        if hook not in specs:
-            near = difflib.get_close_matches(hook, list(specs), n=1)
-            hint = f" (did you mean '{near[0]}'?)" if near else f" (hooks: {', '.join(sorted(specs))})"
-            problems.append(f"hookimpl '{attr}' matches no wasmrun hook{hint}")
-            continue
-        found.add(hook)
-        wanted = list(inspect.signature(specs[hook]).parameters)
-        taken = [p for p in inspect.signature(value).parameters if p != "self"]
-        extra = [p for p in taken if p not in wanted]
-        if extra:
-            problems.append(f"hookimpl '{attr}' takes {', '.join(extra)}, which the hook does not pass "
-                            f"(it passes: {', '.join(wanted) or 'nothing'})")
-    from wasmrun.plugins import LANGUAGE_PLUGIN_HOOKS  # the one list of required hooks
-
-    problems += [f"missing required hook '{hook}'" for hook in LANGUAGE_PLUGIN_HOOKS if hook not in found]
-    return problems
+    return [problem.message for problem in hookimpl_problems(plugin)]
 
 
 def _is_hookimpl(value: object) -> bool:
     return getattr(value, "wasmrun_impl", None) is not None
 
 
-def _defined_by(plugin: object, value: object) -> bool:
-    # A function the plugin's own module defines (not one it imported from elsewhere).
-    module = getattr(plugin, "__name__", None) if isinstance(plugin, ModuleType) else type(plugin).__module__
-    return getattr(value, "__module__", None) == module
-
-
 def _check_info(name: str, info: PluginInfo) -> list[str]:
-    from packaging.version import InvalidVersion, Version
+    from wasmrun.plugin_contract import info_problems
 
-    problems: list[str] = []
-    if info.name != name:
-        problems.append(f"plugin_info().name is '{info.name}' but it is registered as '{name}' "
-                        "(make the entry point's name and plugin_info().name the same)")
-    from wasmrun import plugin_names  # the one rule for plugin names
-
-    problem = plugin_names.problem(info.name)
-    if problem:
-        problems.append(f"plugin_info().name: {problem}")
-    try:
-        Version(info.version)
-    except InvalidVersion:
-        problems.append(f"plugin_info().version '{info.version}' is not a version (PEP 440)")
-    if not info.description.strip():
-        problems.append("plugin_info().description is empty")
-    if not info.extensions and not info.entry_files:
-        problems.append("plugin_info() lists no extensions and no entry_files (which files matter to a build?)")
-    problems += [f"plugin_info().extensions: '{ext}' does not start with a dot" for ext in info.extensions
-                 if not ext.startswith(".")]
-    if not info.capabilities:
-        problems.append("plugin_info().capabilities is empty (say what it builds: wasm, wasi, library, web, ...)")
-    return problems
+    return [problem.message for problem in info_problems(name, info)]
 
 
 def _check_claims(manager: Plugins, name: str, info: PluginInfo, root: Path,

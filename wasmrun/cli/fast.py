@@ -16,6 +16,7 @@ stored build whose every input is unchanged, found without loading a plugin; oth
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -215,7 +216,7 @@ def _parse_compile(argv: list[str]) -> dict[str, object] | None:
 
 
 def _report(exc: WasmrunError) -> None:
-    for line in error_lines(exc):
+    for line in error_lines(exc, debug=bool(os.environ.get("WASMRUN_DEBUG"))):
         _err(line)
 
 

@@ -29,8 +29,12 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
-def report_error(exc: WasmrunError) -> None:
-    for line in error_lines(exc):
+def report_error(exc: WasmrunError, *, verbose: bool = False) -> None:
+    """The error's lines on stderr; ``verbose`` (``-v``) or ``WASMRUN_DEBUG=1`` add where in a
+    plugin its exception came from."""
+    import os
+
+    for line in error_lines(exc, debug=verbose or bool(os.environ.get("WASMRUN_DEBUG"))):
         err(line)
 
 
@@ -43,7 +47,7 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except WasmrunError as exc:
-            report_error(exc)
+            report_error(exc, verbose=kwargs.get("verbose") is True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err("interrupted")

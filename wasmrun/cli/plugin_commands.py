@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -40,15 +40,32 @@ def list_command(
             "enabled": record.enabled,
             "state": "error" if record.error else ("loaded" if record.loaded else "disabled"),
             "error": record.error,
+            "warnings": record.warnings,
+            "path": record.path,
             "capabilities": [c.value for c in info.capabilities] if info else [],
         })
     if as_json:
         print_json(rows)
         return
     for row in rows:
-        kind = "built-in" if row["builtin"] else f"{row['origin'] or 'external'}: {row['source']}"
-        state = f"error: {row['error']}" if row["error"] else row["state"]
-        typer.echo(f"{row['name']:<16} {row['version']:<10} {kind:<40} {state}")
+        typer.echo(f"{row['name']:<16} {row['version']:<10} {_kind(row):<40} {_state(row)}")
+
+
+def _kind(row: dict[str, Any]) -> str:
+    """Where a plugin comes from, as ``plugin list`` shows it."""
+    if row["builtin"]:
+        return "built-in"
+    if row["origin"] == "editable":
+        return f"editable, from {row['path']}"
+    return f"{row['origin'] or 'external'}: {row['source']}"
+
+
+def _state(row: dict[str, Any]) -> str:
+    """loaded, disabled or every problem that kept it from loading; then every warning."""
+    state = f"error: {row['error']}" if row["error"] else str(row["state"])
+    if row["warnings"]:
+        state += f" (warning: {'; '.join(row['warnings'])})"
+    return state
 
 
 @app.command("info")
@@ -67,6 +84,7 @@ def info_command(
     typer.echo(f"{info.name} {info.version} ({'built-in' if info.builtin else info.source})")
     if info.description:
         typer.echo(f"  {info.description}")
+    typer.echo(f"  author:       {info.author or '-'}")
     typer.echo(f"  extensions:   {', '.join(info.extensions) or '-'}")
     typer.echo(f"  entry files:  {', '.join(info.entry_files) or '-'}")
     typer.echo(f"  tools:        {', '.join(info.tools) or '-'}")
@@ -181,7 +199,7 @@ def health_command(
     name: Annotated[str | None, typer.Argument(help="One plugin (default: all).", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
-    """Healthy, MissingDependencies (which tools), NotFound, LoadError or Broken (the error)."""
+    """Healthy, MissingDependencies (which tools), NotFound, LoadError, Disabled or Broken (the error)."""
     from wasmrun import plugin_health
     from wasmrun.building import default_plugins
 
@@ -192,7 +210,8 @@ def health_command(
         print_json([r.as_dict() for r in reports])
     else:
         for report in reports:
-            typer.echo(f"{report.name:<16} {report.status}{f': {report.detail}' if report.detail else ''}")
+            warned = f" (warning: {'; '.join(report.warnings)})" if report.warnings else ""
+            typer.echo(f"{report.name:<16} {report.status}{f': {report.detail}' if report.detail else ''}{warned}")
     if any(r.status != plugin_health.HEALTHY for r in reports) and name:
         raise typer.Exit(1)
 
