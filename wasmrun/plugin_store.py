@@ -70,14 +70,14 @@ def _store_lock(where: Locations) -> Iterator[None]:
         lock.__exit__(None, None, None)
 
 
-def _pip(args: list[str], what: str) -> str:
+def _pip(args: list[str], what: str, *, action: str = "install") -> str:
     """Run pip with this Python; an error names what failed with pip's last error line."""
     cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
     if proc.returncode != 0:
         lines = [line.strip() for line in (proc.stderr or proc.stdout).splitlines() if line.strip()]
         errors = [line for line in lines if line.startswith("ERROR:")] or lines or ["pip failed"]
-        raise InstallError(f"cannot install {what}: {errors[0].removeprefix('ERROR: ')}")
+        raise InstallError(f"cannot {action} {what}: {errors[0].removeprefix('ERROR: ')}")
     return proc.stdout
 
 
@@ -135,17 +135,24 @@ def _entry_point_names(dist: metadata.Distribution) -> list[str]:
     return sorted(ep.name for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP)
 
 
-def install(source: str, *, locations: Locations | None = None) -> Installed:
+def install(source: str, *, force: bool = False, locations: Locations | None = None) -> Installed:
     """Install a plugin from an index name (``NAME[==VERSION]``), a path (project or wheel) or a
-    ``git+URL``, record it in the config and make it loadable at once."""
+    ``git+URL``, record it in the config and make it loadable at once.
+
+    :param force: when wasmrun installed this distribution already, install it again over the old
+        copy, even at the same version (the plugin author's loop: a path whose files changed).
+    """
     where = locations or Locations.from_environment()
     load_config(where)  # a broken config file stops us before pip runs, not after
     source = normalise_source(source)
+    _refuse_provided(_declared_plugins(Path(source)) if Path(source).is_dir() else [])  # before pip builds it
     with _store_lock(where):
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=where.plugins_dir))
         try:
             dist = _install_into(staging, source)
             name, version, names = dist.metadata["Name"], dist.version, _entry_point_names(dist)
+            if force and _canonical(name) in load_config(where).plugins.installed:
+                return _replace(_canonical(name), staging, dist, where, source=source)
             _refuse_clashes(name, names, where)
             final = where.plugins_dir / _canonical(name)
             os.rename(staging, final)
@@ -161,13 +168,30 @@ def install(source: str, *, locations: Locations | None = None) -> Installed:
     return Installed(name, version, record.entry_points, final)
 
 
+def _replace(key: str, staging: Path, dist: metadata.Distribution, where: Locations, *,
+             source: str | None = None) -> Installed:
+    """Put a freshly installed copy (in ``staging``) in place of the installed plugin ``key``."""
+    record = load_config(where).plugins.installed[key]
+    final = Path(record.path)
+    old = final.with_name(f".old-{final.name}")
+    if final.exists():
+        os.rename(final, old)
+    os.rename(staging, final)
+    shutil.rmtree(old, ignore_errors=True)
+    new = record.model_copy(update={"version": dist.version, "installed_at": _now(),
+                                    "entry_points": _entry_point_names(dist),
+                                    "source": source or record.source})
+    update_config(lambda config: config.plugins.installed.__setitem__(key, new), where)
+    return Installed(new.distribution, new.version, new.entry_points, final)
+
+
 def _refuse_clashes(distribution: str, names: list[str], where: Locations) -> None:
     builtins = _builtin_names()
     config = load_config(where)
     if _canonical(distribution) in config.plugins.installed:
-        raise InstallError(f"{distribution} is already installed (use: wasmrun plugin update {distribution})")
+        raise InstallError(f"{distribution} is already installed (reinstall it: wasmrun plugin install --force "
+                           f"SOURCE, or update it from its source: wasmrun plugin update {distribution})")
     taken = {ep for rec in config.plugins.installed.values() for ep in rec.entry_points}
-    taken |= {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
     taken |= set(config.plugins.commands)
     for name in names:
         problem = plugin_names.problem(name)
@@ -175,8 +199,101 @@ def _refuse_clashes(distribution: str, names: list[str], where: Locations) -> No
             raise InstallError(f"{distribution} declares an entry point with an {problem}")
         if name in builtins:
             raise InstallError(f"plugin name '{name}' is already built into wasmrun")
+        _refuse_provided([name])
         if name in taken:
             raise InstallError(f"a plugin named '{name}' is already installed")
+
+
+def _declared_plugins(project: Path) -> list[str]:
+    """The plugin names a project directory's pyproject.toml declares (none when it cannot tell)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    eps = data.get("project", {}).get("entry-points", {}).get(ENTRY_POINT_GROUP, {})
+    return [str(name) for name in eps] if isinstance(eps, dict) else []
+
+
+def _refuse_provided(names: list[str]) -> None:
+    provided = {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    for name in names:
+        if name in provided:
+            raise InstallError(provided_by_pip(name, provided[name]))
+
+
+def provided_by_pip(name: str, ep: metadata.EntryPoint) -> str:
+    """Why a plugin pip already provides is not installed again, where that copy is, and what to do."""
+    from wasmrun.plugins import distribution_label, distribution_location, editable_path
+
+    dist_name, version = distribution_label(ep)
+    editable = editable_path(ep.dist)
+    if editable:
+        return (f"pip already provides '{name}' ({dist_name} {version}, editable, from {editable}): wasmrun "
+                "uses it as it is, edits included; to install a copy instead, first remove it: "
+                f"wasmrun plugin uninstall {name}")
+    return (f"pip already provides '{name}' ({dist_name} {version}, in {distribution_location(ep.dist)}): "
+            f"upgrade it with pip there, or remove it (pip uninstall {dist_name}) to install it with wasmrun")
+
+
+def install_editable(source: str, *, locations: Locations | None = None) -> Installed:
+    """``pip install -e PATH`` into the environment wasmrun runs in: the plugin author's loop.
+    wasmrun imports the plugin from its source directory, so an edit is in use at the next command
+    with nothing reinstalled. Refused when wasmrun installed a copy of the same plugin (two copies
+    of one module cannot both be imported)."""
+    where = locations or Locations.from_environment()
+    path = Path(source).expanduser()
+    if not path.is_dir() or not any((path / f).is_file() for f in ("pyproject.toml", "setup.py", "setup.cfg")):
+        raise UsageError(f"an editable install needs a project directory (with pyproject.toml): {source}")
+    path = path.resolve()
+    distribution = _project_name(path)
+    _refuse_provided(_declared_plugins(path))
+    config = load_config(where)
+    if distribution and _canonical(distribution) in config.plugins.installed:
+        record = config.plugins.installed[_canonical(distribution)]
+        raise InstallError(f"{record.distribution} {record.version} is installed by wasmrun in {record.path}; "
+                           f"remove that copy first: wasmrun plugin uninstall {_canonical(distribution)}")
+    with _store_lock(where):
+        _pip(["install", "--quiet", "-e", str(path)], str(path))
+    import importlib
+
+    importlib.invalidate_caches()
+    from wasmrun.plugins import editable_path
+
+    for dist in metadata.distributions():
+        if editable_path(dist) == str(path) and _entry_point_names(dist):
+            return Installed(dist.metadata["Name"], dist.version, _entry_point_names(dist), path)
+    raise InstallError(f"{path} declares no wasmrun plugin (no entry point in the '{ENTRY_POINT_GROUP}' group)")
+
+
+def _project_name(path: Path) -> str:
+    """The distribution name a project directory's pyproject.toml declares ("" when it does not)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads((path / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    name = data.get("project", {}).get("name", "")
+    return name if isinstance(name, str) else ""
+
+
+def uninstall_editable(name: str) -> Path | None:
+    """Remove an editable install (``plugin install -e``) of the plugin or distribution ``name``:
+    pip forgets it; its source directory, the author's, stays. ``None`` when it is not one."""
+    from wasmrun.plugins import editable_path
+
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist
+        if dist is None or name not in (ep.name, dist.metadata["Name"], _canonical(dist.metadata["Name"])):
+            continue
+        source = editable_path(dist)
+        if source is None:
+            return None
+        _pip(["uninstall", "--yes", "--quiet", dist.metadata["Name"]], dist.metadata["Name"], action="uninstall")
+        return Path(source)
+    return None
 
 
 def uninstall(name: str, *, locations: Locations | None = None) -> Path:
@@ -230,20 +347,37 @@ def update(name: str, *, locations: Locations | None = None) -> Installed:
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=where.plugins_dir))
         try:
             dist = _install_into(staging, source)
-            version, names = dist.version, _entry_point_names(dist)
-            if Version(version) <= Version(record.version):
+            new, old = Version(dist.version), Version(record.version)
+            if new < old or not (new > old or _files_differ(staging, Path(record.path))):
                 return Installed(record.distribution, record.version, record.entry_points, Path(record.path),
                                  changed=False)
-            final = Path(record.path)
-            old = final.with_name(f".old-{final.name}")
-            os.rename(final, old)
-            os.rename(staging, final)
-            shutil.rmtree(old, ignore_errors=True)
+            return _replace(key, staging, dist, where)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        new = record.model_copy(update={"version": version, "installed_at": _now(), "entry_points": names})
-        update_config(lambda config: config.plugins.installed.__setitem__(key, new), where)
-    return Installed(new.distribution, new.version, new.entry_points, final)
+
+
+#: What differs between two installs of the same files: bytecode (it holds the time it was made)
+#: and pip's own bookkeeping.
+_NOT_COMPARED = ("__pycache__", "RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
+
+
+def _files_differ(new: Path, old: Path) -> bool:
+    """Whether a fresh install holds other files, or other contents, than the installed copy (a
+    path source whose files changed without a new version)."""
+    from wasmrun.testing import snapshot
+
+    def files(root: Path) -> dict[str, str]:
+        return {path: digest for path, digest in snapshot(root).items()
+                if not any(part in _NOT_COMPARED or part.endswith(".pyc") for part in path.split("/"))}
+
+    return not old.is_dir() or files(new) != files(old)
+
+
+def is_installed(name: str, locations: Locations | None = None) -> bool:
+    """Whether wasmrun's store holds the plugin or distribution ``name``."""
+    config = load_config(locations or Locations.from_environment())
+    return _canonical(name) in config.plugins.installed or any(
+        name in record.entry_points for record in config.plugins.installed.values())
 
 
 def installed_names(locations: Locations | None = None) -> list[str]:

@@ -112,6 +112,8 @@ def install_command(
     capabilities: Annotated[str | None, typer.Option("--capabilities", help="Comma-separated (--command).")] = None,
     subcommands: Annotated[str | None, typer.Option("--subcommands", help="Which of compile,can-handle,check-deps,clean it offers (--command).")] = None,
     version: Annotated[str | None, typer.Option("--version", help="Plugin version (--command).")] = None,
+    editable: Annotated[bool, typer.Option("--editable", "-e", help="pip install -e the plugin project at SOURCE into wasmrun's environment: edits are used at once.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Reinstall a plugin wasmrun installed already, even at the same version.")] = False,
 ) -> None:
     """Install a plugin with pip into its own directory, or register an executable plugin."""
     from wasmrun.errors import UsageError
@@ -130,21 +132,36 @@ def install_command(
         return
     if not source:
         raise UsageError("give a plugin to install: NAME[==VERSION], a path, git+URL, or --command PATH")
+    if editable:
+        if force:
+            raise UsageError("--editable and --force do not go together (an editable install needs no reinstall)")
+        from wasmrun.plugin_store import install_editable
+
+        linked = install_editable(source)
+        typer.echo(f"installed {linked.distribution} {linked.version} editable, from {linked.path}: "
+                   f"plugin(s) {', '.join(linked.entry_points)}")
+        return
     from wasmrun.plugin_store import install
 
-    installed = install(source)
+    installed = install(source, force=force)
     typer.echo(f"installed {installed.distribution} {installed.version}: plugin(s) {', '.join(installed.entry_points)}")
 
 
 @app.command("uninstall")
 @handles_errors
 def uninstall_command(name: Annotated[str, typer.Argument(help="Plugin or distribution name.")]) -> None:
-    """Remove an installed plugin: its files and its config entry."""
-    from wasmrun.plugin_store import uninstall, uninstall_command
+    """Remove an installed plugin: its files and its config entry (an editable install: pip forgets
+    it, its source stays)."""
+    from wasmrun.plugin_store import is_installed, uninstall, uninstall_command, uninstall_editable
 
     if uninstall_command(name):
         typer.echo(f"unregistered command plugin '{name}'")
         return
+    if not is_installed(name):
+        source = uninstall_editable(name)
+        if source is not None:
+            typer.echo(f"uninstalled {name} (the editable install of {source}; its files stay)")
+            return
     path = uninstall(name)
     typer.echo(f"uninstalled {name} (removed {path})")
 
@@ -155,7 +172,7 @@ def update_command(
     name: Annotated[str | None, typer.Argument(help="Plugin or distribution name.", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help="Update every installed plugin.")] = False,
 ) -> None:
-    """Reinstall a plugin when a newer version is available."""
+    """Reinstall a plugin when its source offers a newer version, or other files (a path edited)."""
     from wasmrun.errors import UsageError
     from wasmrun.plugin_store import installed_names, update
 
@@ -216,6 +233,46 @@ def health_command(
         raise typer.Exit(1)
 
 
+@app.command("check")
+@handles_errors
+def check_command(
+    target: Annotated[str, typer.Argument(help="An installed plugin's name, or a plugin project directory.")],
+    example: Annotated[Path | None, typer.Option("--example", help="A project the plugin builds.", show_default="TARGET/example, or its project_template")] = None,
+    no_build: Annotated[bool, typer.Option("--no-build", help="Check everything but the build and the clean.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Run the conformance check on a plugin, without pytest: every problem, then exit code 1."""
+    from wasmrun.testing import ConformanceError, PluginLoadError, check_plugin, plugin_under_check
+
+    problems: list[str] = []
+    passed: list[str] = []
+    skipped: list[str] = []
+    name = target
+    try:
+        plugin, name, found_example = plugin_under_check(target)
+        report = check_plugin(plugin, name=name, example_project=example or found_example, build=not no_build,
+                              skip_missing_toolchain=True)
+        passed, skipped = report.passed, report.skipped
+    except PluginLoadError as exc:
+        problems = [str(exc).removeprefix(f"plugin '{name}' did not load: ")]
+    except ConformanceError as exc:
+        problems = exc.problems
+    if as_json:
+        print_json({"name": name, "conforms": not problems, "problems": problems, "passed": passed,
+                    "skipped": skipped})
+    elif problems:
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        typer.echo(f"plugin '{name}' does not conform ({count}):")
+        for problem in problems:
+            typer.echo(f"  - {problem}")
+    else:
+        typer.echo(f"plugin '{name}' conforms: {', '.join(passed)}")
+        for what in skipped:
+            typer.echo(f"  skipped: {what}")
+    if problems:
+        raise typer.Exit(1)
+
+
 @app.command("new")
 @handles_errors
 def new_command(
@@ -234,4 +291,4 @@ def new_command(
     typer.echo(f"created {created.directory} ({len(created.files)} files)")
     for file in created.files:
         typer.echo(f"  {file.relative_to(created.directory)}")
-    typer.echo(f"next: cd {created.directory} && pip install -e '.[test]' && pytest")
+    typer.echo(f"next: cd {created.directory} && wasmrun plugin install -e . && wasmrun plugin check .")
