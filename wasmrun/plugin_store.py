@@ -172,14 +172,14 @@ def _replace(key: str, staging: Path, dist: metadata.Distribution, where: Locati
              source: str | None = None) -> Installed:
     """Put a freshly installed copy (in ``staging``) in place of the installed plugin ``key``."""
     record = load_config(where).plugins.installed[key]
+    version, names = dist.version, _entry_point_names(dist)  # read before its files move
     final = Path(record.path)
     old = final.with_name(f".old-{final.name}")
     if final.exists():
         os.rename(final, old)
     os.rename(staging, final)
     shutil.rmtree(old, ignore_errors=True)
-    new = record.model_copy(update={"version": dist.version, "installed_at": _now(),
-                                    "entry_points": _entry_point_names(dist),
+    new = record.model_copy(update={"version": version, "installed_at": _now(), "entry_points": names,
                                     "source": source or record.source})
     update_config(lambda config: config.plugins.installed.__setitem__(key, new), where)
     return Installed(new.distribution, new.version, new.entry_points, final)
