@@ -106,7 +106,36 @@ EXAMPLE = DOCS / "plugins" / "example_plugin.py"
 
 
 def test_writing_md_includes_the_example() -> None:
-    assert '--8<-- "plugins/example_plugin.py"' in (DOCS / "plugins" / "writing.md").read_text(encoding="utf-8")
+    text = (DOCS / "plugins" / "writing.md").read_text(encoding="utf-8")
+    assert "<!-- code: plugins/example_plugin.py " in text
+
+
+#: A code block that copies a file (or a ``# --8<-- [start:NAME]`` section of one): the Markdown
+#: holds the code itself, so a reader sees it on a code host too, and this test keeps the two equal.
+CODE_COPY = re.compile(r"^<!-- code: (?P<spec>\S+) .*?-->\n```\w*\n(?P<body>.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+def _code_of(spec: str) -> str:
+    path, _, section = spec.partition(":")
+    lines = (DOCS / path).read_text(encoding="utf-8").splitlines()
+    if section:
+        lines = lines[lines.index(f"# --8<-- [start:{section}]") + 1:lines.index(f"# --8<-- [end:{section}]")]
+    else:
+        lines = [line for line in lines if not re.match(r"\s*# --8<-- \[(start|end):", line)]
+    return "\n".join(lines) + "\n"
+
+
+def test_code_copied_into_the_docs_matches_its_file() -> None:
+    copies = 0
+    for page in sorted(DOCS.rglob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"^--8<--", text, re.MULTILINE), (
+            f"{page}: an include line shows no code on a code host; copy the code in with a <!-- code: --> comment")
+        for match in CODE_COPY.finditer(text):
+            copies += 1
+            assert match["body"] == _code_of(match["spec"]), (
+                f"{page.relative_to(DOCS)}: the code copied from {match['spec']} differs from the file; copy it again")
+    assert copies >= 9
 
 
 @pytest.fixture

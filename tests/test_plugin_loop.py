@@ -112,6 +112,20 @@ def test_the_whole_loop(fresh: Env) -> None:
         assert "Traceback" not in compiled.stderr + chosen.stderr + health.stderr + checked.stderr
         module.write_text(good)
 
+    # A hook that raises: one line, and with -v or WASMRUN_DEBUG=1 the plugin's own frames too.
+    _edit(module, "    text = (config.project_dir", "    {}['tapes']\n    text = (config.project_dir")
+    plain = fresh.wasmrun("compile", example, "--no-cache")
+    assert plain.returncode == 1 and plain.stderr == "error: plugin 'loop' failed in build: KeyError: 'tapes'\n"
+    line = good.splitlines().index("    text = (config.project_dir / ENTRY_FILE).read_bytes().upper()") + 1
+    for debug in (fresh.wasmrun("compile", example, "--no-cache", "-v"),
+                  subprocess.run([str(fresh.python), "-m", "wasmrun", "compile", str(example), "--no-cache"],
+                                 capture_output=True, text=True, env={**fresh.env, "WASMRUN_DEBUG": "1"}, check=False)):
+        assert debug.returncode == 1
+        assert f'File "{module}", line {line}, in build\n    {{}}[\'tapes\']' in debug.stderr, debug.stderr
+        assert debug.stderr.endswith("KeyError: 'tapes'\nerror: plugin 'loop' failed in build: KeyError: 'tapes'\n")
+        assert "pluggy" not in debug.stderr and "wasmrun/plugins.py" not in debug.stderr
+    module.write_text(good)
+
     # Installing it for real while pip provides it says where it is and what to do.
     refused = fresh.wasmrun("plugin", "install", project)
     assert refused.returncode == 2

@@ -5,8 +5,9 @@ match the specs below. wasmrun calls every hook on one plugin at a time (through
 ``PluginManager.subset_hook_caller``, so wrapper plugins such as a build cache still run around
 it); each spec is ``firstresult``: the first non-``None`` result is the answer.
 
-Only :func:`plugin_info` and :func:`can_handle_project` are required; every other hook has a
-sensible default when a plugin leaves it out (noted on each). The contract's version is
+:func:`plugin_info`, :func:`can_handle_project` and :func:`build` are required (the one list:
+:data:`wasmrun.plugin_contract.REQUIRED_HOOKS`); every other hook has a sensible default when a
+plugin leaves it out (noted on each). The contract's version is
 :data:`wasmrun.HOOK_API_VERSION`; docs/plugins/hooks.md documents each hook with its exact
 signature and a test keeps the two in step.
 """
@@ -86,7 +87,7 @@ def build(config: BuildConfig) -> BuildResult | None:
     outputs only under ``config.output_dir`` (wasmrun moves them into place afterwards, so it
     never overwrites a file it did not build). Run tools through :func:`wasmrun.toolchain.run`,
     which logs the exact command for ``-v`` and raises :class:`~wasmrun.errors.BuildError` with
-    the tool's own output when it fails. Required for a language plugin.
+    the tool's own output when it fails. Required.
 
     :param config: where the project is, where outputs go, optimization level, target, extra
         toolchain arguments.

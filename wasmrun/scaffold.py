@@ -141,9 +141,14 @@ compiler; the tests keep you inside wasmrun's plugin contract.
 python -m venv .venv
 .venv/bin/pip install -e '.[test]'
 .venv/bin/pytest                      # the tests in tests/, with wasmrun's fixtures
-.venv/bin/wasmrun plugin list         # __NAME__ is listed, loaded
+.venv/bin/wasmrun plugin list         # __NAME__ ... editable, from <this directory>  loaded
 .venv/bin/wasmrun exec example        # builds example/ and runs it: hello from __NAME__
+.venv/bin/wasmrun plugin check .      # the conformance check, without pytest
 ```
+
+The install is editable: edit a hook and the next `wasmrun` command uses it. In an environment
+that already has wasmrun, `wasmrun plugin install -e .` does the same. wasmrun's documentation,
+"Writing a plugin", walks the whole loop, up to installing and publishing.
 
 The tests use the fixtures wasmrun ships for plugin authors (`wasmrun_plugins`, `wasmrun_project`,
 `wasmrun_cli`, `run_wasm`, `wasmrun_conformance`); wasmrun's documentation, "Testing plugins",
