@@ -179,7 +179,7 @@ def test_every_marked_function_the_specs_do_not_know_is_reported_and_nothing_rai
     specs = plugin_contract.hook_specs()
     module = types.ModuleType("wasmrun_fuzzed")
     for name, (marked, params) in functions.items():
-        function = eval(f"lambda {', '.join(params)}: None")  # noqa: S307 - parameters from the strategy only
+        function = eval(f"lambda {', '.join(params)}: None")  # the parameters come from the strategy only
         function.__module__ = module.__name__
         setattr(module, name, wasmrun.hookimpl(function) if marked else function)
     problems = [p.message for p in plugin_contract.hookimpl_problems(module)]
