@@ -390,7 +390,7 @@ def test_testing_md_includes_the_example_tests() -> None:
     sections = {line.split("[start:")[1].rstrip("]") for line in source.splitlines() if "--8<-- [start:" in line}
     assert sections
     for section in sections:
-        assert f'--8<-- "plugins/test_example_plugin.py:{section}"' in text, f"testing.md does not show {section}"
+        assert f"<!-- code: plugins/test_example_plugin.py:{section} " in text, f"testing.md does not show {section}"
 
 
 def test_documented_command_plugin_registers_conforms_and_builds(tmp_path: Path,
