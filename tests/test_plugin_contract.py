@@ -193,3 +193,83 @@ def test_every_marked_function_the_specs_do_not_know_is_reported_and_nothing_rai
             assert f"'{name}' is named like a hook but not marked @wasmrun.hookimpl" in problems
     for hook in plugin_contract.REQUIRED_HOOKS:
         assert (f"missing required hook '{hook}'" in problems) == (not functions.get(hook, (False, []))[0])
+
+
+# -- plugin check, plugin info, two copies ----------------------------------------------------------
+
+def _package(root: Path, name: str, module_text: str) -> Path:
+    project = root / f"wasmrun-{name}"
+    (project / f"wasmrun_{name}").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "wasmrun-{name}"\nversion = "0.1.0"\n\n'
+        f'[project.entry-points.wasmrun]\n{name} = "wasmrun_{name}"\n')
+    (project / f"wasmrun_{name}" / "__init__.py").write_text(module_text)
+    return project
+
+
+def test_plugin_check_of_a_project_directory_lists_every_problem(tmp_path: Path) -> None:
+    from wasmrun.scaffold import render
+
+    files = render("checked")
+    module = files["wasmrun_checked/__init__.py"].replace("def validate_project(", "def validate_projet(")
+    module = module.replace("@wasmrun.hookimpl\ndef build(", "def build(")
+    project = _package(tmp_path, "checked", module)
+    result = invoke_cli("plugin", "check", project)
+    assert result.exit_code == 1, result.stderr
+    assert result.stdout == (
+        "plugin 'checked' does not conform (3 problems):\n"
+        "  - 'build' is named like a hook but not marked @wasmrun.hookimpl\n"
+        "  - hookimpl 'validate_projet' matches no wasmrun hook (did you mean 'validate_project'?)\n"
+        "  - missing required hook 'build'\n")
+    data = json.loads(invoke_cli("plugin", "check", project, "--json").stdout)
+    assert data["conforms"] is False and len(data["problems"]) == 3
+
+    fixed = _package(tmp_path / "fixed", "checked", files["wasmrun_checked/__init__.py"])
+    (fixed / "example").mkdir()
+    (fixed / "example" / "main.checked").write_text("hello from the example\n")
+    good = invoke_cli("plugin", "check", fixed, "--json")
+    assert good.exit_code == 0, good.stdout + good.stderr
+    report = json.loads(good.stdout)
+    assert report["conforms"] and report["problems"] == [] and "builds a valid module" in report["passed"]
+
+
+def test_plugin_check_of_what_is_not_a_plugin(tmp_path: Path) -> None:
+    broken = _package(tmp_path, "noimport", "import no_such_module_here\n")
+    result = invoke_cli("plugin", "check", broken)
+    assert result.exit_code == 1
+    assert result.stdout == ("plugin 'noimport' does not conform (1 problem):\n  - cannot import wasmrun_noimport: "
+                             "ModuleNotFoundError: No module named 'no_such_module_here'\n")
+    missing = invoke_cli("plugin", "check", "nosuchplugin")
+    assert missing.exit_code == 2 and missing.stderr.startswith("error: no installed plugin 'nosuchplugin'")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    not_a_project = invoke_cli("plugin", "check", empty)
+    assert not_a_project.exit_code == 2
+    assert not_a_project.stderr == f"error: {empty} holds no pyproject.toml (is it a plugin project?)\n"
+
+
+def test_plugin_info_shows_the_author() -> None:
+    shown = invoke_cli("plugin", "info", "c")
+    assert shown.exit_code == 0 and "  author:       wasmrun\n" in shown.stdout
+
+
+class _FakeEntryPoint:
+    def __init__(self, name: str, loader: Any) -> None:
+        self.name, self.value, self.dist, self._loader = name, f"wasmrun_{name}", None, loader
+
+    def load(self) -> Any:
+        return self._loader()
+
+
+def test_two_copies_of_one_plugin_keep_the_one_python_imports_and_name_the_other(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    provided = _FakeEntryPoint("contract", lambda: _plugin())
+    copy = _FakeEntryPoint("contract", lambda: pytest.fail("the second copy is not imported"))
+    monkeypatch.setattr("wasmrun.plugins.external_entry_points", lambda: [provided])
+    monkeypatch.setattr("wasmrun.plugins.entry_points_in", lambda directory: [copy])
+    plugins = load_plugins(environ={}, installed_dirs=[str(tmp_path)])
+    assert plugins.records["contract"].loaded and plugins.records["contract"].origin == "environment"
+    [other] = [r for r in plugins.shadowed if r.name == "contract"]
+    assert other.origin == "installed" and other.error is not None
+    assert other.error.startswith("pip also provides 'contract' (wasmrun_contract, in ?)")
+    assert other.error.endswith("keep one (wasmrun plugin uninstall contract, or pip uninstall wasmrun_contract)")

@@ -464,7 +464,7 @@ def entry_points_in(directory: str) -> list[Any]:
 
 def _two_copies(name: str, provided: Any) -> str:
     dist = getattr(provided, "dist", None)
-    label = " ".join(distribution_label(provided))
+    label = " ".join(part for part in distribution_label(provided) if part)
     editable = editable_path(dist)
     where = f"editable, from {editable}" if editable else f"in {distribution_location(dist)}"
     pip_name = distribution_label(provided)[0]

@@ -252,7 +252,13 @@ def _capture_fds(stdin: bytes) -> Iterator[dict[str, str]]:
 # -- plugin managers -------------------------------------------------------------------------------
 
 class PluginLoadError(AssertionError):
-    """The plugin under test did not load; the message says why."""
+    """The plugin under test did not load; the message says why (``reason``: without the
+    ``plugin 'NAME' did not load:`` in front)."""
+
+    def __init__(self, message: str, *, plugin: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        self.plugin = plugin
+        self.reason = reason or message
 
 
 def isolated_plugins(*plugins: object | str, name: str | None = None, check: bool = True) -> Plugins:
@@ -543,8 +549,8 @@ def _load(load: Callable[[], object], value: str, name: str) -> object:
     try:
         return load()
     except Exception as exc:
-        raise PluginLoadError(f"plugin '{name}' did not load: cannot import {value}: "
-                              f"{type(exc).__name__}: {exc}") from exc
+        reason = f"cannot import {value}: {type(exc).__name__}: {exc}"
+        raise PluginLoadError(f"plugin '{name}' did not load: {reason}", plugin=name, reason=reason) from exc
 
 
 def _is_hookimpl(value: object) -> bool:

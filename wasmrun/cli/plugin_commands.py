@@ -254,7 +254,7 @@ def check_command(
                               skip_missing_toolchain=True)
         passed, skipped = report.passed, report.skipped
     except PluginLoadError as exc:
-        problems = [str(exc).removeprefix(f"plugin '{name}' did not load: ")]
+        name, problems = exc.plugin or name, [exc.reason]
     except ConformanceError as exc:
         problems = exc.problems
     if as_json:
