@@ -314,8 +314,10 @@ def installed_plugin(name: str) -> tuple[object, str, str]:
 def plugin_name_of(plugin: object) -> str:
     """The name a plugin object calls itself: ``plugin_info().name``, else ``PLUGIN_NAME``, else
     its module's last component."""
+    from wasmrun.plugin_contract import is_hookimpl
+
     info = getattr(plugin, "plugin_info", None)
-    if callable(info) and _is_hookimpl(info):
+    if callable(info) and is_hookimpl(info):
         try:
             name = getattr(info(), "name", None)
         except Exception:  # noqa: BLE001 - registration reports the error properly
@@ -551,10 +553,6 @@ def _load(load: Callable[[], object], value: str, name: str) -> object:
     except Exception as exc:
         reason = f"cannot import {value}: {type(exc).__name__}: {exc}"
         raise PluginLoadError(f"plugin '{name}' did not load: {reason}", plugin=name, reason=reason) from exc
-
-
-def _is_hookimpl(value: object) -> bool:
-    return getattr(value, "wasmrun_impl", None) is not None
 
 
 def _check_info(name: str, info: PluginInfo) -> list[str]:
