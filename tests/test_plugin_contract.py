@@ -273,3 +273,15 @@ def test_two_copies_of_one_plugin_keep_the_one_python_imports_and_name_the_other
     assert other.origin == "installed" and other.error is not None
     assert other.error.startswith("pip also provides 'contract' (wasmrun_contract, in ?)")
     assert other.error.endswith("keep one (wasmrun plugin uninstall contract, or pip uninstall wasmrun_contract)")
+
+
+@given(st.one_of(st.text(max_size=12), st.from_regex(r"\d{1,3}(\.\d{1,3}){0,3}", fullmatch=True)))
+def test_the_quick_version_rule_agrees_with_packaging(text: str) -> None:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(text)
+        valid = True
+    except InvalidVersion:
+        valid = False
+    assert plugin_contract.is_version(text) == valid

@@ -10,8 +10,8 @@ problem is reported, not only the first, and each with the same words wherever i
 
 from __future__ import annotations
 
-import difflib
 import inspect
+import re
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -64,6 +64,8 @@ def hookimpl_problems(plugin: object) -> list[Problem]:
         opts = getattr(value, "wasmrun_impl", {}) or {}
         hook = opts.get("specname") or attr
         if hook not in specs:
+            import difflib  # only for a plugin with a misspelt hook
+
             near = difflib.get_close_matches(hook, list(specs), n=1)
             hint = f" (did you mean '{near[0]}'?)" if near else f" (hooks: {', '.join(sorted(specs))})"
             problems.append(Problem(f"hookimpl '{attr}' matches no wasmrun hook{hint}"))
@@ -91,8 +93,6 @@ def _defined_by(plugin: object, value: object) -> bool:
 def info_problems(name: str, info: PluginInfo) -> list[Problem]:
     """Problems with what ``plugin_info()`` returned for the plugin registered as ``name``: another
     major hook API is fatal; the rest are warnings."""
-    from packaging.version import InvalidVersion, Version
-
     problems: list[Problem] = []
     if info.hook_api.split(".")[0] != HOOK_API_VERSION.split(".")[0]:
         problems.append(Problem(f"written for hook API {info.hook_api}, but this wasmrun provides {HOOK_API_VERSION}"))
@@ -102,9 +102,7 @@ def info_problems(name: str, info: PluginInfo) -> list[Problem]:
     problem = plugin_names.problem(info.name)
     if problem and info.name != name:
         problems.append(Problem(f"plugin_info().name: {problem}", fatal=False))
-    try:
-        Version(info.version)
-    except InvalidVersion:
+    if not is_version(info.version):
         problems.append(Problem(f"plugin_info().version '{info.version}' is not a version (PEP 440)", fatal=False))
     if not info.description.strip():
         problems.append(Problem("plugin_info().description is empty", fatal=False))
@@ -117,6 +115,23 @@ def info_problems(name: str, info: PluginInfo) -> list[Problem]:
         problems.append(Problem("plugin_info().capabilities is empty (say what it builds: "
                                 f"{', '.join(_capabilities())})", fatal=False))
     return problems
+
+
+_RELEASE = re.compile(r"[0-9]+(\.[0-9]+)*")
+
+
+def is_version(text: str) -> bool:
+    """Whether ``text`` is a PEP 440 version. Plain release numbers (``1.2.3``), nearly every
+    plugin's, are answered without importing ``packaging`` (the loader asks on every start)."""
+    if _RELEASE.fullmatch(text):
+        return True
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
 
 
 def _capabilities() -> list[str]:
