@@ -72,8 +72,8 @@ MISTAKES = {
                     ["hookimpl 'validate_projet' matches no wasmrun hook (did you mean 'validate_project'?)",
                      "missing required hook 'build'"]),
     "capability": ({"plugin_info": wasmrun.hookimpl(_bad_info)},
-                   ["PluginInfo.capabilities[0] is 'browser': Input should be 'wasm', 'wasi', 'library', 'web', "
-                    "'optimization-levels', 'debug-info' or 'component'"]),
+                   ["plugin_info: PluginInfo.capabilities[0] is 'browser': Input should be 'wasm', 'wasi', "
+                    "'library', 'web', 'optimization-levels', 'debug-info' or 'component'"]),
 }
 
 

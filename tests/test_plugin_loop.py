@@ -67,7 +67,7 @@ MISTAKES = [
     ("def build(config: BuildConfig)", "def build(cfg: BuildConfig)",
      "hookimpl 'build' takes cfg, which the hook does not pass (it passes: config)"),
     ("capabilities=[Capability.WASM, Capability.WASI]", 'capabilities=["browser"]',
-     "PluginInfo.capabilities[0] is 'browser': Input should be 'wasm', 'wasi', 'library', 'web', "
+     "plugin_info: PluginInfo.capabilities[0] is 'browser': Input should be 'wasm', 'wasi', 'library', 'web', "
      "'optimization-levels', 'debug-info' or 'component'"),
     ("@wasmrun.hookimpl\ndef build(", "def build(",  # every problem, in one line
      "'build' is named like a hook but not marked @wasmrun.hookimpl; missing required hook 'build'"),

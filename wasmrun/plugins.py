@@ -193,7 +193,8 @@ class Plugins:
             self.pm.unregister(plugin)
             self._callers.clear()
             record.plugin = None
-            return exc.message.removeprefix(f"plugin '{record.name}' failed in plugin_info: ")
+            raised = f"plugin '{record.name}' failed in plugin_info: "  # already on the plugin's own line
+            return exc.message.replace(raised, "plugin_info: ", 1) if exc.message.startswith(raised) else exc.message
         record.warnings = plugin_contract.warnings(problems)
         record._info = info.model_copy(update={"builtin": builtin, "source": record.source,
                                                "version": version or info.version})
