@@ -285,3 +285,15 @@ def test_the_quick_version_rule_agrees_with_packaging(text: str) -> None:
     except InvalidVersion:
         valid = False
     assert plugin_contract.is_version(text) == valid
+
+
+def test_an_editable_install_of_what_is_not_a_plugin_is_refused_before_pip_runs(tmp_path: Path) -> None:
+    project = tmp_path / "not-a-plugin"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "not-a-plugin"\nversion = "1.0"\n')
+    result = invoke_cli("plugin", "install", "-e", project)
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: {project} declares no wasmrun plugin (no [project.entry-points.wasmrun] "
+                             "in its pyproject.toml)\n")
+    assert invoke_cli("plugin", "install", "-e", tmp_path / "nowhere").stderr.startswith(
+        "error: an editable install needs a project directory (with pyproject.toml)")

@@ -82,7 +82,8 @@ def test_the_whole_loop(fresh: Env) -> None:
     example = project / "example"
 
     # An editable install, recognised as one.
-    assert "editable, from" in fresh.ok("plugin", "install", "-e", project)
+    assert "installed wasmrun-loop 0.1.0 editable, from" in fresh.ok("plugin", "install", "-e", project)
+    assert fresh.ok("plugin", "install", "-e", project).startswith("already installed wasmrun-loop 0.1.0 editable")
     listed = [line for line in fresh.ok("plugin", "list").splitlines() if line.startswith("loop ")]
     assert listed and f"editable, from {project}" in listed[0] and listed[0].endswith("loaded"), listed
     assert fresh.ok("exec", example) == "hello from loop\n"

@@ -248,6 +248,14 @@ def install_editable(source: str, *, locations: Locations | None = None) -> Inst
         raise UsageError(f"an editable install needs a project directory (with pyproject.toml): {source}")
     path = path.resolve()
     distribution = _project_name(path)
+    from wasmrun.plugins import editable_path
+
+    for dist in metadata.distributions():
+        if editable_path(dist) == str(path) and _entry_point_names(dist):  # done already: nothing to do
+            return Installed(dist.metadata["Name"], dist.version, _entry_point_names(dist), path, changed=False)
+    if (path / "pyproject.toml").is_file() and not _declared_plugins(path):  # refused before pip touches anything
+        raise InstallError(f"{path} declares no wasmrun plugin (no [project.entry-points.{ENTRY_POINT_GROUP}] "
+                           "in its pyproject.toml)")
     _refuse_provided(_declared_plugins(path))
     config = load_config(where)
     if distribution and _canonical(distribution) in config.plugins.installed:
@@ -259,8 +267,6 @@ def install_editable(source: str, *, locations: Locations | None = None) -> Inst
     import importlib
 
     importlib.invalidate_caches()
-    from wasmrun.plugins import editable_path
-
     for dist in metadata.distributions():
         if editable_path(dist) == str(path) and _entry_point_names(dist):
             return Installed(dist.metadata["Name"], dist.version, _entry_point_names(dist), path)

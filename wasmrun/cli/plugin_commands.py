@@ -138,7 +138,8 @@ def install_command(
         from wasmrun.plugin_store import install_editable
 
         linked = install_editable(source)
-        typer.echo(f"installed {linked.distribution} {linked.version} editable, from {linked.path}: "
+        done = "installed" if linked.changed else "already installed"
+        typer.echo(f"{done} {linked.distribution} {linked.version} editable, from {linked.path}: "
                    f"plugin(s) {', '.join(linked.entry_points)}")
         return
     from wasmrun.plugin_store import install
