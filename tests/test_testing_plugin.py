@@ -26,9 +26,11 @@ def plugin_args() -> list[str]:
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    # In-process runs import wasmrun.testing before pytest could mark it for assertion rewriting.
-    return pytester.runpytest(*plugin_args(), "-p", "no:cacheprovider",
-                              "-W", "ignore::pytest.PytestAssertRewriteWarning", *args)
+    # In a subprocess: an in-process run drops the modules it imported when it ends, and a test
+    # after it then imports wasmrun afresh beside objects that still hold the old classes (a
+    # plugin's BuildError was no longer a WasmrunError), so test order changed the results.
+    return pytester.runpytest_subprocess(*plugin_args(), "-p", "no:cacheprovider",
+                                         "-W", "ignore::pytest.PytestAssertRewriteWarning", *args)
 
 
 # -- importing it is cheap -----------------------------------------------------------------------
