@@ -150,5 +150,5 @@ def clean(project_dir: Path, output_dir: Path, make_clean: bool) -> list[Path]:
 
     removed = cmake.clean(project_dir)
     if make_clean and shape.makefile(project_dir) is not None:
-        makefile.clean(project_dir)
+        removed += makefile.clean(project_dir)
     return removed

@@ -79,13 +79,15 @@ def build(config: BuildConfig) -> BuildResult:
                        inputs=BuildInputs(probed=outside, written=sorted(written)))
 
 
-def clean(project_dir: Path) -> None:
+def clean(project_dir: Path) -> list[Path]:
     """``make clean``, for ``wasmrun clean --make-clean`` only: the Makefile's own rule decides
-    what goes."""
+    what goes. The files it removed."""
     make = toolchain.find_tool("make")
     if make is None:
         raise MissingToolchainError("make is needed for --make-clean", hint="apt-get install make")
-    toolchain.run([make, "-C", str(project_dir), "clean"], what="make clean")
+    before = snapshot(project_dir, set())
+    toolchain.run([make, "-C", str(project_dir), "clean"], env=toolchains.emscripten_env(), what="make clean")
+    return sorted(p for p in before if not os.path.lexists(p))
 
 
 def _variables(config: BuildConfig) -> tuple[dict[str, str], str]:
