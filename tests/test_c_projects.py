@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CliResult
-from wasmrun.building import clean_project, compile_project
+from wasmrun.building import compile_project
 from wasmrun.errors import UsageError
 from wasmrun.languages.c import cmake
 from wasmrun.models import GlueKind, Target
