@@ -116,7 +116,7 @@ def main() -> int:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from wasmrun.languages.c import cmake
 
-        tree = cmake.builds_root(cmaked) / "wasm-release"
+        tree = cmake.builds_root(cmaked) / "wasm-clang-release"
         toolchain_file = Path(tmp) / "wasi.cmake"
         shutil.copy(tree / "wasmrun-toolchain.cmake", toolchain_file)  # the same compilers on both sides
         hand = Path(tmp) / "hand-tree"

@@ -15,6 +15,7 @@ from tests.conftest import CliResult
 from wasmrun.building import compile_project
 from wasmrun.errors import UsageError
 from wasmrun.languages.c import cmake
+from wasmrun.languages.c import toolchains as c_toolchains
 from wasmrun.models import GlueKind, Target
 from wasmrun.plugins import load_plugins
 from wasmrun.testing import require_tool, run_wasm
@@ -244,3 +245,54 @@ def test_cmake_with_several_executables_asks_which(make_project: Callable[..., P
     result = compile_project(root, _plugins(), optimize=False)
     assert result.wasm_path.name == "decode.wasm"
     assert run_wasm(result.wasm_path).stdout == "decoding\n"
+
+
+def test_cmake_flags_changed_configure_afresh_never_serving_old_objects(make_project: Callable[..., Path]) -> None:
+    _require_cmake()
+    root = make_project({
+        "CMakeLists.txt": "cmake_minimum_required(VERSION 3.13)\nproject(word C)\nadd_executable(word main.c)\n",
+        "main.c": '#include <stdio.h>\n#ifndef NUMBER\n#define NUMBER 1\n#endif\n'
+                  'int main(void) { printf("number %d\\n", NUMBER); return 0; }\n',
+    })
+    assert run_wasm(compile_project(root, _plugins(), optimize=False).wasm_path).stdout == "number 1\n"
+    flagged = compile_project(root, _plugins(), optimize=False, extra_args=["-DNUMBER=2"])
+    assert run_wasm(flagged.wasm_path).stdout == "number 2\n"
+    again = compile_project(root, _plugins(), optimize=False, use_cache=False)
+    assert run_wasm(again.wasm_path).stdout == "number 1\n"
+
+
+def test_cmake_with_zig_cc_when_asked(project: Callable[..., Path]) -> None:
+    require_tool("cmake")
+    require_tool("ninja")
+    require_tool("zig", found=c_toolchains.zig_command() is not None)
+    root = project("cmake-calc")
+    result = compile_project(root, _plugins(), optimize=False, toolchain_name="zig")
+    assert result.toolchain.startswith("cmake + zig")
+    assert run_wasm(result.wasm_path).stdout == "calc 1.0: 2 + 3 = 5, 6 * 7 = 42\n"
+
+
+def test_broken_cmake_project_is_one_error_line(make_project: Callable[..., Path],
+                                                cli: Callable[..., CliResult]) -> None:
+    _require_cmake()
+    root = make_project({"CMakeLists.txt": "cmake_minimum_required(VERSION 3.13)\nproject(broken C\n",
+                         "main.c": "int main(void) { return 0; }\n"})
+    broken = cli("compile", root)
+    assert broken.exit_code == 1
+    assert "Traceback" not in broken.stderr
+    assert broken.stderr.strip().splitlines()[-1] == "error: cmake (configure) failed (exit code 1)"
+    (root / "CMakeLists.txt").write_text("cmake_minimum_required(VERSION 3.13)\nproject(lib C)\n"
+                                         "add_library(lib STATIC main.c)\n")
+    library = cli("compile", root)
+    assert library.exit_code == 1
+    assert "error: the CMake project defines no executable target (add_executable)" in library.stderr
+
+
+def test_makefile_target_writing_no_module_is_one_error_line(make_project: Callable[..., Path],
+                                                             cli: Callable[..., CliResult]) -> None:
+    require_tool("make")
+    require_tool("clang")
+    root = make_project({"Makefile": "wasm:\n\t@echo nothing to build\n", "main.c": "int main(void) { return 0; }\n"})
+    result = cli("compile", root)
+    assert result.exit_code == 1
+    assert "error: make wasm finished but wrote no .wasm" in result.stderr
+    assert "Traceback" not in result.stderr

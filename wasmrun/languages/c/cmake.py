@@ -46,8 +46,8 @@ def is_cmake_project(project_dir: Path) -> bool:
 
 
 def builds_root(project_dir: Path) -> Path:
-    """The project's own directory of CMake build trees in wasmrun's cache (one tree per target
-    and optimization level), named after the project and its absolute path."""
+    """The project's own directory of CMake build trees in wasmrun's cache (one tree per target,
+    compiler and optimization level), named after the project and its absolute path."""
     from wasmrun.locations import Locations
 
     digest = hashlib.sha256(str(project_dir.resolve()).encode()).hexdigest()[:16]
@@ -70,7 +70,8 @@ def build(config: BuildConfig) -> BuildResult:
     if cmake is None:
         raise MissingToolchainError("cmake is needed: the project has a CMakeLists.txt", hint=CMAKE_HINT)
     root = builds_root(config.project_dir)
-    tree = root / f"{config.target.value}-{config.optimization.value}{'-g' if config.debug_info else ''}"
+    compiler = "emcc" if config.target is Target.WEB else toolchains.choose_wasi_compiler(config, cxx=False)[0]
+    tree = root / f"{config.target.value}-{compiler}-{config.optimization.value}{'-g' if config.debug_info else ''}"
     with file_lock(root / "lock"):
         return _build(config, cmake, tree)
 
@@ -79,7 +80,8 @@ def _build(config: BuildConfig, cmake: str, tree: Path) -> BuildResult:
     project = config.project_dir
     configure, env, compiler_name, probed = _configure_command(config, cmake, tree)
     ninja = "Ninja" in configure
-    stamp = json.dumps({"configure": configure, "env": env, "programs": _identities(configure, env),
+    written = _toolchain_files(config, tree)
+    stamp = json.dumps({"configure": configure, "env": env, "programs": _identities(configure, env), "files": written,
                         "environment": {k: os.environ.get(k) for k in ("CC", "CXX", "CFLAGS", "CXXFLAGS", "LDFLAGS")}},
                        sort_keys=True)
     stamp_file = tree / "wasmrun-configure.json"
@@ -87,7 +89,7 @@ def _build(config: BuildConfig, cmake: str, tree: Path) -> BuildResult:
     if fresh:
         if tree.exists():
             shutil.rmtree(tree)  # another compiler or other flags: nothing of the old tree is kept
-        _write_toolchain_files(config, tree)
+        _write(tree, written)
         for query in QUERIES:
             (tree / ".cmake" / "api" / "v1" / "query").mkdir(parents=True, exist_ok=True)
             (tree / ".cmake" / "api" / "v1" / "query" / query).touch()
@@ -119,7 +121,7 @@ def _configure_command(config: BuildConfig, cmake: str,
     generator = ["-G", "Ninja"] if toolchain.find_tool("ninja") else ["-G", "Unix Makefiles"]
     build_type = "RelWithDebInfo" if config.debug_info and config.optimization is not Optimization.DEBUG \
         else _BUILD_TYPES[config.optimization]
-    extra = shlex.join(config.extra_args)
+    extra = " ".join(config.extra_args)  # a flags string, as CMake takes CMAKE_C_FLAGS
     common = [*generator, "-S", str(config.project_dir), "-B", str(tree), f"-DCMAKE_BUILD_TYPE={build_type}",
               "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON"]
     if config.target is Target.WEB:
@@ -137,12 +139,13 @@ def _configure_command(config: BuildConfig, cmake: str,
     return command, {}, compiler_name, toolchains.sysroot_probes() if compiler_name == "clang" else []
 
 
-def _write_toolchain_files(config: BuildConfig, tree: Path) -> None:
-    """The toolchain file for a WASI build (and, for zig, the compiler wrappers it names)."""
+def _toolchain_files(config: BuildConfig, tree: Path) -> dict[str, str]:
+    """The files wasmrun writes into the build tree for a WASI build, by name: the toolchain file
+    and, for zig, the compiler wrappers it names (none for the web: emcmake brings its own)."""
     if config.target is Target.WEB:
-        return
-    tree.mkdir(parents=True, exist_ok=True)
+        return {}
     name, c_cmd = toolchains.choose_wasi_compiler(config, cxx=False)
+    files: dict[str, str] = {}
     lines = ["# Written by wasmrun: WebAssembly with WASI.", "set(CMAKE_SYSTEM_NAME WASI)",
              "set(CMAKE_SYSTEM_VERSION 1)", "set(CMAKE_SYSTEM_PROCESSOR wasm32)",
              "set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)", 'set(CMAKE_EXECUTABLE_SUFFIX ".wasm")']
@@ -155,14 +158,22 @@ def _write_toolchain_files(config: BuildConfig, tree: Path) -> None:
                   f'set(CMAKE_SYSROOT "{sysroot}")']
     else:
         for language, driver in (("C", "cc"), ("CXX", "c++")):
-            wrapper = tree / f"wasmrun-zig-{driver}"
+            wrapper = f"wasmrun-zig-{driver}"
             command = " ".join(shlex.quote(part) for part in [*c_cmd[:-3], driver, "-target", "wasm32-wasi"])
-            wrapper.write_text(f'#!/bin/sh\nexec {command} "$@"\n')
-            wrapper.chmod(0o755)
-            lines.append(f'set(CMAKE_{language}_COMPILER "{wrapper}")')
+            files[wrapper] = f'#!/bin/sh\nexec {command} "$@"\n'
+            lines.append(f'set(CMAKE_{language}_COMPILER "{tree / wrapper}")')
     lines += ["set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)", "set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)",
               "set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)"]
-    (tree / "wasmrun-toolchain.cmake").write_text("\n".join(lines) + "\n")
+    files["wasmrun-toolchain.cmake"] = "\n".join(lines) + "\n"
+    return files
+
+
+def _write(tree: Path, files: dict[str, str]) -> None:
+    tree.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (tree / name).write_text(text)
+        if name.startswith("wasmrun-zig-"):
+            (tree / name).chmod(0o755)
 
 
 def _compiler_version(config: BuildConfig, name: str) -> str:
