@@ -97,12 +97,12 @@ def _build(config: BuildConfig, cmake: str, tree: Path) -> BuildResult:
         stamp_file.write_text(stamp)
     toolchain.run([cmake, "--build", str(tree)], cwd=project, env=env, what="cmake --build")
     model = _Reply(tree)
-    executables = model.executables()
+    executables = model.executables
     if not executables:
         raise BuildError("the CMake project defines no executable target (add_executable)",
                          hint="wasmrun builds a CMake project's executable into a module")
     chosen = modules.choose(executables, made_by="CMake", setting=shape.chosen_module(project),
-                            preferred=[*model.project_names(), output_stem(project), project.name])
+                            preferred=[*model.project_names, output_stem(project), project.name])
     wasm, js, html = _place(config, chosen)
     # What the build tree holds is made by the configure step from the files it read (reported),
     # or by the compiles: output, not input (and written while the build ran).
@@ -215,46 +215,44 @@ def _reply_index(tree: Path) -> Path | None:
 
 
 class _Reply:
-    """CMake's file API answers for a build tree: its targets, their sources, what configure read."""
+    """CMake's file API answers for a build tree: its executables, their sources, what configure
+    read. A reply that is missing or not as documented is a :class:`BuildError`."""
 
     def __init__(self, tree: Path) -> None:
         index_file = _reply_index(tree)
         if index_file is None:
             raise BuildError(f"cmake wrote no file API reply in {tree}")
         self.tree, self.dir = tree, index_file.parent
-        index = self._load(index_file.name)
-        self.codemodel = self._load(index["reply"]["codemodel-v2"]["jsonFile"])
-        self.cmake_files = self._load(index["reply"]["cmakeFiles-v1"]["jsonFile"])
-        configuration = self.codemodel["configurations"][0]
-        self.configuration = configuration
-        self.targets = [self._load(t["jsonFile"]) for t in configuration.get("targets", [])]
+        try:
+            index = self._load(index_file.name)
+            codemodel = self._load(index["reply"]["codemodel-v2"]["jsonFile"])
+            cmake_files = self._load(index["reply"]["cmakeFiles-v1"]["jsonFile"])
+            configuration = codemodel["configurations"][0]
+            targets = [self._load(t["jsonFile"]) for t in configuration.get("targets", [])]
+            self.executables = {str(t["name"]): tree / t["artifacts"][0]["path"] for t in targets
+                                if t.get("type") == "EXECUTABLE" and t.get("artifacts")}
+            self.project_names = [str(p["name"]) for p in configuration.get("projects", []) if "name" in p]
+            self.source_paths = [str(s["path"]) for t in targets for s in t.get("sources", [])
+                                 if not s.get("isGenerated")]
+            self.source_top = str(cmake_files.get("paths", {}).get("source", ""))
+            self.configure_paths = [str(i["path"]) for i in cmake_files.get("inputs", []) if not i.get("isGenerated")]
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise BuildError(f"cannot read CMake's file API reply in {self.dir}: unexpected shape "
+                             f"({type(exc).__name__}: {exc})") from None
 
     def _load(self, name: str) -> Any:
         try:
             return json.loads((self.dir / name).read_text())
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError) as exc:
             raise BuildError(f"cannot read CMake's file API reply {self.dir / name}: {exc}") from None
 
-    def executables(self) -> dict[str, Path]:
-        """Executable target name -> its artifact (absolute)."""
-        found: dict[str, Path] = {}
-        for target in self.targets:
-            if target.get("type") == "EXECUTABLE" and target.get("artifacts"):
-                found[target["name"]] = self.tree / target["artifacts"][0]["path"]
-        return found
-
-    def project_names(self) -> list[str]:
-        return [p["name"] for p in self.configuration.get("projects", []) if "name" in p]
-
     def sources(self, project: Path) -> list[Path]:
-        return [Path(os.path.normpath(project / s["path"])) for t in self.targets for s in t.get("sources", [])
-                if not s.get("isGenerated")]
+        return [Path(os.path.normpath(project / p)) for p in self.source_paths]
 
     def configure_inputs(self, project: Path) -> list[Path]:
         """The files the configure step read (CMakeLists.txt, included modules, the toolchain file)."""
-        top = Path(self.cmake_files.get("paths", {}).get("source", project))
-        return [Path(os.path.normpath(top / i["path"])) for i in self.cmake_files.get("inputs", [])
-                if not i.get("isGenerated")]
+        top = Path(self.source_top or project)
+        return [Path(os.path.normpath(top / p)) for p in self.configure_paths]
 
 
 def _compiled_files(tree: Path, ninja: bool) -> list[Path]:
