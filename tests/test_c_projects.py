@@ -296,3 +296,18 @@ def test_makefile_target_writing_no_module_is_one_error_line(make_project: Calla
     assert result.exit_code == 1
     assert "error: make wasm finished but wrote no .wasm" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_missing_cmake_names_it_and_how_to_install(make_project: Callable[..., Path], cli: Callable[..., CliResult],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from wasmrun import toolchain
+
+    real = toolchain.find_tool
+    monkeypatch.setattr(toolchain, "find_tool", lambda name, *a: None if name == "cmake" else real(name, *a))
+    root = make_project({"CMakeLists.txt": "project(x C)\nadd_executable(x main.c)\n",
+                         "main.c": "int main(void) { return 0; }\n"})
+    result = cli("compile", root)
+    assert result.exit_code == 2
+    assert "error: cmake is needed: the project has a CMakeLists.txt" in result.stderr
+    assert "apt-get install cmake ninja-build" in result.stderr
+    assert "Traceback" not in result.stderr
