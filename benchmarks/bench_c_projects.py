@@ -9,12 +9,13 @@ post-processing), with the build cache off (``--no-cache``).
 
 Rows and targets (issue 17), each at most 10% plus 0.5 s over its yardstick:
 
-- ``make route``: ``make clean`` then ``wasmrun compile`` beside ``make clean`` then ``make wasm``;
-- ``cmake first build``: the build tree removed, then ``wasmrun compile`` (configure and build)
-  beside the hand tree removed, then ``cmake -S -B`` with the same toolchain file and
-  ``cmake --build``;
-- ``cmake rebuild after one edit``: ``touch`` of one library source, then ``wasmrun compile``
-  beside ``touch``, then ``cmake --build`` of a hand-configured tree (no reconfigure on either side).
+- ``make route``: ``wasmrun compile`` beside ``make wasm``, each after ``make clean``;
+- ``cmake first build``: ``wasmrun compile`` (configure and build) beside ``cmake -S -B`` with
+  the same toolchain file and ``cmake --build``, each with its build tree removed first;
+- ``cmake rebuild after one edit``: ``wasmrun compile`` beside ``cmake --build`` of a
+  hand-configured tree, each after ``touch`` of one library source (no reconfigure on either side).
+
+``make clean``, ``rm -rf`` and ``touch`` are setup steps: run, not timed.
 
     python benchmarks/bench_c_projects.py [--runs N] [--quick] [--files N]
 """
@@ -106,8 +107,8 @@ def main() -> int:
         made = generate(Path(tmp) / "make-app", args.files, "Makefile", MAKEFILE)
         rows.append(compare(
             f"make route, {args.files + 1} sources",
-            [Step(["make", "-s", "clean"], made), Step([*compile_step, str(made)])],
-            "make wasm by hand", [Step(["make", "-s", "clean"], made), Step(["make", "-s", "wasm"], made)],
+            [Step(["make", "-s", "clean"], made, setup=True), Step([*compile_step, str(made)])],
+            "make wasm by hand", [Step(["make", "-s", "clean"], made, setup=True), Step(["make", "-s", "wasm"], made)],
             runs=runs, target=TARGET, env=env))
         print("  make route: done", flush=True)
 
@@ -125,16 +126,16 @@ def main() -> int:
         build = Step(["cmake", "--build", str(hand)])
         rows.append(compare(
             f"cmake first build, {args.files + 1} sources",
-            [Step(["rm", "-rf", str(cmake.builds_root(cmaked))]), Step([*compile_step, str(cmaked)])],
-            "configure + build by hand", [Step(["rm", "-rf", str(hand)]), configure, build],
+            [Step(["rm", "-rf", str(cmake.builds_root(cmaked))], setup=True), Step([*compile_step, str(cmaked)])],
+            "configure + build by hand", [Step(["rm", "-rf", str(hand)], setup=True), configure, build],
             runs=runs, target=TARGET, env=env))
         print("  cmake first build: done", flush=True)
 
         edited = cmaked / "lib" / "work0.c"
         rows.append(compare(
             "cmake rebuild after one edit",
-            [Step(["touch", str(edited)]), Step([*compile_step, str(cmaked)])],
-            "cmake --build by hand", [Step(["touch", str(edited)]), build],
+            [Step(["touch", str(edited)], setup=True), Step([*compile_step, str(cmaked)])],
+            "cmake --build by hand", [Step(["touch", str(edited)], setup=True), build],
             runs=runs, target=TARGET, env=env))
     return report("c_projects", rows, end_to_end="wasmrun compile --no-cache --no-opt")
 
