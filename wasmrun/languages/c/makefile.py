@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from wasmrun import toolchain
@@ -36,19 +37,17 @@ def is_make_project(project_dir: Path) -> bool:
 
 
 def build(config: BuildConfig) -> BuildResult:
-    make = toolchain.find_tool("make")
-    if make is None:
-        raise MissingToolchainError("make is needed: the project's Makefile has a wasm target",
-                                    hint="apt-get install make")
     project = config.project_dir
     target = shape.make_target(project)
+    make = toolchain.find_tool("make")
+    if make is None:
+        raise MissingToolchainError(f"make is needed: the project's Makefile has a {target} target",
+                                    hint="apt-get install make")
     env, compiler_name = _variables(config)
     skip = {str(config.output_dir), str(config.output_dir.parent)}
     before = snapshot(project, skip)
     # The headers each compile reads, wherever they are, from a -M pass the compiler wrapper adds
     # (when the Makefile compiles with $(CC)); every project file counts anyway (files=None).
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="wasmrun-deps-") as depdir:
         env["CC"] = _dependency_wrapper(Path(depdir), env["CC"], "cc")
         env["CXX"] = _dependency_wrapper(Path(depdir), env["CXX"], "c++")
