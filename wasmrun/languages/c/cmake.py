@@ -38,6 +38,10 @@ QUERIES = ("codemodel-v2", "cmakeFiles-v1")
 #: What CMake reads from the environment when it configures, besides what the compilers read.
 ENVIRONMENT = [*toolchains.ENVIRONMENT, "CC", "CXX", "CFLAGS", "CXXFLAGS", "LDFLAGS", "CMAKE_*", "MAKEFLAGS",
                "NINJA_STATUS"]
+#: What CMake loads for ``CMAKE_SYSTEM_NAME WASI`` (as wasi-sdk's own), so it neither warns that
+#: the system is unknown nor drops the executables' ``.wasm`` suffix.
+PLATFORM_FILE = "Platform/WASI.cmake"
+PLATFORM = 'set(WASI 1)\nset(CMAKE_EXECUTABLE_SUFFIX ".wasm")\n'
 _BUILD_TYPES = {Optimization.DEBUG: "Debug", Optimization.RELEASE: "Release", Optimization.SIZE: "MinSizeRel"}
 
 
@@ -163,14 +167,17 @@ def _toolchain_files(config: BuildConfig, tree: Path) -> dict[str, str]:
             files[wrapper] = f'#!/bin/sh\nexec {command} "$@"\n'
             lines.append(f'set(CMAKE_{language}_COMPILER "{tree / wrapper}")')
     lines += ["set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)", "set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)",
-              "set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)"]
+              "set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)",
+              "# Platform/WASI.cmake beside this file: CMake 3.25 does not know the system yet",
+              'list(APPEND CMAKE_MODULE_PATH "${CMAKE_CURRENT_LIST_DIR}")']
     files["wasmrun-toolchain.cmake"] = "\n".join(lines) + "\n"
+    files[PLATFORM_FILE] = PLATFORM
     return files
 
 
 def _write(tree: Path, files: dict[str, str]) -> None:
-    tree.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
         (tree / name).write_text(text)
         if name.startswith("wasmrun-zig-"):
             (tree / name).chmod(0o755)
