@@ -164,7 +164,18 @@ def _copy_out(path: Path, out_dir: Path) -> Path:
 
 
 _WRAPPER = """#!/bin/sh
-# wasmrun: note the files this compile reads (the compiler's -M pass), then compile as asked.
+# wasmrun: note the files this compile reads, then compile as asked. A compile of one source
+# (-c with -o) and no dependency flags of its own writes the list as it compiles (-MD -MF: one
+# process); any other command gets a separate -M pass first.
+single=""
+case " $* " in
+  *" -M"*|*" -E "*) ;;
+  *" -c "*) case " $* " in *" -o"*) single=1 ;; esac ;;
+esac
+out="$(mktemp "{depdir}/XXXXXXXX.d")" && pwd > "$out.cwd" || out=""
+if [ -n "$single" ] && [ -n "$out" ]; then
+  exec {compiler} "$@" -MD -MF "$out"
+fi
 deps() {{
   skip=""
   for arg do
@@ -179,9 +190,7 @@ deps() {{
     esac
     set -- "$@" "$arg"
   done
-  out="$(mktemp "{depdir}/XXXXXXXX.d")" || return
-  pwd > "$out.cwd"
-  {compiler} "$@" -M -MF "$out"
+  [ -n "$out" ] && {compiler} "$@" -M -MF "$out"
 }}
 deps "$@" >/dev/null 2>&1
 exec {compiler} "$@"
