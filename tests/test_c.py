@@ -144,7 +144,7 @@ def test_missing_toolchain_names_the_tools_and_how_to_install(monkeypatch: pytes
                                                               example: Example) -> None:
     project = example("c-hello")
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
-    monkeypatch.setattr(c_plugin, "_zig_command", lambda: None)
+    monkeypatch.setattr(c_plugin.toolchains, "zig_command", lambda: None)
     with pytest.raises(MissingToolchainError) as info:
         compile_project(project, _plugins())
     message = info.value.message
@@ -156,7 +156,7 @@ def test_missing_toolchain_names_the_tools_and_how_to_install(monkeypatch: pytes
 
 def test_doctor_probe_reports_clang_without_wasi_libc_as_broken(monkeypatch: pytest.MonkeyPatch) -> None:
     require_tool("clang")
-    monkeypatch.setattr(c_plugin, "WASI_SYSROOTS", ())
+    monkeypatch.setattr(c_plugin.toolchains, "WASI_SYSROOTS", ())
     monkeypatch.delenv("WASI_SYSROOT", raising=False)
     monkeypatch.delenv("WASI_SDK_PATH", raising=False)
     report = next(r for r in doctor(_plugins()) if r.plugin == "c" and r.target is Target.WASM)

@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 #: The version of the hook contract in :mod:`wasmrun.hookspecs`. A plugin declares the
 #: version it was written for; the major number must match.
-HOOK_API_VERSION = "1.1"
+HOOK_API_VERSION = "1.2"
 
 if TYPE_CHECKING:
     from typing import Any

@@ -171,10 +171,11 @@ def _build(plugins: Plugins, name: str, config: BuildConfig, optimize: bool) -> 
 
 
 def clean_project(project_dir: Path, plugins: Plugins, *, output_dir: Path | None = None,
-                  language: str | None = None) -> list[Path]:
+                  language: str | None = None, make_clean: bool = False) -> list[Path]:
     """Remove what wasmrun built for the project: the outputs its manifest records, then what the
     plugin's ``clean`` hook names (its toolchain's build directories). Files the user wrote stay,
-    and no symlink is followed (:func:`wasmrun.outputs.remove_outputs`)."""
+    and no symlink is followed (:func:`wasmrun.outputs.remove_outputs`). ``make_clean``: the
+    plugin also runs the project's own clean rule (``make clean``)."""
     out = (output_dir or load_project_config(project_dir).output_path(project_dir)
            or default_output_dir(project_dir)).absolute()
     removed = remove_outputs(out)
@@ -182,7 +183,7 @@ def clean_project(project_dir: Path, plugins: Plugins, *, output_dir: Path | Non
         name = choose_plugin(project_dir, plugins, language)
     except NoPluginError:
         return removed
-    removed += plugins.call(name, "clean", project_dir=project_dir, output_dir=out) or []
+    removed += plugins.call(name, "clean", project_dir=project_dir, output_dir=out, make_clean=make_clean) or []
     return removed
 
 

@@ -99,7 +99,7 @@ def build(config: BuildConfig) -> BuildResult | None:
 
 
 @hookspec(firstresult=True)
-def clean(project_dir: Path, output_dir: Path) -> list[Path] | None:
+def clean(project_dir: Path, output_dir: Path, make_clean: bool) -> list[Path] | None:
     """Remove build artefacts the plugin's tools left outside wasmrun's output directory.
 
     Fires for ``wasmrun clean``, after wasmrun has removed the files it recorded in the output
@@ -108,6 +108,8 @@ def clean(project_dir: Path, output_dir: Path) -> list[Path] | None:
 
     :param project_dir: the project's root directory.
     :param output_dir: wasmrun's output directory for this project.
+    :param make_clean: (hook API 1.2) the user asked for the project's own clean rule too
+        (``wasmrun clean --make-clean``: ``make clean``); never run it otherwise.
     :return: the paths removed.
     """
 

@@ -1,6 +1,7 @@
 """A project's own settings: ``wasmrun.toml`` at its root, or ``[tool.wasmrun]`` in its
 ``pyproject.toml``. They set what a command line would (language, output directory, optimization,
-target, toolchain, extra toolchain arguments); flags given on the command line win over them.
+target, toolchain, extra toolchain arguments); flags given on the command line win over them. Two
+more say which Makefile target a C project runs and which of several modules a build delivers.
 
 A malformed file is one clear error naming the file and the key. An output directory that would
 leave the project is refused: a project cloned from elsewhere must not write outside itself.
@@ -30,6 +31,9 @@ class ProjectConfig(BaseModel):
     target: Target | None = None
     toolchain: str | None = Field(None, alias="backend", description="'backend' is accepted as a synonym")
     extra_args: list[str] = Field(default_factory=list)
+    make_target: str | None = Field(None, description="the Makefile target a C/C++ build runs (default: wasm)")
+    module: str | None = Field(None, description="which of several modules a build makes is the one it delivers "
+                               "(a Makefile's NAME.wasm, a CMake executable target)")
     source: Path | None = Field(None, exclude=True, description="the file these came from")
 
     def output_path(self, project_dir: Path) -> Path | None:

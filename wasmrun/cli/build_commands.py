@@ -91,6 +91,8 @@ def clean_command(
     path: PathArg = ".",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="The output directory used to build.")] = None,
     language: LanguageOpt = None,
+    make_clean: Annotated[bool, typer.Option("--make-clean", help="Also run the project's own `make clean` "
+                                             "(never run without this flag).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Delete what wasmrun built for a project (and nothing else); say what was kept and why."""
@@ -99,7 +101,7 @@ def clean_command(
 
     project = project_path(path)
     out = resolve_output_dir(project, output)
-    removed = clean_project(project, default_plugins(), output_dir=out, language=language)
+    removed = clean_project(project, default_plugins(), output_dir=out, language=language, make_clean=make_clean)
     kept = kept_outputs(out)
     if as_json:
         print_json({"output_dir": str(out), "removed": [str(p) for p in removed],
