@@ -64,7 +64,7 @@ def test_detect_text_and_json(cli: Cli, make_project: MakeProject) -> None:
     (["compile", "/no/such/dir"], "error: no such file or directory: /no/such/dir"),
     (["compile", "--optimization", "fast", "."],
      "error: --optimization must be one of debug, release, size, not 'fast'"),
-    (["compile", "--target", "native", "."], "error: --target must be one of wasm, web, not 'native'"),
+    (["compile", "--target", "native", "."], "error: --target must be one of wasm, web, component, not 'native'"),
     (["compile", "--language", "cobol", "."], "error: unknown language plugin 'cobol' (available: {builtins})"),
     (["detect", "/no/such/dir"], "error: no such file or directory: /no/such/dir"),
     (["plugin", "info", "cobol"], "error: unknown language plugin 'cobol' (available: {builtins})"),

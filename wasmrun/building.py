@@ -117,8 +117,9 @@ def compile_project(
     problems = plugins.call(name, "validate_project", project_dir=project_dir) or []
     if problems:
         raise UsageError(f"{project_dir} cannot be built by {name}: {problems[0]}")
+    plugin_target = _plugin_target(plugins, name, target)
     try:
-        check_toolchain(plugins, name, target)
+        check_toolchain(plugins, name, plugin_target)
     except MissingToolchainError as exc:
         if not chosen_by_plugin:
             raise
@@ -127,11 +128,11 @@ def compile_project(
     staging = Staging(out)
     try:
         config = BuildConfig(project_dir=project_dir, output_dir=staging.path, optimization=optimization,
-                             target=target, debug_info=debug_info, toolchain=toolchain_name,
+                             target=plugin_target, debug_info=debug_info, toolchain=toolchain_name,
                              extra_args=list(extra_args or []), verbose=verbose)
         if cached is not None:
             cached.before_build(out)
-        result, optimize_problem = _build(plugins, name, config, optimize)
+        result, optimize_problem = _build(plugins, name, config, optimize, component=target is Target.COMPONENT)
         if not isinstance(result, BuildResult):
             raise PluginError(f"plugin '{name}' returned {type(result).__name__} from build, not BuildResult")
         if not result.wasm_path.is_file():
@@ -161,13 +162,30 @@ def compile_project(
     return final
 
 
-def _build(plugins: Plugins, name: str, config: BuildConfig, optimize: bool) -> tuple[BuildResult, str | None]:
-    """The plugin's build, then wasm-opt over it (in the staging directory, so the cache keeps it);
-    and why wasm-opt failed, when it did (such a build is not stored)."""
+def _plugin_target(plugins: Plugins, name: str, target: Target) -> Target:
+    """The target the plugin builds for: ``component`` only when its toolchain emits components
+    itself (its ``component`` capability); otherwise it builds a module that wasmrun wraps."""
+    from wasmrun.models import Capability
+
+    if target is Target.COMPONENT and Capability.COMPONENT not in plugins.info(name).capabilities:
+        return Target.WASM
+    return target
+
+
+def _build(plugins: Plugins, name: str, config: BuildConfig, optimize: bool,
+           component: bool = False) -> tuple[BuildResult, str | None]:
+    """The plugin's build, then wasm-opt over it, then for ``--target component`` the wrapping into
+    a component (all in the staging directory, so the cache keeps the result); and why wasm-opt
+    failed, when it did (such a build is not stored)."""
     result: BuildResult = plugins.call(name, "build", config=config)
+    problem = None
     if optimize and isinstance(result, BuildResult) and result.wasm_path.is_file():
-        return postprocess.optimize(result, config)
-    return result, None
+        result, problem = postprocess.optimize(result, config)
+    if component and isinstance(result, BuildResult) and result.wasm_path.is_file():
+        from wasmrun.componentize import componentize
+
+        result = componentize(result, config)
+    return result, problem
 
 
 def clean_project(project_dir: Path, plugins: Plugins, *, output_dir: Path | None = None,

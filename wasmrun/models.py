@@ -26,10 +26,12 @@ class Optimization(StrEnum):
 
 
 class Target(StrEnum):
-    """What the build produces: a plain module (WASI or exports) or browser output with JS glue."""
+    """What the build produces: a plain module (WASI or exports), browser output with JS glue, or a
+    component (WASI 0.2: the module wrapped by wasmrun unless the plugin builds components itself)."""
 
     WASM = "wasm"
     WEB = "web"
+    COMPONENT = "component"
 
 
 class Capability(StrEnum):
@@ -54,6 +56,7 @@ class GlueKind(StrEnum):
     GO = "go"  # Go's wasm_exec.js
     ASSEMBLYSCRIPT = "assemblyscript"  # AssemblyScript's ESM bindings
     HTML = "html"  # the project's own page
+    COMPONENT = "component"  # a component: a wasi:cli/command, or a library exporting a WIT world
 
 
 class PluginInfo(_Model):
@@ -157,6 +160,9 @@ class BuildResult(_Model):
     post_process: bool = Field(True, description="False: the plugin's module must stay as built (no wasm-opt)")
     optimized_by: str | None = Field(None, description="the post-processing that optimized the module, "
                                      "e.g. 'wasm-opt 108 -O2'; None: the toolchain's output as it was")
+    componentized_by: str | None = Field(None, description="--target component: how wasmrun wrapped the module, "
+                                         "e.g. 'wasi:cli/command: wasm-tools 1.262.0.0, jco 1.35.0 command "
+                                         "adapter'; None: not wrapped (a module, or the plugin built a component)")
     inputs: BuildInputs | None = Field(None, description="what the build read (hook API 1.1); not part of "
                                        "--json output", exclude=True)
 

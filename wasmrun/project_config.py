@@ -34,6 +34,8 @@ class ProjectConfig(BaseModel):
     make_target: str | None = Field(None, description="the Makefile target a C/C++ build runs (default: wasm)")
     module: str | None = Field(None, description="which of several modules a build makes is the one it delivers "
                                "(a Makefile's NAME.wasm, a CMake executable target)")
+    world: str | None = Field(None, description="--target component: the world of wit/ a library exports "
+                              "(needed when wit/ holds several)")
     source: Path | None = Field(None, exclude=True, description="the file these came from")
 
     def output_path(self, project_dir: Path) -> Path | None:

@@ -27,7 +27,7 @@ def compile_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output directory.", show_default="PATH/wasmrun-out")] = None,
     optimization: Annotated[str | None, typer.Option("--optimization", help="debug, release or size.", show_default="release, or the project's wasmrun.toml")] = None,
     language: LanguageOpt = None,
-    target: Annotated[str | None, typer.Option("--target", help="wasm (a plain or WASI module) or web (with JS glue).", show_default="wasm, or the project's wasmrun.toml")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="wasm (a plain or WASI module), web (with JS glue) or component (a WASI 0.2 component: the module wrapped, a library exporting its wit/ world or one generated from its exports).", show_default="wasm, or the project's wasmrun.toml")] = None,
     toolchain: Annotated[str | None, typer.Option("--toolchain", help="Pick one of the plugin's toolchains (e.g. clang, zig, emcc).")] = None,
     debug_info: Annotated[bool, typer.Option("--debug-info", help="Keep debug information.")] = False,
     as_json: JsonOpt = False,
@@ -42,7 +42,7 @@ def compile_command(
         extra_args = [path, *(extra_args or [])]
         path = "."
     opt = _choice("--optimization", optimization, ("debug", "release", "size"))
-    tgt = _choice("--target", target, ("wasm", "web"))
+    tgt = _choice("--target", target, ("wasm", "web", "component"))
     from wasmrun.models import Optimization, Target
     from wasmrun.progress import build_progress, wanted
 

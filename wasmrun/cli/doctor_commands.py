@@ -15,6 +15,7 @@ def doctor_command(
     no_probe: Annotated[bool, typer.Option("--no-probe", help="Only look tools up; skip the probe compiles.")] = False,
 ) -> None:
     """Check every language's toolchain, with a probe compile where a tool can be present yet broken."""
+    from wasmrun import component_tools
     from wasmrun.building import default_plugins, doctor
     from wasmrun.postprocess import POSTPROCESS_REPORT, tool_status
 
@@ -22,6 +23,7 @@ def doctor_command(
     reports = doctor(plugins, probe=not no_probe)
     failed = plugins.failures()
     wasm_opt = tool_status()
+    components = component_tools.statuses()
     if as_json:
         print_json([
             *({"plugin": r.plugin, "target": r.target.value, "ready": r.ready, "error": r.error,
@@ -31,6 +33,8 @@ def doctor_command(
                "tools": []} for r in failed),
             {"plugin": POSTPROCESS_REPORT, "target": "wasm", "ready": True, "error": None,
              "tools": [wasm_opt.model_dump(mode="json")]},
+            {"plugin": component_tools.DOCTOR_REPORT, "target": "component", "ready": True, "error": None,
+             "tools": [t.model_dump(mode="json") for t in components]},
         ])
         return
     for report in reports:
@@ -55,6 +59,12 @@ def doctor_command(
         typer.echo(f"    ok       {wasm_opt.name} {wasm_opt.version or ''} {wasm_opt.path}")
     else:
         typer.echo(f"    optional {wasm_opt.name}: {wasm_opt.install_hint}")
+    typer.echo(f"{component_tools.DOCTOR_REPORT} (--target component of every language): ready")
+    for tool in components:
+        if tool.found:
+            typer.echo(f"    ok       {tool.name} {tool.version} {tool.path}")
+        else:
+            typer.echo(f"    later    {tool.name}: {tool.install_hint}")
 
 
 def register(app: typer.Typer) -> None:

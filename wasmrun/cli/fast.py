@@ -34,7 +34,7 @@ INSPECT_FLAGS = {"--json": "as_json"}
 COMPILE_VALUE_OPTIONS = {"--output": "output", "-o": "output", "--optimization": "optimization",
                          "--language": "language", "-l": "language", "--target": "target", "--toolchain": "toolchain"}
 COMPILE_FLAGS = {"--debug-info": "debug_info", "--json": "as_json", "--no-opt": "no_opt"}
-COMPILE_CHOICES = {"optimization": ("debug", "release", "size"), "target": ("wasm", "web")}
+COMPILE_CHOICES = {"optimization": ("debug", "release", "size"), "target": ("wasm", "web", "component")}
 
 
 def _err(line: str) -> None:
@@ -149,6 +149,8 @@ def compile_lines(result: dict[str, object]) -> list[str]:
              f"{' (cached)' if result.get('cached') else ''}"]
     if result.get("optimized_by"):
         lines.append(f"      optimized with {result['optimized_by']}")
+    if result.get("componentized_by"):
+        lines.append(f"      component: {result['componentized_by']}")
     extras = [result.get("js_path"), result.get("html_path"), *result.get("additional_files", [])]  # type: ignore[misc]
     lines += [f"      {extra}" for extra in extras if extra is not None]
     return lines

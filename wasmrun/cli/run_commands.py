@@ -26,7 +26,7 @@ def run_command(
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Rebuild when a source file changes, and reload open pages.")] = False,
     env: Annotated[list[str] | None, typer.Option("--env", help="KEY=VALUE in the module's environment on the page (repeatable).")] = None,
-    target: Annotated[str | None, typer.Option("--target", help="wasm (a plain or WASI module, run on wasmrun's page) or web (the toolchain's own page and JS glue).", show_default="wasm, or the project's wasmrun.toml")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="wasm (a plain or WASI module, run on wasmrun's page), web (the toolchain's own page and JS glue) or component (a WASI 0.2 component, transpiled by jco for wasmrun's page).", show_default="wasm, or the project's wasmrun.toml")] = None,
     optimization: Annotated[str | None, typer.Option("--optimization", help="debug, release or size.", show_default="release, or the project's wasmrun.toml")] = None,
     language: Annotated[str | None, typer.Option("--language", "-l", help="Use this language plugin, by name.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output directory [default: PATH/wasmrun-out].")] = None,
@@ -40,7 +40,7 @@ def run_command(
     from wasmrun.server.app import DEFAULT_PORT, BuildOptions, ServeOptions, open_server
     from wasmrun.server.records import ServerRecord
 
-    for option, value, choices in (("--target", target, ("wasm", "web")),
+    for option, value, choices in (("--target", target, ("wasm", "web", "component")),
                                    ("--optimization", optimization, ("debug", "release", "size"))):
         if value is not None and value not in choices:
             raise UsageError(f"{option} must be one of {', '.join(choices)}, not '{value}'")

@@ -14,6 +14,9 @@ URL layout:
 ``/__wasmrun/static/...``, ``info.json``, ``inspect.json``, ``status.json``, ``events``, ``ping``
     the page's files, what it needs to know, the module report, the build state, the live-reload
     stream, and the token ``wasmrun stop`` checks.
+``/__wasmrun/component/DIGEST/...``, ``/__wasmrun/npm/preview2-shim/...``
+    a component served: the served component transpiled by jco, and the WASI 0.2 browser shim
+    (:mod:`wasmrun.server.component_js`), both from wasmrun's own files (no CDN).
 anything else
     a file from the output directory, then the project directory (see :mod:`wasmrun.server.paths`).
 """
@@ -205,9 +208,12 @@ class Site:
         return None
 
     def page_mode(self) -> str:
-        """How wasmrun's page runs the module: ``module`` (WASI shim), ``go``, ``emscripten`` or ``esm``."""
+        """How wasmrun's page runs the module: ``module`` (WASI shim), ``go``, ``emscripten``, ``esm``
+        or ``component`` (transpiled by jco, with the WASI 0.2 shim)."""
         result = self.state.result
         glue = self.glue()
+        if glue is GlueKind.COMPONENT:
+            return "component"
         if result is None or result.js_path is None or not result.js_path.is_file():
             return "module"
         if glue is GlueKind.GO:
@@ -537,6 +543,13 @@ class Handler(BaseHTTPRequestHandler):
                 self._not_found(head)
             else:
                 self._file(found, head)
+        elif rest[:1] in (["component"], ["npm"]):
+            root = dev.component_root(rest[:2])
+            found = resolve_in_roots("/" + "/".join(quote(s) for s in rest[2:]), [root]) if root else None
+            if found is None:
+                self._not_found(head)
+            else:
+                self._file(found, head)
         else:
             self._not_found(head)
 
@@ -619,6 +632,8 @@ class DevServer:
         self.instance = secrets.token_hex(6)
         self.closing = threading.Event()
         self.facts = ModuleFacts()
+        self._component_lock = threading.Lock()
+        self._component: Any = None  # the served component transpiled (component_js.Transpiled)
         self.httpd = bind(options.host, options.port)
         self.httpd.dev = self
         self.watcher: Watcher | None = None
@@ -686,6 +701,11 @@ class DevServer:
         info = self.info()
         data = json.dumps(info).replace("</", "<\\/")
         head = f'<script id="wasmrun-info" type="application/json">{data}</script>'
+        if info.get("import_map"):  # before any module script: the component's shim imports
+            head += f'<script type="importmap">{json.dumps(info["import_map"])}</script>'
+            for url, kind in info.get("preload", []):  # fetched at once, not as scripts discover them
+                head += (f'<link rel="modulepreload" href="{escape(url)}">' if kind == "module" else
+                         f'<link rel="preload" href="{escape(url)}" as="fetch" type="application/wasm" crossorigin>')
         if info["wasm"] and info["mode"] == "module":
             url = escape(info["wasm"])
             head += f'<link rel="preload" href="{url}" as="fetch" type="application/wasm" crossorigin>'
@@ -719,9 +739,41 @@ class DevServer:
                 data["exports"] = summary["exports"]
                 data["imports"] = summary["imports"]
                 data["size"] = summary["size"]
+                if summary["kind"] == "component":
+                    data["mode"] = "component"
+                    data.update(self._component_info(wasm))
             except Exception as exc:  # noqa: BLE001  (a malformed module: the page says why)
                 data["info_error"] = build_error_text(exc)
         return data
+
+    def _component_info(self, wasm: Path) -> dict[str, Any]:
+        """The served component transpiled for the page: its ES module, typed functions and the
+        import map of its shim modules; or why it could not be (the page shows it)."""
+        from wasmrun.server import component_js
+
+        try:
+            transpiled = component_js.transpile(wasm)
+        except Exception as exc:  # noqa: BLE001  (no node, no network for the first install: on the page)
+            return {"component": {"error": build_error_text(exc)}, "import_map": None}
+        with self._component_lock:
+            self._component = transpiled
+        return {"component": transpiled.page_info(), "import_map": transpiled.import_map(),
+                "preload": transpiled.preloads()}
+
+    def component_root(self, prefix: list[str]) -> Path | None:
+        """The directory a ``/__wasmrun/component/DIGEST/`` or ``/__wasmrun/npm/preview2-shim/``
+        URL serves from: the served component's transpiled files, the shim's browser build."""
+        from wasmrun.server import component_js
+
+        with self._component_lock:
+            transpiled = self._component
+        if transpiled is None:
+            return None
+        if prefix == ["component", transpiled.digest]:
+            return Path(transpiled.directory)
+        if prefix == ["npm", "preview2-shim"]:
+            return component_js.shim_dir()
+        return None
 
     def cross_origin_isolated(self) -> bool:
         """Serve with COOP and COEP: the module served uses a shared memory."""
@@ -856,9 +908,13 @@ class DevServer:
         """Read the module served (of ``result``, or the current one) ahead of the requests."""
         with contextlib.suppress(Exception):  # a malformed module is for the page to explain
             if result is None:
-                self.served_summary()
+                summary, wasm = self.served_summary(), self._served_module()[0]
             elif result.wasm_path.is_file():
-                self.facts.summary(result.wasm_path, result)
+                summary, wasm = self.facts.summary(result.wasm_path, result), result.wasm_path
+            else:
+                return
+            if summary.get("kind") == "component" and wasm is not None:
+                self._component_info(wasm)  # transpiled ahead of the page's request
 
     def _start_helpers(self) -> None:
         threading.Thread(target=self._read_module, name="wasmrun-read-module", daemon=True).start()

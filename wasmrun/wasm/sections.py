@@ -116,3 +116,24 @@ def strip_custom_sections(data: bytes, names: Set[str]) -> bytes:
             continue
         kept.append(data[section.offset:section.end])
     return b"".join(kept)
+
+
+def encode_uleb128(value: int) -> bytes:
+    """Encode a non-negative integer as unsigned LEB128 (the inverse of :func:`read_uleb128`)."""
+    if value < 0:
+        raise ValueError(f"cannot encode {value} as unsigned LEB128")
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def replace_section(data: bytes, section: RawSection, payload: bytes) -> bytes:
+    """The module with ``section``'s payload replaced by ``payload`` (its id kept, its size re-encoded)."""
+    header = bytes([section.id]) + encode_uleb128(len(payload))
+    return data[:section.offset] + header + payload + data[section.end:]

@@ -107,11 +107,53 @@ async function runWasi(info) {
   }
 }
 
+// A component runs as jco transpiled it (info.component.js, preloaded from the head), its WASI
+// 0.2 imports from the preview2 shim the import map in the head points at; its output goes to the
+// console through the shim's stdout and stderr handlers.
+
+/** The shim's output stream handler, writing into the page's console. */
+function shimStream(stream) {
+  const decoder = new TextDecoder();
+  return {
+    write(bytes) { write(decoder.decode(bytes, { stream: true }), stream); },
+    blockingFlush() {},
+    flush() {},
+  };
+}
+
+async function runComponent(info) {
+  const component = info.component;
+  setStatus("running", "loading…");
+  if (component.imports.includes("@bytecodealliance/preview2-shim/cli")) {
+    const cli = await import("@bytecodealliance/preview2-shim/cli");
+    cli._setStdout(shimStream("stdout"));
+    cli._setStderr(shimStream("stderr"));
+    cli._setArgs(info.args);
+    cli._setEnv(info.env);
+  }
+  const mod = await import(new URL(component.js, location.href).href);
+  wasmrun.component = mod;
+  if (component.command) {
+    const entry = Object.entries(mod).find(([name]) => name === "run" || name.startsWith("wasi:cli/run@"));
+    setStatus("running", "running…");
+    try {
+      entry[1].run();
+      exited(0);
+    } catch (error) {
+      if (error?.exitError) exited(error.code);
+      else trapped(error);
+    }
+  } else {
+    setStatus("ready", "ready: call an export below");
+  }
+}
+
 {
   const info = (wasmrun.info = JSON.parse(document.getElementById("wasmrun-info").textContent));
   document.title = `${info.name} · wasmrun`;
   document.getElementById("name").textContent = info.name;
   if (info.wasm && info.mode === "module") wasmrun.ran = runWasi(info).catch(failed);
+  else if (info.mode === "component" && info.component && !info.component.error) wasmrun.ran = runComponent(info).catch(failed);
   // The rest of the page only once the module has run: nothing competes with it for the thread.
   Promise.resolve(wasmrun.ran).then(() => import("/__wasmrun/static/page.js")).catch(failed);
 }

@@ -146,6 +146,94 @@ async function runEsm(info) {
   setStatus("ready", "ready: call an export below");
 }
 
+// -- components -----------------------------------------------------------------------------
+// boot.js runs a component (runComponent); here its functions get forms, with values parsed by
+// their WIT types.
+
+const WIT_SMALL_INTEGERS = new Set(["s8", "s16", "s32", "u8", "u16", "u32"]);
+
+function parseWit(text, type) {
+  const value = text.trim();
+  switch (type) {
+    case "string":
+      return text;
+    case "char":
+      if ([...text].length !== 1) throw new Error(`a char is one character, not '${text}'`);
+      return text;
+    case "bool":
+      if (value === "true" || value === "false") return value === "true";
+      throw new Error(`'${value}' is not a bool (true or false)`);
+    case "s64":
+    case "u64":
+      if (!/^[+-]?\d+$/.test(value)) throw new Error(`'${value}' is not an ${type}`);
+      return BigInt(value);
+    case "f32":
+    case "f64": {
+      const number = Number(value);
+      if (value === "" || (Number.isNaN(number) && !/^[+-]?nan$/i.test(value))) throw new Error(`'${value}' is not an ${type}`);
+      return number;
+    }
+    default:
+      if (WIT_SMALL_INTEGERS.has(type)) {
+        if (!/^[+-]?\d+$/.test(value)) throw new Error(`'${value}' is not an ${type}`);
+        return Number(value);
+      }
+      try { return JSON.parse(value); } catch { throw new Error(`write a ${type} as JSON`); }
+  }
+}
+
+function formatWit(value) {
+  if (value === undefined) return "(no result)";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "object" && value !== null) {
+    return JSON.stringify(value, (key, v) => (typeof v === "bigint" ? String(v) : v));
+  }
+  return String(value);
+}
+
+/** jco's JavaScript name of a WIT name: `is-prime` is `isPrime`. */
+function jsName(name) {
+  return name.replace(/-([a-zA-Z0-9])/g, (_, c) => c.toUpperCase());
+}
+
+function componentForm(fn, call) {
+  const inputs = fn.params.map((p) => el("input", { name: p.name, placeholder: `${p.name}: ${p.type}`, "data-type": p.type,
+    autocomplete: "off", ariaLabel: `${fn.name} ${p.name} (${p.type})` }));
+  const output = el("output", { name: "result" });
+  const button = el("button", { type: "submit" }, "call");
+  const form = el("form", { class: "export", "data-export": fn.name },
+    el("code", {}, fn.name), "(", ...inputs.flatMap((input, i) => (i ? [", ", input] : [input])), `) → ${fn.result ?? "()"}`,
+    button, output);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    output.className = "";
+    try {
+      output.textContent = formatWit(call(...inputs.map((input) => parseWit(input.value, input.dataset.type))));
+    } catch (error) {
+      output.className = "error";
+      output.textContent = error?.exitError ? `exited with code ${error.code}` : `${error.name}: ${error.message}`;
+    }
+  });
+  return form;
+}
+
+function renderComponentExports(functions, mod) {
+  const box = $("#exports");
+  box.replaceChildren();
+  for (const fn of functions) {
+    const target = mod[jsName(fn.name)];
+    if (typeof target === "function") box.append(componentForm(fn, (...args) => target(...args)));
+  }
+  const interfaces = Object.keys(mod).filter((name) => typeof mod[name] === "object" && name.includes(":"));
+  if (interfaces.length) box.append(el("p", { class: "muted" }, `also exported: ${interfaces.join(", ")}`));
+  if (!box.children.length) box.append(el("p", { class: "muted" }, "no exports"));
+}
+
+/** A component boot.js could not run: why (no node to transpile it, say). */
+async function componentError(info) {
+  throw new Error(info.component?.error ?? "the component was not transpiled");
+}
+
 // -- module information ---------------------------------------------------------------------
 
 function row(label, value) {
@@ -161,7 +249,8 @@ async function showInfo(info) {
     row("file", el("a", { href: info.wasm }, info.wasm)),
     row("size", `${(info.size ?? 0).toLocaleString()} bytes`),
     row("built by", info.plugin || "(a .wasm file)"),
-    row("runs as", info.mode === "module" ? `${info.glue} module, with the page's WASI shim` : `${info.glue} (its own JS glue)`),
+    row("runs as", info.mode === "module" ? `${info.glue} module, with the page's WASI shim`
+      : info.mode === "component" ? "component, transpiled by jco, with the WASI 0.2 shim" : `${info.glue} (its own JS glue)`),
     row("imports", info.imports.map((i) => `${i.module}.${i.name}`).join(", ") || "none"),
     row("exports", info.exports.map((e) => e.name).join(", ") || "none"));
   box.append(table);
@@ -189,14 +278,15 @@ async function main() {
     if (info.error) write(info.error, "stderr");
     return;
   }
-  if (wasmrun.ran) {  // a plain module: boot.js runs it, the rest waits for its output to show
+  if (wasmrun.ran) {  // a plain module or a component: boot.js runs it, the rest waits for its output to show
     await wasmrun.ran;
     await afterPaint();
-    if (wasmrun.instance) renderExports(info.exports, wasmrun.instance.exports);
+    if (wasmrun.component) renderComponentExports(info.component.functions, wasmrun.component);
+    else if (wasmrun.instance) renderExports(info.exports, wasmrun.instance.exports);
     showInfo(info);
     return;
   }
-  const run = { go: runGo, emscripten: runEmscripten, esm: runEsm }[info.mode];
+  const run = { go: runGo, emscripten: runEmscripten, esm: runEsm, component: componentError }[info.mode];
   try {
     await run(info);
   } finally {

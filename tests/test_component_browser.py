@@ -1,0 +1,266 @@
+"""``wasmrun run`` of a component in Chromium: transpiled by jco, the WASI 0.2 shim and every
+file served by wasmrun (the browser is offline: any request elsewhere fails the test), stdout
+and the exit code on the page, live reload, and typed forms for a library's functions."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wasmrun import component_tools
+from wasmrun.server.app import BuildOptions, DevServer, ServeOptions, open_server
+from wasmrun.testing import require_tool
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 30_000
+COMPONENT = BuildOptions(target="component")
+
+pytestmark = [pytest.mark.toolchain("chromium"), pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def shared_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The component tools (wasm-tools, jco's adapters, jco-transpile with the shim), installed
+    once for the module by wasmrun's own first-use install."""
+    require_tool("npm")
+    require_tool("node")
+    root = tmp_path_factory.mktemp("component-tools")
+    saved = os.environ.get(component_tools.TOOLS_DIR_VARIABLE)
+    os.environ[component_tools.TOOLS_DIR_VARIABLE] = str(root)
+    try:
+        for tool in component_tools.TOOLS:
+            component_tools.ensure(tool)
+    finally:
+        if saved is None:
+            os.environ.pop(component_tools.TOOLS_DIR_VARIABLE, None)
+        else:
+            os.environ[component_tools.TOOLS_DIR_VARIABLE] = saved
+    return root
+
+
+@pytest.fixture(autouse=True)
+def tools_dir(shared_tools: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(shared_tools))
+    return shared_tools
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require_tool("playwright", found=importlib.util.find_spec("playwright") is not None)
+    require_tool("chromium", found=Path(CHROMIUM).exists())
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A tab that may reach the dev server only: a request anywhere else is recorded and refused."""
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    elsewhere: list[str] = []
+
+    def only_loopback(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1:", "http://localhost:")):
+            route.continue_()
+        else:
+            elsewhere.append(url)
+            route.abort()
+
+    tab.route("**/*", only_loopback)
+    try:
+        yield tab
+        assert elsewhere == [], f"the page asked for files elsewhere: {elsewhere}"
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., DevServer]]:
+    started: list[DevServer] = []
+
+    def start(path: Path, build: BuildOptions | None = None, **options: Any) -> DevServer:
+        server = open_server(path, ServeOptions(port=0, **options), build)
+        started.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in started:
+        server.close()
+
+
+def console(page: Any) -> Any:
+    return page.locator("#console")
+
+
+def wait_done(page: Any) -> str:
+    page.wait_for_function("['exited', 'trapped', 'ready', 'failed'].includes(document.body.dataset.status)")
+    return str(page.evaluate("document.body.dataset.status"))
+
+
+def test_a_command_component_runs_on_the_page_with_its_output_and_exit_code(
+        example: Callable[[str], Path], serve: Callable[..., DevServer], page: Any) -> None:
+    from playwright.sync_api import expect
+
+    require_tool("clang")
+    server = serve(example("c-hello"), COMPONENT)
+    assert server.site.page_mode() == "component"
+    page.goto(server.url)
+    assert wait_done(page) == "exited"
+    expect(console(page)).to_have_text("hello from C\n")
+    assert page.evaluate("wasmrun.exitCode") == 0
+    expect(page.locator("#status")).to_have_text("exited with code 0")
+    expect(page.locator("#info")).to_contain_text("component, transpiled by jco, with the WASI 0.2 shim")
+    # the served component and the shim's browser build, and nothing else of the managed install
+    component_js = page.evaluate("wasmrun.info.component.js")
+    assert status(server, component_js) == 200
+    assert status(server, "/__wasmrun/npm/preview2-shim/cli.js") == 200
+    for elsewhere in ("/__wasmrun/npm/preview2-shim/..%2f..%2fpackage.json", "/__wasmrun/npm/preview2-shim/../cli.js",
+                      "/__wasmrun/npm/jco-transpile/package.json", "/__wasmrun/component/0123/component.js",
+                      component_js.replace("component.js", "..%2ftranspiled.json")):
+        assert status(server, elsewhere) == 404, elsewhere
+
+
+def status(server: DevServer, path: str) -> int:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+EXIT_WAT = """\
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\\10\\00\\00\\00\\0b\\00\\00\\00")
+  (data (i32.const 16) "to stderr!\\n")
+  (func (export "_start")
+    (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (call $proc_exit (i32.const 3))))
+"""
+
+
+def test_stderr_and_a_failing_exit_show_on_the_page(make_project: Callable[..., Path],
+                                                    serve: Callable[..., DevServer], page: Any) -> None:
+    from playwright.sync_api import expect
+
+    server = serve(make_project({"main.wat": EXIT_WAT}, name="fails"), COMPONENT)
+    page.goto(server.url)
+    assert wait_done(page) == "exited"
+    expect(console(page).locator(".stderr")).to_have_text("to stderr!\n")
+    # WASI 0.2's exit takes ok or err: a non-zero status comes out of the adapter as err, 1
+    assert page.evaluate("wasmrun.exitCode") == 1
+
+
+GREETER_WIT = """\
+package example:greeter;
+
+world greeter {
+  export add: func(a: s32, b: s32) -> s32;
+  export greet: func(name: string) -> string;
+  export is-even: func(n: s64) -> bool;
+}
+"""
+
+GREETER_WAT = """\
+(module
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 1024))
+  (data (i32.const 16) "hello, ")
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.add (global.get $heap) (i32.and (i32.add (local.get 3) (i32.const 7)) (i32.const -8))))
+    (local.get $p))
+  (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "is-even") (param i64) (result i32) (i64.eqz (i64.rem_u (local.get 0) (i64.const 2))))
+  (func (export "greet") (param $ptr i32) (param $len i32) (result i32)
+    (memory.copy (i32.const 256) (i32.const 16) (i32.const 7))
+    (memory.copy (i32.const 263) (local.get $ptr) (local.get $len))
+    (i32.store (i32.const 8) (i32.const 256))
+    (i32.store (i32.const 12) (i32.add (local.get $len) (i32.const 7)))
+    (i32.const 8)))
+"""
+
+
+def test_a_library_component_gets_typed_forms_for_its_functions(
+        make_project: Callable[..., Path], serve: Callable[..., DevServer], page: Any) -> None:
+    from playwright.sync_api import expect
+
+    project = make_project({"lib.wat": GREETER_WAT, "wit/world.wit": GREETER_WIT}, name="greeter")
+    server = serve(project, COMPONENT)
+    page.goto(server.url)
+    assert wait_done(page) == "ready"
+
+    def call(name: str, *values: str) -> Any:
+        form = page.locator(f'form[data-export="{name}"]')
+        for index, value in enumerate(values):
+            form.locator("input").nth(index).fill(value)
+        form.locator("button").click()
+        return form.locator("output")
+
+    add = page.locator('form[data-export="add"]')
+    expect(add.locator("input").nth(0)).to_have_attribute("placeholder", "a: s32")
+    expect(call("add", "40", "2")).to_have_text("42")
+    expect(call("greet", "ada")).to_have_text('"hello, ada"')
+    expect(call("is-even", "12345678901234")).to_have_text("true")
+    expect(call("is-even", "7")).to_have_text("false")
+    wrong = call("add", "x", "2")
+    expect(wrong).to_have_text("Error: 'x' is not an s32")
+    expect(wrong).to_have_class("error")
+
+
+def test_live_reload_of_a_component(example: Callable[[str], Path], serve: Callable[..., DevServer],
+                                    page: Any) -> None:
+    from playwright.sync_api import expect
+
+    project = example("wat-hello")
+    server = serve(project, COMPONENT, watch=True)
+    page.goto(server.url)
+    expect(console(page)).to_contain_text("hello from WebAssembly text")
+    page.wait_for_function("document.documentElement.dataset.wasmrunLive === 'connected'")
+    source = project / "main.wat"
+    started = time.perf_counter()
+    source.write_text(source.read_text().replace("hello from WebAssembly text", "edited from WebAssembly text"))
+    expect(console(page)).to_contain_text("edited from WebAssembly text", timeout=TIMEOUT_MS)
+    print(f"live reload of a component: {time.perf_counter() - started:.3f} s from save to new output")
+
+
+def test_without_node_the_page_says_what_is_missing(example: Callable[[str], Path],
+                                                    serve: Callable[..., DevServer], page: Any,
+                                                    monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    from wasmrun.server import component_js
+
+    project = example("wat-hello")
+    monkeypatch.setenv("WASMRUN_HOME", str(tmp_path / "fresh-home"))  # nothing transpiled yet
+    monkeypatch.setattr(component_js, "_memo", {})
+    monkeypatch.setenv("PATH", str(tmp_path))  # no node (nor wasm-opt: the build does without)
+    assert shutil.which("node") is None
+    server = serve(project, COMPONENT)
+    page.goto(server.url)
+    assert wait_done(page) == "failed"
+    expect(console(page)).to_contain_text("node is needed to run a component in the browser")
