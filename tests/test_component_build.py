@@ -181,6 +181,8 @@ def test_a_wat_library_with_wit_becomes_a_component_exporting_that_world(make_pr
     assert "export greet: func(name: string) -> string;" in world
     assert call(result.wasm_path, "add", 40, 2) == 42
     assert call(result.wasm_path, "greet", "ada") == "hello, ada"
+    invoked = wasmrun("exec", "--invoke", 'greet("ada")', result.wasm_path)  # and from the command line
+    assert (invoked.returncode, invoked.stdout) == (0, '"hello, ada"\n')
 
 
 def test_the_world_named_in_wasmrun_toml_is_the_one_exported(make_project: MakeProject) -> None:

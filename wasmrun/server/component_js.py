@@ -141,25 +141,22 @@ def _transpile(data: bytes, digest: str, directory: Path) -> Transpiled:
 
 
 def component_functions(data: bytes) -> list[dict[str, Any]]:
-    """The component's top-level exported functions with their parameter and result types, as
-    WIT names (``s32``, ``string``; compound types by kind: ``list``, ``record``, ...), for forms."""
+    """The component's top-level exported functions with their parameter and result types as WIT
+    writes them where they are used (``s32``, ``string``, ``list<u8>``), for the page's forms."""
     import wasmtime
-    from wasmtime.component import Component, FuncType
+    from wasmtime.component import Component
+
+    from wasmrun.wasm.component import world_of
+    from wasmrun.wasm.wit import Function, type_ref
 
     engine = wasmtime.Engine()
-    functions = []
-    with contextlib.suppress(wasmtime.WasmtimeError):
-        for name, item in Component(engine, data).type.exports(engine).items():
-            ty = getattr(item, "ty", None)
-            if isinstance(ty, FuncType):
-                functions.append({"name": name, "params": [{"name": n, "type": wit_type(t)} for n, t in ty.params],
-                                  "result": None if ty.result is None else wit_type(ty.result)})
-    return functions
-
-
-def wit_type(ty: object) -> str:
-    """``S32()`` is ``s32``, ``String()`` is ``string``; a compound type is named by its kind."""
-    return type(ty).__name__.lower()
+    try:
+        world = world_of(Component(engine, data).type, engine)
+    except wasmtime.WasmtimeError:
+        return []
+    return [{"name": item.name, "params": [{"name": n, "type": type_ref(t)} for n, t in item.params],
+             "result": None if item.result is None else type_ref(item.result)}
+            for item in world.exports if isinstance(item, Function)]
 
 
 def shim_closure(urls: list[str]) -> list[str]:
