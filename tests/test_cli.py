@@ -46,7 +46,7 @@ def test_compile_json_is_the_build_result(cli: Cli, example: Callable[[str], Pat
     assert data["plugin"] == "wat"
     assert data["glue"] == "wasi"
     assert set(data) == {"wasm_path", "js_path", "html_path", "additional_files", "glue", "plugin", "toolchain",
-                         "commands", "duration_s", "cached", "optimized_by", "post_process"}
+                         "commands", "duration_s", "cached", "optimized_by", "post_process", "componentized_by"}
 
 
 def test_detect_text_and_json(cli: Cli, make_project: MakeProject) -> None:
