@@ -91,6 +91,10 @@ def compile_project(
     from wasmrun.cache import BuildCache
     from wasmrun.recording import CachedCompile
 
+    if target is Target.COMPONENT:  # installed before the build starts, so that this build can be stored
+        from wasmrun.componentize import ensure_tools
+
+        ensure_tools()
     options = manifests.invocation(project_dir, output_dir=output_dir, optimization=optimization, target=target,
                                    language=language, toolchain=toolchain_name, extra_args=list(extra_args or []),
                                    debug_info=debug_info, optimize=optimize)

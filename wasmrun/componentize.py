@@ -41,6 +41,13 @@ WASI_PREVIEW1 = "wasi_snapshot_preview1"
 TIMEOUT_S = 300.0
 
 
+def ensure_tools() -> None:
+    """Install the tools wrapping needs (when missing), before a build: the build then does not
+    see them appear while it runs (which would keep it out of the build cache)."""
+    component_tools.ensure(component_tools.WASM_TOOLS)
+    component_tools.ensure(component_tools.JCO)
+
+
 def componentize(result: BuildResult, config: BuildConfig) -> BuildResult:
     """Turn ``result.wasm_path`` (in the staging directory) into a component, in place; the result
     describes the component, with the generated WIT among its files when there is one."""
