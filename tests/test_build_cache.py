@@ -195,6 +195,10 @@ def plugin_info():
 @hookimpl
 def can_handle_project(project_dir):
     return None  # version {n}
+
+@hookimpl
+def build(config):
+    return None
 """
 
 

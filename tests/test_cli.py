@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import CliResult
 from wasmrun import __version__, hookimpl
-from wasmrun.models import Claim, PluginInfo
+from wasmrun.models import BuildConfig, BuildResult, Claim, PluginInfo
 from wasmrun.plugins import load_plugins
 
 Cli = Callable[..., CliResult]
@@ -156,6 +156,10 @@ class Exploding:
     @hookimpl
     def can_handle_project(self, project_dir: Path) -> Claim | None:
         raise ZeroDivisionError("division by zero")
+
+    @hookimpl
+    def build(self, config: BuildConfig) -> BuildResult | None:
+        return None  # never chosen: its claim raises
 
 
 def test_plugin_failing_in_its_claim_is_one_warning_and_the_others_build(
