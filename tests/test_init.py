@@ -17,7 +17,7 @@ from wasmrun.building import compile_project, detect
 from wasmrun.cli.init_commands import init_project
 from wasmrun.errors import NoPluginError, PluginError, UsageError
 from wasmrun.languages import c as c_plugin
-from wasmrun.models import Claim, GlueKind, PluginInfo
+from wasmrun.models import BuildConfig, BuildResult, Claim, GlueKind, PluginInfo
 from wasmrun.plugins import Plugins, load_plugins
 from wasmrun.testing import require_tool, run_wasm
 
@@ -187,6 +187,10 @@ class _TemplatePlugin:
     @hookimpl
     def can_handle_project(self, project_dir: Path) -> Claim | None:
         return None
+
+    @hookimpl
+    def build(self, config: BuildConfig) -> BuildResult | None:
+        return None  # never chosen: it claims nothing
 
     @hookimpl
     def project_template(self, flavour: str) -> object:
