@@ -12,6 +12,9 @@ directory, or ``WASMRUN_TOOLS_DIR``), one subdirectory per tool and version:
   ``jco transpile``, at the version jco 1.35 depends on) with the browser shim of WASI 0.2
   (``@bytecodealliance/preview2-shim``): ``npm install`` of those two (105 MB, most of it
   binaryen), for ``wasmrun run`` of a component.
+* for JavaScript and TypeScript projects: ``componentize-qjs`` (QuickJS, with its prebuilt
+  binding for the platform), ``esbuild`` (the bundler) and ``typescript`` (only for a project
+  without its own), each ``npm install``-ed without install scripts.
 
 Each is installed once, under a lock (two compiles never install twice), into a temporary
 directory that is renamed into place only when complete, so a failed or interrupted install
@@ -81,7 +84,18 @@ JCO_TRANSPILE = ManagedTool(
     "jco-transpile", "0.15.0", "npm", "@bytecodealliance/jco-transpile",
     "node_modules/@bytecodealliance/preview2-shim/package.json", "wasmrun run of a component (the browser)",
     with_packages=("@bytecodealliance/jco-transpile@0.15.0", "@bytecodealliance/preview2-shim@0.26.1"))
-TOOLS = (WASM_TOOLS, JCO, JCO_TRANSPILE)
+#: JavaScript and TypeScript projects (wasmrun/languages/javascript): the engine, the bundler and
+#: the TypeScript compiler a project without its own ``typescript`` gets.
+COMPONENTIZE_QJS = ManagedTool(
+    "componentize-qjs", "0.4.5", "npm", "componentize-qjs", "node_modules/componentize-qjs/bin/componentize-qjs",
+    "JavaScript and TypeScript projects (QuickJS into a component)", with_packages=("componentize-qjs@0.4.5",))
+ESBUILD = ManagedTool("esbuild", "0.28.2", "npm", "esbuild", "node_modules/esbuild/bin/esbuild",
+                      "JavaScript and TypeScript projects (bundling the npm packages a program imports)",
+                      with_packages=("esbuild@0.28.2",))
+TYPESCRIPT = ManagedTool("typescript", "5.9.3", "npm", "typescript", "node_modules/typescript/bin/tsc",
+                         "TypeScript projects without typescript in their node_modules",
+                         with_packages=("typescript@5.9.3",))
+TOOLS = (WASM_TOOLS, JCO, JCO_TRANSPILE, COMPONENTIZE_QJS, ESBUILD, TYPESCRIPT)
 
 
 def tools_dir() -> Path:

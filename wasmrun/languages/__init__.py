@@ -10,4 +10,6 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "wasmrun.languages.c",
     "wasmrun.languages.python",
     "wasmrun.languages.assemblyscript",
+    "wasmrun.languages.javascript",
+    "wasmrun.languages.typescript",
 )
