@@ -63,22 +63,21 @@ def compile_typescript(project: JsProject, scratch: Path) -> tuple[Path, list[Pa
     """tsc over the project into ``scratch/ts``: (the compiled entry, the tsconfig read, tsc's name).
 
     A project's ``tsconfig.json`` is extended (its options hold; wasmrun sets only where the output
-    goes and that only the entry and what it imports are compiled). Without one, wasmrun's defaults
-    apply and ``wasmrun-env.d.ts`` declares ``console`` and ``process``."""
+    goes). Without one, the entry and what it imports are compiled with wasmrun's defaults, and
+    ``wasmrun-env.d.ts`` declares ``console`` and ``process``."""
     tsc, version = typescript_compiler(project)
     out_dir = scratch / "ts"
     own_config = project.root / "tsconfig.json"
     options: dict[str, object] = {"outDir": str(out_dir), "rootDir": str(project.root.resolve()), "noEmit": False,
                                   "declaration": False, "sourceMap": False, "composite": False,
                                   "incremental": False}
-    files = [str(project.entry.resolve())]
-    config: dict[str, object] = {"files": files, "include": []}
-    if own_config.is_file():
+    config: dict[str, object] = {}
+    if own_config.is_file():  # its files, include and options hold
         config["extends"] = str(own_config.resolve())
     else:
+        config["files"] = [str(project.entry.resolve()), str(TYPES)]
         options.update({"target": "es2022", "module": "es2022", "moduleResolution": "bundler", "strict": True,
                         "skipLibCheck": True, "lib": ["es2022"], "types": []})
-        files.append(str(TYPES))
     config["compilerOptions"] = options
     generated = scratch / "tsconfig.json"
     generated.write_text(json.dumps(config, indent=2), encoding="utf-8")

@@ -3,7 +3,7 @@ running as written."""
 
 from __future__ import annotations
 
-_COMMAND_PACKAGE = """\\
+_COMMAND_PACKAGE = """\
 {
   "name": "hello",
   "version": "0.1.0",
@@ -13,7 +13,7 @@ _COMMAND_PACKAGE = """\\
 }
 """
 
-_LIBRARY_PACKAGE = """\\
+_LIBRARY_PACKAGE = """\
 {
   "name": "hello-lib",
   "version": "0.1.0",
@@ -23,7 +23,7 @@ _LIBRARY_PACKAGE = """\\
 }
 """
 
-_COMMAND_JS = """\\
+_COMMAND_JS = """\
 // A WASI command: console.log writes to stdout, process.argv and process.env are the program's.
 const name = process.argv[2] ?? "world";
 console.log(`hello, ${name}, from JavaScript`);
@@ -33,7 +33,7 @@ if (process.env.GREETING_FAIL) {
 }
 """
 
-_COMMAND_TS = """\\
+_COMMAND_TS = """\
 // A WASI command: console.log writes to stdout, process.argv and process.env are the program's.
 function greeting(name: string): string {
   return `hello, ${name}, from TypeScript`;
@@ -47,7 +47,7 @@ if (process.env.GREETING_FAIL) {
 }
 """
 
-_WORLD = """\\
+_WORLD = """\
 package example:hello;
 
 world hello {
@@ -56,7 +56,7 @@ world hello {
 }
 """
 
-_LIBRARY_JS = """\\
+_LIBRARY_JS = """\
 // A library component: each export is a function of the world in wit/.
 export function add(a, b) {
   return a + b;
@@ -67,7 +67,7 @@ export function greet(name) {
 }
 """
 
-_LIBRARY_TS = """\\
+_LIBRARY_TS = """\
 // A library component: each export is a function of the world in wit/.
 export function add(a: number, b: number): number {
   return a + b;
@@ -78,7 +78,7 @@ export function greet(name: string): string {
 }
 """
 
-_TSCONFIG = """\\
+_TSCONFIG = """\
 {
   "compilerOptions": {
     "target": "es2022",
@@ -93,7 +93,7 @@ _TSCONFIG = """\\
 }
 """
 
-_GITIGNORE = "node_modules/\\nwasmrun-out/\\n"
+_GITIGNORE = "node_modules/\nwasmrun-out/\n"
 
 
 def template(flavour: str, typescript: bool) -> dict[str, str] | None:
