@@ -253,3 +253,11 @@ def test_missing_node_is_one_line(example: Example, tmp_path: Path) -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) <= 2 and lines[0].startswith("error: node is needed"), proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_ci_warms_the_pinned_versions() -> None:
+    """scripts/toolchains/javascript.sh caches the npm packages wasmrun pins, at those versions."""
+    script = (Path(__file__).resolve().parents[1] / "scripts" / "toolchains" / "javascript.sh").read_text()
+    tools = (component_tools.COMPONENTIZE_QJS, component_tools.ESBUILD, component_tools.TYPESCRIPT)
+    specs = [spec for tool in tools for spec in tool.with_packages]
+    assert all(spec in script for spec in specs), specs
