@@ -261,3 +261,34 @@ def test_ci_warms_the_pinned_versions() -> None:
     tools = (component_tools.COMPONENTIZE_QJS, component_tools.ESBUILD, component_tools.TYPESCRIPT)
     specs = [spec for tool in tools for spec in tool.with_packages]
     assert all(spec in script for spec in specs), specs
+
+
+ASYNC_PROGRAM = """\
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+async function work(name, ms) { await sleep(ms); console.log(`${name} after ${ms} ms`); return name.length; }
+console.log("start");
+Promise.resolve(1).then((v) => console.log("then", v));
+queueMicrotask(() => console.log("microtask"));
+setTimeout(() => console.log("timeout 0"), 0);
+const results = await Promise.all([work("slow", 40), work("quick", 10)]);
+console.log("all", results);
+for await (const x of (async function* () { yield 1; await sleep(1); yield 2; })()) console.log("for await", x);
+let n = 0;
+const id = setInterval(() => { n++; console.log("tick", n); if (n === 2) clearInterval(id); }, 5);
+if (process.argv[2] === "reject") Promise.reject(new Error("nobody caught me"));
+console.log("end of the synchronous part");
+"""
+
+
+def test_async_code_promises_and_timers_run_in_nodes_order(make_project: Callable[..., Path]) -> None:
+    """QuickJS runs no promise jobs after run() returns: the prelude's event loop does, in the order
+    Node prints these lines (top-level await, microtasks before timers, timers by due time)."""
+    wasm = built(make_project({"package.json": '{"main": "main.mjs"}', "main.mjs": ASYNC_PROGRAM}))
+    proc = wasmrun("exec", wasm)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "start", "then 1", "microtask", "timeout 0", "quick after 10 ms", "slow after 40 ms", "all [ 4, 5 ]",
+        "for await 1", "for await 2", "end of the synchronous part", "tick 1", "tick 2"]
+    rejected = wasmrun("exec", wasm, "reject")
+    assert rejected.returncode == 1
+    assert rejected.stderr.splitlines()[0] == "Error: nobody caught me"  # an unhandled rejection, as Node

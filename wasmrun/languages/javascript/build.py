@@ -9,12 +9,15 @@
    the bundle; for a library, the bundle's exports against the project's ``wit/`` world.
 
 QuickJS snapshots the module's top level at build time, so a command's bundle is wrapped in a
-function that ``run`` calls: the program runs when it is executed, not when it is built.
+function that ``run`` calls: the program runs when it is executed, not when it is built. QuickJS
+also runs no promise jobs once ``run`` has returned: the prelude brings its own ``Promise``, timers
+and event loop, and esbuild lowers async functions onto them.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -96,37 +99,48 @@ def compile_typescript(project: JsProject, scratch: Path) -> tuple[Path, list[Pa
 
 def bundle(project: JsProject, entry: Path, scratch: Path, *, library: bool) -> tuple[Path, list[Path]]:
     """esbuild: ``entry`` and every module it imports in one file; (the bundle, the project files
-    that went into it). A command is an IIFE (run later, inside a function), a library an ES module
-    (its exports are the world's functions)."""
-    esbuild = component_tools.ensure(component_tools.ESBUILD) / component_tools.ESBUILD.marker
+    that went into it), as an ES module."""
     out = scratch / "bundle.js"
     meta = scratch / "meta.json"
+    _esbuild(project, [entry, "--bundle", "--format=esm", "--platform=neutral", "--main-fields=module,main",
+                       "--charset=utf8", "--log-level=error", f"--metafile={meta}", f"--outfile={out}"])
+    inputs = json.loads(meta.read_text(encoding="utf-8")).get("inputs", {})
+    read = [(project.root / name).resolve() for name in inputs]
+    return out, [p for p in read if not p.is_relative_to(scratch.resolve())]
+
+
+def _esbuild(project: JsProject, args: list[str | Path]) -> None:
+    esbuild = component_tools.ensure(component_tools.ESBUILD) / component_tools.ESBUILD.marker
     # A compiled TypeScript entry lives in the scratch directory: the project's node_modules is
     # where its bare imports are found.
     env = {"NODE_PATH": str(project.root.resolve() / "node_modules")}
     try:
-        toolchain.run([node(), esbuild, entry, "--bundle", f"--format={'esm' if library else 'iife'}",
-                       "--platform=neutral", "--main-fields=module,main", "--charset=utf8",
-                       "--log-level=error", f"--metafile={meta}", f"--outfile={out}"],
-                      cwd=project.root, env=env, what="esbuild", timeout=TIMEOUT_S)
+        toolchain.run([node(), esbuild, *args], cwd=project.root, env=env, what="esbuild", timeout=TIMEOUT_S)
     except BuildError as exc:
         detail = [line.strip() for line in (exc.output or "").splitlines() if line.strip()]
         reason = next((line.removeprefix("✘ [ERROR] ") for line in detail if "[ERROR]" in line), "")
         where = next((line for line in detail if line.count(":") >= 2 and not line.startswith("✘")), "")
         raise BuildError(f"esbuild: {reason}" + (f" ({where})" if where else "") if reason else exc.message,
                          output=exc.output) from None
-    inputs = json.loads(meta.read_text(encoding="utf-8")).get("inputs", {})
-    read = [(project.root / name).resolve() for name in inputs]
-    return out, [p for p in read if not p.is_relative_to(scratch.resolve())]
 
 
-def command_source(bundled: Path, entry_name: str) -> str:
-    """The module componentize-qjs builds for a command: the prelude, then a ``wasi:cli/run``
-    export that runs the bundle."""
-    body = bundled.read_text(encoding="utf-8")
-    return (PRELUDE.read_text(encoding="utf-8")
-            + "\nfunction __wasmrunProgram() {\n" + body + "\n}\n"
-            + f"export const run = {{ run() {{ __wasmrun.main(__wasmrunProgram, {json.dumps(entry_name)}); }} }};\n")
+def command_source(project: JsProject, bundled: Path, scratch: Path) -> str:
+    """The module componentize-qjs builds for a command: the prelude, the bundle as the body of an
+    async function (top-level ``await`` included) that ``wasi:cli/run`` calls, and every async
+    function lowered by esbuild onto generators and ``Promise``: the prelude's, whose jobs it runs
+    (QuickJS runs none once run() returns)."""
+    body = _EXPORTS.sub("", bundled.read_text(encoding="utf-8"))
+    program = scratch / "program.js"
+    program.write_text("async function __wasmrunProgram() {\n" + body + "\n}\n", encoding="utf-8")
+    lowered = scratch / "program.lowered.js"
+    _esbuild(project, [program, "--supported:async-await=false", "--supported:async-generator=false",
+                       "--supported:for-await=false", "--charset=utf8", "--log-level=error", f"--outfile={lowered}"])
+    return (PRELUDE.read_text(encoding="utf-8") + "\n" + lowered.read_text(encoding="utf-8")
+            + f"export const run = {{ run() {{ __wasmrun.main(__wasmrunProgram, {json.dumps(project.entry_name)}); }} }};\n")
+
+
+#: The export statements esbuild ends an ES module bundle with (a command's are not used).
+_EXPORTS = re.compile(r"^export\s*\{[^}]*\};?[ \t]*$", re.M)
 
 
 def wit_directory(project: JsProject, scratch: Path) -> tuple[Path, list[Path]]:

@@ -118,7 +118,7 @@ def build(config: BuildConfig, typescript: bool) -> BuildResult:
         bundled, bundled_inputs = steps.bundle(project, entry, scratch, library=project.library)
         wit, wit_files = steps.wit_directory(project, scratch)
         source = bundled.read_text(encoding="utf-8") if project.library else \
-            steps.command_source(bundled, project.entry_name)
+            steps.command_source(project, bundled, scratch)
         world = load_project_config(config.project_dir).world if project.library else None
         out = config.output_dir / f"{project.name}.wasm"
         steps.componentize(source, wit, out, scratch, world)

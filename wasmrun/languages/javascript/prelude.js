@@ -6,6 +6,7 @@ import wasiStdout from "wasi:cli/stdout@0.2.12";
 import wasiStderr from "wasi:cli/stderr@0.2.12";
 import wasiEnvironment from "wasi:cli/environment@0.2.12";
 import wasiExit from "wasi:cli/exit@0.2.12";
+import wasiClock from "wasi:clocks/monotonic-clock@0.2.12";
 
 const __wasmrun = (() => {
   const streams = {};
@@ -126,6 +127,170 @@ const __wasmrun = (() => {
     throw new Exit(status); // not reached under a host that implements wasi:cli/exit
   }
 
+  // The event loop. QuickJS runs no job queue once run() has returned, so wasmrun brings its own:
+  // Promise is replaced by one whose reactions go to `jobs` (esbuild lowers async functions onto
+  // it), and timers wait on wasi:clocks. drain() runs jobs, then the earliest timer, until none
+  // is left.
+  const jobs = [];
+  const unhandled = new Set();
+  const PENDING = 0, FULFILLED = 1, REJECTED = 2;
+
+  function settle(promise, state, value) {
+    if (promise._state !== PENDING) return;
+    promise._state = state;
+    promise._value = value;
+    const reactions = promise._reactions;
+    promise._reactions = [];
+    for (const reaction of reactions) jobs.push(reaction);
+    if (state === REJECTED && !promise._handled) unhandled.add(promise);
+  }
+
+  function resolveWith(promise, value) {
+    if (value === promise) return settle(promise, REJECTED, new TypeError("Chaining cycle detected for promise"));
+    if (value !== null && (typeof value === "object" || typeof value === "function")) {
+      let then;
+      try { then = value.then; } catch (error) { return settle(promise, REJECTED, error); }
+      if (typeof then === "function") {
+        jobs.push(() => {
+          let called = false;
+          try {
+            then.call(value, (v) => { if (!called) { called = true; resolveWith(promise, v); } },
+              (e) => { if (!called) { called = true; settle(promise, REJECTED, e); } });
+          } catch (error) {
+            if (!called) { called = true; settle(promise, REJECTED, error); }
+          }
+        });
+        return;
+      }
+    }
+    settle(promise, FULFILLED, value);
+  }
+
+  class Promise {
+    constructor(executor) {
+      if (typeof executor !== "function") throw new TypeError("Promise resolver is not a function");
+      this._state = PENDING;
+      this._value = undefined;
+      this._reactions = [];
+      this._handled = false;
+      let done = false;
+      const resolve = (value) => { if (!done) { done = true; resolveWith(this, value); } };
+      const reject = (reason) => { if (!done) { done = true; settle(this, REJECTED, reason); } };
+      try { executor(resolve, reject); } catch (error) { reject(error); }
+    }
+    then(onFulfilled, onRejected) {
+      let resolve, reject;
+      const next = new Promise((a, b) => { resolve = a; reject = b; });
+      this._handled = true;
+      unhandled.delete(this);
+      const reaction = () => {
+        const fulfilled = this._state === FULFILLED;
+        const handler = fulfilled ? onFulfilled : onRejected;
+        if (typeof handler !== "function") return (fulfilled ? resolve : reject)(this._value);
+        try { resolve(handler(this._value)); } catch (error) { reject(error); }
+      };
+      if (this._state === PENDING) this._reactions.push(reaction);
+      else jobs.push(reaction);
+      return next;
+    }
+    catch(onRejected) { return this.then(undefined, onRejected); }
+    finally(onFinally) {
+      if (typeof onFinally !== "function") return this.then(onFinally, onFinally);
+      return this.then((v) => Promise.resolve(onFinally()).then(() => v),
+        (e) => Promise.resolve(onFinally()).then(() => { throw e; }));
+    }
+    static resolve(value) {
+      return value instanceof Promise ? value : new Promise((resolve) => resolve(value));
+    }
+    static reject(reason) { return new Promise((_, reject) => reject(reason)); }
+    static withResolvers() {
+      let resolve, reject;
+      const promise = new Promise((a, b) => { resolve = a; reject = b; });
+      return { promise, resolve, reject };
+    }
+    static all(items) {
+      return new Promise((resolve, reject) => {
+        const values = [];
+        let left = 0;
+        for (const item of items) {
+          const index = values.length;
+          values.push(undefined);
+          left++;
+          Promise.resolve(item).then((v) => { values[index] = v; if (--left === 0) resolve(values); }, reject);
+        }
+        if (left === 0) resolve(values);
+      });
+    }
+    static allSettled(items) {
+      return Promise.all([...items].map((item) => Promise.resolve(item).then(
+        (value) => ({ status: "fulfilled", value }), (reason) => ({ status: "rejected", reason }))));
+    }
+    static race(items) {
+      return new Promise((resolve, reject) => { for (const item of items) Promise.resolve(item).then(resolve, reject); });
+    }
+    static any(items) {
+      return new Promise((resolve, reject) => {
+        const errors = [];
+        let left = 0;
+        for (const item of items) {
+          const index = errors.length;
+          errors.push(undefined);
+          left++;
+          Promise.resolve(item).then(resolve, (e) => {
+            errors[index] = e;
+            if (--left === 0) reject(new AggregateError(errors, "All promises were rejected"));
+          });
+        }
+        if (left === 0) reject(new AggregateError([], "All promises were rejected"));
+      });
+    }
+  }
+  Object.defineProperty(Promise.prototype, Symbol.toStringTag, { value: "Promise" });
+
+  const timers = [];
+  let nextTimer = 1;
+  let sequence = 0;
+
+  function addTimer(callback, delay, args, repeat) {
+    if (typeof callback !== "function") throw new TypeError("The \"callback\" argument must be of type function");
+    const ms = Math.max(0, Number(delay) || 0);
+    const timer = { id: nextTimer++, due: nowMs() + ms, ms, callback, args, repeat, order: sequence++ };
+    timers.push(timer);
+    return timer.id;
+  }
+
+  function clearTimer(id) {
+    const index = timers.findIndex((t) => t.id === id || t === id);
+    if (index >= 0) timers.splice(index, 1);
+  }
+
+  function nowMs() { return Number(wasiClock.now()) / 1e6; }
+
+  function sleepMs(ms) {
+    if (ms > 0) wasiClock.subscribeDuration(Math.ceil(ms * 1e6)).block();
+  }
+
+  function runJobs() {
+    for (let i = 0; i < jobs.length; i++) {
+      jobs[i]();
+      if (i > 1024) { jobs.splice(0, i + 1); i = -1; }
+    }
+    jobs.length = 0;
+  }
+
+  function drain() {
+    for (;;) {
+      runJobs();
+      if (!timers.length) return;
+      let first = timers[0];
+      for (const t of timers) if (t.due < first.due || (t.due === first.due && t.order < first.order)) first = t;
+      sleepMs(first.due - nowMs());
+      if (first.repeat) { first.due += Math.max(1, first.ms); first.order = sequence++; }
+      else clearTimer(first.id);
+      first.callback(...first.args);
+    }
+  }
+
   const counts = new Map();
   const console = {
     log: (...args) => write(1, format(args) + "\n"),
@@ -154,6 +319,14 @@ const __wasmrun = (() => {
 
   globalThis.console = console;
   globalThis.process = process;
+  globalThis.Promise = Promise;
+  globalThis.queueMicrotask = (callback) => { jobs.push(() => callback()); };
+  globalThis.setTimeout = (callback, delay, ...args) => addTimer(callback, delay, args, false);
+  globalThis.setInterval = (callback, delay, ...args) => addTimer(callback, delay, args, true);
+  globalThis.setImmediate = (callback, ...args) => addTimer(callback, 0, args, false);
+  globalThis.clearTimeout = clearTimer;
+  globalThis.clearInterval = clearTimer;
+  globalThis.clearImmediate = clearTimer;
 
   // wasi:cli/run: set process up, run the program, and turn its end into an exit status.
   function main(program, entry) {
@@ -162,7 +335,12 @@ const __wasmrun = (() => {
     process.argv0 = args[0] || "wasmrun";
     process.env = Object.fromEntries(wasiEnvironment.getEnvironment());
     try {
-      program();
+      let failed = false, failure;
+      program().then(undefined, (error) => { failed = true; failure = error; });
+      drain();
+      if (failed) throw failure;
+      const [rejected] = unhandled;
+      if (rejected !== undefined) throw rejected._value;
     } catch (error) {
       if (error instanceof Exit) return exitNow(error.code);
       write(2, (error instanceof Error ? errorText(error) : `Uncaught ${inspect(error, 1)}`) + "\n");
