@@ -135,8 +135,9 @@ def command_source(project: JsProject, bundled: Path, scratch: Path) -> str:
     lowered = scratch / "program.lowered.js"
     _esbuild(project, [program, "--supported:async-await=false", "--supported:async-generator=false",
                        "--supported:for-await=false", "--charset=utf8", "--log-level=error", f"--outfile={lowered}"])
+    run = f"__wasmrun.main(__wasmrunProgram, {json.dumps(project.entry_name)});"
     return (PRELUDE.read_text(encoding="utf-8") + "\n" + lowered.read_text(encoding="utf-8")
-            + f"export const run = {{ run() {{ __wasmrun.main(__wasmrunProgram, {json.dumps(project.entry_name)}); }} }};\n")
+            + f"export const run = {{ run() {{ {run} }} }};\n")
 
 
 #: The export statements esbuild ends an ES module bundle with (a command's are not used).
