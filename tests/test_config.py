@@ -50,7 +50,7 @@ CONFIGS = st.builds(Config, plugins=st.builds(
 
 
 #: Names a command plugin cannot take: the built-ins' (and their aliases) and installed entry points'.
-TAKEN = {m.rsplit(".", 1)[-1] for m in BUILTIN_PLUGINS} | {"cpp", "c++", "asc"} | {
+TAKEN = {m.rsplit(".", 1)[-1] for m in BUILTIN_PLUGINS} | {"cpp", "c++", "asc", "js", "node", "ts"} | {
     ep.name for ep in entry_points(group="wasmrun")}
 
 
