@@ -264,3 +264,24 @@ def test_without_node_the_page_says_what_is_missing(example: Callable[[str], Pat
     page.goto(server.url)
     assert wait_done(page) == "failed"
     expect(console(page)).to_contain_text("node is needed to run a component in the browser")
+
+
+def test_a_javascript_program_runs_on_the_page(make_project: Callable[..., Path], serve: Callable[..., DevServer],
+                                               page: Any) -> None:
+    """A JavaScript project (a component built by componentize-qjs): console output, including
+    what its event loop prints after a timer, and process.exit's status on the page."""
+    from playwright.sync_api import expect
+
+    project = make_project({
+        "package.json": '{"name": "js-page", "main": "main.js"}',
+        "main.js": 'console.log("hello from JavaScript");\n'
+                   'console.error("to stderr");\n'
+                   'setTimeout(() => { console.log("after a timer"); process.exit(4); }, 10);\n'}, name="js-page")
+    server = serve(project)
+    assert server.site.page_mode() == "component"
+    page.goto(server.url)
+    assert wait_done(page) == "exited"
+    expect(console(page).locator(".stderr")).to_have_text("to stderr\n")
+    expect(console(page)).to_contain_text("hello from JavaScript")
+    expect(console(page)).to_contain_text("after a timer")
+    assert page.evaluate("wasmrun.exitCode") == 4
