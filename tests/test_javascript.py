@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from wasmrun import component_tools
 from wasmrun.testing import require_tool
@@ -292,3 +294,41 @@ def test_async_code_promises_and_timers_run_in_nodes_order(make_project: Callabl
     rejected = wasmrun("exec", wasm, "reject")
     assert rejected.returncode == 1
     assert rejected.stderr.splitlines()[0] == "Error: nobody caught me"  # an unhandled rejection, as Node
+
+
+# -- differential: the same program under node and as a component --------------------------------
+
+DIFFERENTIAL = Path(__file__).resolve().parent / "javascript" / "differential.mjs"
+
+
+@pytest.fixture(scope="module")
+def differential_wasm(tmp_path_factory: pytest.TempPathFactory, shared_tools_dir: Path) -> Path:
+    root = tmp_path_factory.mktemp("differential")
+    (root / "package.json").write_text('{"name": "differential", "main": "main.mjs"}')
+    shutil.copy(DIFFERENTIAL, root / "main.mjs")
+    proc = wasmrun("compile", root, "--json", env={component_tools.TOOLS_DIR_VARIABLE: str(shared_tools_dir)})
+    assert proc.returncode == 0, proc.stderr
+    return Path(json.loads(proc.stdout)["wasm_path"])
+
+
+def test_a_program_prints_what_node_prints(differential_wasm: Path) -> None:
+    """Classes with private fields, generators, closures, destructuring, Map/Set, BigInt, printf
+    directives, JSON, regular expressions, labelled loops, typed arrays, promises and timers:
+    stdout and the exit status match Node's, line for line."""
+    node = subprocess.run(["node", str(DIFFERENTIAL)], capture_output=True, text=True, timeout=60, check=False)
+    component = wasmrun("exec", differential_wasm)
+    assert component.stdout.splitlines() == node.stdout.splitlines()
+    assert (component.returncode, node.returncode) == (5, 5)
+    assert len(node.stdout.splitlines()) > 25
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(args=st.lists(st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"]),
+                             max_size=12).filter(lambda s: "\n" not in s and "\r" not in s), max_size=4))
+def test_any_argument_comes_back_unchanged_through_argv_and_stdout(differential_wasm: Path,
+                                                                   args: list[str]) -> None:
+    """UTF-8 in (WASI arguments) and out (the prelude's own encoder): every text round-trips."""
+    proc = subprocess.run([sys.executable, "-m", "wasmrun", "exec", str(differential_wasm), "echo", *args],
+                          capture_output=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode("utf-8").split("\n")[:-1] == args
