@@ -223,6 +223,12 @@ def test_wit_library_called_with_typed_values(example: Example) -> None:
     assert call("parse-qty", "12") == 12  # ok(12)
     # err("..."): thrown by the JavaScript; wasmtime-py hands back a result's payload either way
     assert call("parse-qty", "x") == "not a quantity: x"
+    # the same through the CLI, with typed values in WAVE
+    for invocation, printed in [('add(40, 2)', "42"), ('total([{name: "a", qty: 2}, {name: "b", qty: 5}])', "7"),
+                                ('find([{name: "a", qty: 2}], "a")', 'some({name: "a", qty: 2})'),
+                                ('find([], "a")', "none"), ('parse-qty("x")', 'err("not a quantity: x")')]:
+        proc = wasmrun("exec", "--invoke", invocation, wasm)
+        assert (proc.returncode, proc.stdout.strip()) == (0, printed), proc.stderr
 
 
 # -- templates --------------------------------------------------------------------------------------
