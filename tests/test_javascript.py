@@ -28,7 +28,19 @@ def shared_tools_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The managed tools, installed once for the module by wasmrun's own first-use install."""
     require_tool("node")
     require_tool("npm")
-    return tmp_path_factory.getbasetemp() / "js-tools"
+    root = tmp_path_factory.getbasetemp() / "js-tools"
+    saved = os.environ.get(component_tools.TOOLS_DIR_VARIABLE)
+    os.environ[component_tools.TOOLS_DIR_VARIABLE] = str(root)
+    try:  # before any build: a build that installs a tool is not stored in the cache
+        for tool in (component_tools.COMPONENTIZE_QJS, component_tools.ESBUILD, component_tools.TYPESCRIPT,
+                     component_tools.JCO):
+            component_tools.ensure(tool)
+    finally:
+        if saved is None:
+            os.environ.pop(component_tools.TOOLS_DIR_VARIABLE, None)
+        else:
+            os.environ[component_tools.TOOLS_DIR_VARIABLE] = saved
+    return root
 
 
 @pytest.fixture(autouse=True)
@@ -106,6 +118,15 @@ def test_package_json_without_entry_or_with_cargo_is_not_claimed(make_project: C
     assert "javascript" not in proc.stdout
 
 
+def test_a_broken_package_json_is_one_line(make_project: Callable[..., Path]) -> None:
+    project = make_project({"package.json": '{"main": "index.js",', "index.js": 'console.log("x");\n'})
+    assert "package.json is not valid JSON" in wasmrun("detect", project).stdout
+    proc = wasmrun("compile", project)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and "package.json is not valid JSON: " in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+
+
 # -- a command ------------------------------------------------------------------------------------
 
 def test_command_prints_reads_argv_and_env(js_hello: Path) -> None:
@@ -176,6 +197,22 @@ def test_typescript_program(example: Example) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["hello from TypeScript", "rectangle: 12.00", "circle: 12.57",
                                         "largest: circle", "level: Loud"]
+
+
+def test_the_projects_own_typescript_compiles_it_and_a_rebuild_is_cached(example: Example, tools_dir: Path) -> None:
+    project = example("ts-hello")
+    own = project / "node_modules" / "typescript"
+    own.parent.mkdir()
+    managed = component_tools.TYPESCRIPT.directory() / "node_modules" / "typescript"
+    shutil.copytree(managed, own, symlinks=True)
+    proc = wasmrun("compile", project, "--json")
+    assert proc.returncode == 0, proc.stderr
+    tsc = [cmd for cmd in json.loads(proc.stdout)["commands"] if any(part.endswith("tsc") for part in cmd)]
+    assert tsc and tsc[0][1] == str(own / "bin" / "tsc")
+    again = wasmrun("compile", project, "--json")
+    assert json.loads(again.stdout)["cached"] is True
+    (project / "src" / "shapes.ts").write_text((project / "src" / "shapes.ts").read_text() + "\nexport const x = 1;\n")
+    assert json.loads(wasmrun("compile", project, "--json").stdout)["cached"] is False
 
 
 def test_typescript_type_error_fails_the_build_in_one_line(make_project: Callable[..., Path]) -> None:

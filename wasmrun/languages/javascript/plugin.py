@@ -54,10 +54,11 @@ def claim(root: Path, typescript: bool) -> Claim | None:
         return None
     if projects.is_assemblyscript(root):
         return None
+    note = ""
     try:
         package = projects.read_package_json(root)
-    except UsageError:
-        return None
+    except UsageError as exc:  # claimed by its entry file, so the build says what is wrong
+        package, note = {}, f"; {exc.message}: the build stops there"
     entry = projects.find_entry(root, package)
     if entry is None or (entry.suffix in projects.TYPESCRIPT_SUFFIXES) != typescript:
         return None
@@ -65,7 +66,7 @@ def claim(root: Path, typescript: bool) -> Claim | None:
     evidence = ["package.json", entry.relative_to(root).as_posix(), *([projects.WIT_DIR + "/"] if library else [])]
     kind = "a library component exporting the world in wit/" if library else "a wasi:cli/command component"
     return Claim(evidence=evidence,
-                 note=f"not AssemblyScript (no asconfig.json, no assemblyscript dependency): {kind}")
+                 note=f"not AssemblyScript (no asconfig.json, no assemblyscript dependency): {kind}{note}")
 
 
 def validate(root: Path) -> list[str]:
