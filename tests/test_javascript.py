@@ -270,22 +270,25 @@ def test_wit_library_called_with_typed_values(example: Example) -> None:
 
 # -- templates --------------------------------------------------------------------------------------
 
-def test_init_javascript_command_builds_and_runs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("language", ["javascript", "typescript"])
+def test_init_command_builds_and_runs(tmp_path: Path, language: str) -> None:
     project = tmp_path / "hello"
-    assert wasmrun("init", "javascript", project).returncode == 0
+    assert wasmrun("init", language, project).returncode == 0
     wasm = built(project)
-    assert wasmrun("exec", wasm, "ada").stdout == "hello, ada, from JavaScript\n"
+    shown = "JavaScript" if language == "javascript" else "TypeScript"
+    assert wasmrun("exec", wasm, "ada").stdout == f"hello, ada, from {shown}\n"
     failed = wasmrun("exec", "--env", "GREETING_FAIL=1", wasm)
     assert (failed.returncode, failed.stderr) == (3, "asked to fail\n")
 
 
-def test_init_typescript_library_builds_a_component_of_its_world(tmp_path: Path) -> None:
+@pytest.mark.parametrize("language", ["javascript", "typescript"])
+def test_init_library_builds_a_component_of_its_world(tmp_path: Path, language: str) -> None:
     project = tmp_path / "lib"
-    assert wasmrun("init", "typescript", project, "--flavour", "library").returncode == 0
+    assert wasmrun("init", language, project, "--flavour", "library").returncode == 0
     wasm = built(project)
-    proc = wasmrun("inspect", wasm)
-    assert proc.returncode == 0, proc.stderr
-    assert "add" in proc.stdout and "greet" in proc.stdout
+    for invocation, printed in [("add(2, 3)", "5"), ('greet("ada")', '"hello, ada"')]:
+        proc = wasmrun("exec", "--invoke", invocation, wasm)
+        assert (proc.returncode, proc.stdout.strip()) == (0, printed), proc.stderr
 
 
 # -- missing tools ------------------------------------------------------------------------------------
