@@ -1,0 +1,44 @@
+"""A headless run from a path to an exit code: build and serve as ``wasmrun run`` does (on a free
+loopback port), open the page in a headless browser, and hand back what the program did. The
+browser launches while the project builds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wasmrun.headless.driver import BrowserSession, HeadlessOptions, Outcome
+
+if TYPE_CHECKING:
+    from wasmrun.server.app import BuildOptions, DevServer, ServeOptions
+
+
+def page_url(server: DevServer) -> str:
+    """wasmrun's page when there is a module to run (it reports the program's end, whatever glue
+    runs it); a site without one (a directory with an index.html) is its own page."""
+    return server.url + "__wasmrun/" if server.site.wasm_path() is not None else server.url
+
+
+def run_headless(path: str | Path, serve: ServeOptions, build: BuildOptions, headless: HeadlessOptions,
+                 stdout: Callable[[str], None], stderr: Callable[[str], None]) -> Outcome:
+    """Run the project (or ``.wasm`` file, or site) at ``path`` in a headless browser until the
+    program ends, ``headless.timeout`` passes, or Ctrl-C (raised as KeyboardInterrupt)."""
+    from wasmrun.headless.browsers import choose_browser, require_playwright
+    from wasmrun.server.app import open_server
+
+    require_playwright()
+    browser = choose_browser(headless.browser)
+    session = BrowserSession(browser.path, headless, stdout, stderr)
+    session.start()
+    server = None
+    try:
+        server = open_server(path, serve, build)
+        server.start()
+        session.open(page_url(server))
+        return session.wait()
+    finally:
+        session.cancel()
+        session.join(10)
+        if server is not None:
+            server.close()
