@@ -116,6 +116,7 @@ run_command.__doc__ = RUN_HELP
 
 def _run_headless(path: str, serve: object, build: object, timeout: float | None, browser: str | None) -> int:
     """``run --headless``: stdout is the program's alone; wasmrun's lines go to stderr."""
+    import os
     import sys
 
     from wasmrun.headless.driver import HeadlessOptions
@@ -131,8 +132,19 @@ def _run_headless(path: str, serve: object, build: object, timeout: float | None
         sys.stderr.write(text)
         sys.stderr.flush()
 
-    outcome = run_headless(path, serve, build, HeadlessOptions(browser=browser, timeout=timeout, stdin=stdin),  # type: ignore[arg-type]
-                           write_out, write_err)
+    try:
+        outcome = run_headless(path, serve, build, HeadlessOptions(browser=browser, timeout=timeout, stdin=stdin),  # type: ignore[arg-type]
+                               write_out, write_err)
+    except KeyboardInterrupt:
+        # The browser and the server are closed by now. Leave at once: after a wait Ctrl-C cut
+        # short, the interpreter's exit can crash in greenlet (Playwright's sync API) tearing
+        # down the browser thread's state; nothing is left to flush but our streams.
+        from wasmrun.errors import EXIT_INTERRUPTED
+
+        err("interrupted")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
     if outcome.message:
         err(f"error: {outcome.message}")
     return outcome.exit_code

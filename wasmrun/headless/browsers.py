@@ -20,6 +20,8 @@ BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome
                  "microsoft-edge")
 BROWSER_HINT = "apt-get install chromium (or Chrome), or name one with --browser PATH"
 PLAYWRIGHT_HINT = "pip install 'wasmrun[browser]'"
+#: The name of the browser's entry in ``doctor``'s report.
+BROWSER_REPORT = "browser"
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,10 @@ def choose_browser(wanted: str | None = None) -> Browser:
 def playwright_installed() -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("playwright") is not None
+    try:
+        return importlib.util.find_spec("playwright") is not None
+    except (ImportError, ValueError):  # a finder that refuses it, a broken install
+        return False
 
 
 def require_playwright() -> None:

@@ -67,7 +67,8 @@ def outcome_of_end(data: dict[str, Any]) -> Outcome:
         return Outcome(EXIT_TRAP)
     if status == "ready":  # a library or reactor: initialised, nothing more to run
         return Outcome(EXIT_OK)
-    return Outcome(EXIT_FAILURE, f"the page could not run the program: {data.get('text') or status}")
+    text = str(data.get("text") or status).removeprefix("failed: ")
+    return Outcome(EXIT_FAILURE, f"the page could not run the program: {text}")
 
 
 class BrowserSession(threading.Thread):
