@@ -32,7 +32,8 @@ def _browser() -> None:
     require_tool("chromium", found=shutil.which("chromium") is not None)
 
 
-def headless(*args: str | Path, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def headless(*args: str | Path, stdin: str | None = None,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``wasmrun run --headless ARGS`` in a process of its own; stdin closed unless given."""
     return subprocess.run([sys.executable, "-m", "wasmrun", "run", "--headless", *map(str, args)],
                           input=stdin if stdin is not None else "", capture_output=True, text=True,
@@ -231,7 +232,8 @@ def test_assemblyscript_esm_bindings(example: Callable[[str], Path], asc_node_mo
 def test_an_unknown_browser_is_one_line_and_exit_2(example: Callable[[str], Path]) -> None:
     ran = headless(example("wat-hello"), "--browser", "no-such-browser")
     assert ran.returncode == 2
-    assert ran.stderr.splitlines()[0].startswith("error: --browser no-such-browser: not found (browsers found: chromium")
+    first = ran.stderr.splitlines()[0]
+    assert first.startswith("error: --browser no-such-browser: not found (browsers found: chromium")
     assert "Traceback" not in ran.stderr
 
 
@@ -268,7 +270,7 @@ def test_ctrl_c_stops_a_run_with_130(make_project: Callable[..., Path]) -> None:
         assert proc.stdout is not None
         assert proc.stdout.readline() == "spinning\n"  # the program is running
         proc.send_signal(signal.SIGINT)
-        out, errors = proc.communicate(timeout=30)
+        _, errors = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
