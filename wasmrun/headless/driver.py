@@ -29,6 +29,8 @@ BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networkin
 MARKER = "\u2063wasmrun\u2063"
 #: How often the wait looks up from the page: for Ctrl-C and --timeout (an ending needs no poll).
 POLL_MS = 200
+#: wasmrun's page that has not started the program this long after opening never will (exit 1).
+START_LIMIT_S = 60.0
 
 
 @dataclass
@@ -143,6 +145,7 @@ class BrowserSession(threading.Thread):
         context = browser.new_context()
         page = context.new_page()
         ended: list[Outcome] = []
+        started: list[bool] = []
         own_page = not url.rstrip("/").endswith("__wasmrun")  # no wasmrun page: a project's index.html
 
         def on_console(message: Any) -> None:
@@ -153,6 +156,8 @@ class BrowserSession(threading.Thread):
                     self.stdout(data)
                 elif kind in ("stderr", "note"):
                     self.stderr(data)
+                elif kind == "start":
+                    started.append(True)
                 elif kind == "end" and not ended:
                     ended.append(outcome_of_end(data))
             elif message.type in ("error", "warning"):
@@ -183,7 +188,12 @@ class BrowserSession(threading.Thread):
         while not ended:
             if self._cancelled.is_set():
                 return None
-            remaining = None if timeout is None else timeout - (time.monotonic() - start)
+            elapsed = time.monotonic() - start
+            remaining = None if timeout is None else timeout - elapsed
+            out_of_time = elapsed >= START_LIMIT_S or (remaining is not None and remaining <= 0)
+            if not own_page and not started and out_of_time:
+                waited = min(elapsed, START_LIMIT_S)
+                return Outcome(EXIT_FAILURE, f"the page did not start the program within {waited:.0f} s")
             if remaining is not None and remaining <= 0:
                 return Outcome(EXIT_TIMEOUT, f"timed out: the program was still running after --timeout {timeout:g} s")
             step = POLL_MS if remaining is None else max(1, min(POLL_MS, int(remaining * 1000)))

@@ -18,7 +18,8 @@ const wasmrun = (window.wasmrun = {
 const driverHost = window.wasmrunHost ?? null;
 const PAGE_ENDINGS = new Set(["exited", "trapped", "failed", "ready"]);
 
-/** Tell the driver, when there is one: "stdout", "stderr" and "note" text, then "end" once. */
+/** Tell the driver, when there is one: "stdout", "stderr" and "note" text, "start" when the
+ *  program starts, then "end" once. */
 function reportToHost(kind, data) {
   if (driverHost) driverHost.report(kind, data);
 }
@@ -32,6 +33,7 @@ function setStatus(kind, text) {
   wasmrun.status = kind;
   document.body.dataset.status = kind;
   document.getElementById("status").textContent = text;
+  if (kind === "running") reportToHost("start", null);
   if (PAGE_ENDINGS.has(kind)) reportToHost("end", { status: kind, code: wasmrun.exitCode, text });
 }
 
