@@ -225,6 +225,24 @@ def test_assemblyscript_esm_bindings(example: Callable[[str], Path], asc_node_mo
     assert "error" not in ran.stderr.lower()
 
 
+def test_a_projects_own_page_prints_through_its_console_and_exits_through_the_host(
+        make_project: Callable[..., Path]) -> None:
+    """A directory with an index.html and no module: its console.log is the output, and it ends the
+    run with ``window.wasmrunHost.exit`` (here driven by an explicit --browser path)."""
+    site = make_project({"index.html": """<!doctype html>
+<script>throw new TypeError("boom");</script>
+<script>
+console.log("from the page");
+console.error("a console error");
+window.wasmrunHost?.exit(3);
+</script>"""})
+    ran = headless(site, "--browser", shutil.which("chromium") or "chromium")
+    assert ran.returncode == 3, ran.stderr
+    assert ran.stdout == "from the page\n"
+    assert "console.error: a console error\n" in ran.stderr
+    assert "uncaught TypeError: boom\n" in ran.stderr
+
+
 # -- the browser, errors, signals -----------------------------------------------------------------
 
 
