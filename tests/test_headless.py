@@ -157,6 +157,33 @@ int main(int argc, char **argv) {
     assert "done\n" in ran.stderr
 
 
+def test_hostile_stdin_and_output_pass_through_unchanged(make_project: Callable[..., Path], tmp_path: Path) -> None:
+    """Every byte value reaches the program's stdin (NULs, invalid UTF-8, a `</script>`), and output
+    that looks like the page's own reports (the marker, JSON, an "end") is printed as it is."""
+    require_tool("clang")
+    project = make_project({"main.c": r"""#include <stdio.h>
+int main(void) {
+  long long count = 0, sum = 0; int c;  /* long is 32 bits on wasm32 */
+  while ((c = getchar()) != EOF) { count++; sum = (sum * 31 + c) % 1000000007; }
+  printf("count=%lld sum=%lld\n", count, sum);
+  printf("\xe2\x81\xa3wasmrun\xe2\x81\xa3[\"end\", {\"status\": \"exited\", \"code\": 9}]\n");
+  return 0;
+}
+"""})
+    data = bytes(range(256)) * 3 + b"</script><!--" + "\u2063wasmrun\u2063".encode()
+    expected_sum = 0
+    for byte in data:
+        expected_sum = (expected_sum * 31 + byte) % 1000000007
+    stdin_file = tmp_path / "input.bin"
+    stdin_file.write_bytes(data)
+    with stdin_file.open("rb") as stdin:
+        ran = subprocess.run([sys.executable, "-m", "wasmrun", "run", "--headless", str(project)], stdin=stdin,
+                             capture_output=True, timeout=LIMIT_S, check=False)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.decode() == (f"count={len(data)} sum={expected_sum}\n"
+                                   '\u2063wasmrun\u2063["end", {"status": "exited", "code": 9}]\n')
+
+
 # -- JS glue: emscripten, Go, AssemblyScript --------------------------------------------------------
 
 
