@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -65,7 +65,7 @@ def run_command(
                              toolchain=toolchain, optimize=not no_opt)
         serve = ServeOptions(host=host, port=0 if port is None else port, args=list(args or []), env=environment,
                              log_requests=log_requests, log=err)
-        raise typer.Exit(_run_headless(path, serve, build, timeout, browser))
+        _run_headless(path, serve, build, timeout, browser)
     for option, given in (("--timeout", timeout is not None), ("--browser", browser is not None)):
         if given:
             raise UsageError(f"{option} applies only with --headless")
@@ -114,8 +114,9 @@ def run_command(
 run_command.__doc__ = RUN_HELP
 
 
-def _run_headless(path: str, serve: object, build: object, timeout: float | None, browser: str | None) -> int:
+def _run_headless(path: str, serve: object, build: object, timeout: float | None, browser: str | None) -> NoReturn:
     """``run --headless``: stdout is the program's alone; wasmrun's lines go to stderr."""
+    import contextlib
     import os
     import sys
 
@@ -125,29 +126,43 @@ def _run_headless(path: str, serve: object, build: object, timeout: float | None
     stdin = b"" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.buffer.read()
 
     def write_out(text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        with contextlib.suppress(BrokenPipeError):  # the reader left (`| head -1`): the program still runs to its end
+            sys.stdout.write(text)
+            sys.stdout.flush()
 
     def write_err(text: str) -> None:
         sys.stderr.write(text)
         sys.stderr.flush()
 
+    # Once the program has ended (or the build failed, or Ctrl-C), wasmrun leaves at once
+    # (os._exit), without waiting for the browser to close: Playwright's driver, its pipe closed,
+    # kills the browser and removes its profile. That also keeps the interpreter's exit from
+    # tearing down the browser thread's greenlets, which can crash while that thread is busy.
+    # The server is closed by then; errors are printed here as handles_errors would.
+    from wasmrun.cli.output import report_error
+    from wasmrun.errors import EXIT_INTERRUPTED, WasmrunError
+
     try:
         outcome = run_headless(path, serve, build, HeadlessOptions(browser=browser, timeout=timeout, stdin=stdin),  # type: ignore[arg-type]
-                               write_out, write_err)
+                               write_out, write_err, wait_for_close=False)
     except KeyboardInterrupt:
-        # The browser and the server are closed by now. Leave at once: after a wait Ctrl-C cut
-        # short, the interpreter's exit can crash in greenlet (Playwright's sync API) tearing
-        # down the browser thread's state; nothing is left to flush but our streams.
-        from wasmrun.errors import EXIT_INTERRUPTED
-
         err("interrupted")
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(EXIT_INTERRUPTED)
-    if outcome.message:
-        err(f"error: {outcome.message}")
-    return outcome.exit_code
+        code = EXIT_INTERRUPTED
+    except WasmrunError as exc:
+        report_error(exc)
+        code = exc.exit_code
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        from wasmrun.cli import unexpected_error
+
+        code = unexpected_error(exc)
+    else:
+        if outcome.message:
+            err(f"error: {outcome.message}")
+        code = outcome.exit_code
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 @handles_errors

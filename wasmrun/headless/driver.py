@@ -88,6 +88,7 @@ class BrowserSession(threading.Thread):
         self.error: BaseException | None = None
         self._urls: queue.Queue[str | None] = queue.Queue()
         self._cancelled = threading.Event()
+        self.finished = threading.Event()  # the outcome (or error) is known; the browser may still be closing
 
     # -- the main thread's side -----------------------------------------------------------------
 
@@ -100,9 +101,11 @@ class BrowserSession(threading.Thread):
         self._urls.put(None)
 
     def wait(self) -> Outcome:
-        """The outcome, once the page has ended; Ctrl-C reaches the caller while waiting."""
-        while self.is_alive():
-            self.join(0.1)
+        """The outcome, once the page has ended (the browser may still be closing); Ctrl-C
+        reaches the caller while waiting."""
+        while not self.finished.wait(0.1):
+            if not self.is_alive():
+                break
         if self.error is not None:
             raise self.error
         assert self.outcome is not None
@@ -116,6 +119,8 @@ class BrowserSession(threading.Thread):
         except BaseException as exc:  # noqa: BLE001  (handed to the main thread)
             if not self._cancelled.is_set():
                 self.error = _launch_error(exc, self.executable)
+        finally:
+            self.finished.set()
 
     def _run(self) -> None:
         from playwright.sync_api import sync_playwright
@@ -128,6 +133,7 @@ class BrowserSession(threading.Thread):
                 url = self._next_url()
                 if url is not None:
                     self.outcome = self._drive(browser, url)
+                    self.finished.set()
             finally:
                 browser.close()
 

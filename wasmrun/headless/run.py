@@ -21,9 +21,14 @@ def page_url(server: DevServer) -> str:
 
 
 def run_headless(path: str | Path, serve: ServeOptions, build: BuildOptions, headless: HeadlessOptions,
-                 stdout: Callable[[str], None], stderr: Callable[[str], None]) -> Outcome:
+                 stdout: Callable[[str], None], stderr: Callable[[str], None], *,
+                 wait_for_close: bool = True) -> Outcome:
     """Run the project (or ``.wasm`` file, or site) at ``path`` in a headless browser until the
-    program ends, ``headless.timeout`` passes, or Ctrl-C (raised as KeyboardInterrupt)."""
+    program ends, ``headless.timeout`` passes, or Ctrl-C (raised as KeyboardInterrupt).
+
+    ``wait_for_close=False`` returns while the browser is still closing: for a caller that then
+    leaves the process at once (``os._exit``), whereupon Playwright's driver, its pipe closed,
+    kills the browser and removes its profile."""
     from wasmrun.headless.browsers import choose_browser, require_playwright
     from wasmrun.server.app import open_server
 
@@ -39,6 +44,7 @@ def run_headless(path: str | Path, serve: ServeOptions, build: BuildOptions, hea
         return session.wait()
     finally:
         session.cancel()
-        session.join(10)
+        if wait_for_close:
+            session.join(10)
         if server is not None:
             server.close()
