@@ -117,6 +117,15 @@ def test_a_module_the_page_cannot_start_exits_1_with_one_line(tmp_path: Path) ->
     assert "Traceback" not in ran.stderr
 
 
+def test_a_failed_build_exits_1_with_the_compilers_words(make_project: Callable[..., Path]) -> None:
+    project = make_project({"main.wat": "(module (func (export \"_start\") (call $nowhere)))"})
+    ran = headless(project)
+    assert ran.returncode == 1, ran.stderr
+    assert ran.stdout == ""
+    assert ran.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "Traceback" not in ran.stderr
+
+
 def test_a_page_that_fails_to_load_exits_1() -> None:
     """The driver pointed at a port nothing listens on: exit 1 and one line saying so."""
     import socket
