@@ -360,3 +360,45 @@ def test_playwright_is_not_imported_by_other_commands(example: Callable[[str], P
     ran = subprocess.run([sys.executable, "-c", code, str(example("wat-hello"))], capture_output=True, text=True,
                          timeout=LIMIT_S, check=False)
     assert ran.stderr.strip().splitlines()[-1] == "False", ran.stderr
+
+
+# -- the page's reports, read by the driver ----------------------------------------------------------
+
+
+def test_reading_the_pages_reports_never_fails_on_any_console_line() -> None:
+    """A page may log anything, the marker included (a project's own page, a hostile one): a line
+    is a report only when it is the marker and a JSON [kind, data], and an end is always an exit code."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from wasmrun.headless.driver import MARKER, _report_of, outcome_of_end
+
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+    json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                               | st.dictionaries(st.text(), inner, max_size=3), max_leaves=8)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(), json_values, st.dictionaries(st.sampled_from(["status", "code", "text"]), json_values))
+    def check(text: str, value: object, end: dict[str, object]) -> None:
+        if not text.startswith(MARKER):
+            assert _report_of(text) is None
+        report = _report_of(MARKER + text)
+        assert report is None or isinstance(report[0], str)
+        found = _report_of(MARKER + json.dumps(["stdout", value]))
+        assert found == ("stdout", value)
+        outcome = outcome_of_end(end)
+        code = end.get("code")
+        if end.get("status") == "exited" and isinstance(code, int):
+            assert outcome.exit_code == code
+        else:
+            assert outcome.exit_code in (0, 1, 134)
+        assert (outcome.message is None) == (end.get("status") in ("exited", "trapped", "ready"))
+
+    check()
+    # hostile lines by hand: a marker alone, truncated JSON, a non-list, a kind that is not text
+    for line in ("", "[", '["stdout"]', '{"kind": 1}', "[1, 2]", '["end", {"status": "exited", "code": "9"}]'):
+        report = _report_of(MARKER + line)
+        assert report is None or report == ("end", {"status": "exited", "code": "9"})
+    assert outcome_of_end({"status": "exited", "code": "9"}).exit_code == 0  # a code that is not a number
+    assert outcome_of_end({"status": "trapped"}).exit_code == 134
+    assert outcome_of_end({"status": "failed", "text": "failed: x"}).message == "the page could not run the program: x"

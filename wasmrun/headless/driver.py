@@ -156,16 +156,17 @@ class BrowserSession(threading.Thread):
 
         def on_console(message: Any) -> None:
             text = message.text
-            if text.startswith(MARKER):
-                kind, data = json.loads(text[len(MARKER):])
-                if kind == "stdout":
+            report = _report_of(text)
+            if report is not None:
+                kind, data = report
+                if kind == "stdout" and isinstance(data, str):
                     self.stdout(data)
-                elif kind in ("stderr", "note"):
+                elif kind in ("stderr", "note") and isinstance(data, str):
                     self.stderr(data)
                 elif kind == "start":
                     started.append(True)
                 elif kind == "end" and not ended:
-                    ended.append(outcome_of_end(data))
+                    ended.append(outcome_of_end(data if isinstance(data, dict) else {}))
             elif message.type in ("error", "warning"):
                 self.stderr(f"console.{message.type}: {text}\n")
             elif own_page and message.type in ("log", "info"):  # a project's own page: its console is its output
@@ -210,6 +211,17 @@ class BrowserSession(threading.Thread):
                     continue
                 return Outcome(EXIT_FAILURE, f"the browser's page went away: {_first_line(exc)}")
         return ended[0]
+
+
+def _report_of(text: str) -> tuple[str, Any] | None:
+    """A report of the page's (``[kind, data]`` after the marker), or None for any other line."""
+    if not text.startswith(MARKER):
+        return None
+    try:
+        kind, data = json.loads(text[len(MARKER):])
+    except (ValueError, TypeError):
+        return None
+    return (kind, data) if isinstance(kind, str) else None
 
 
 def _first_line(exc: BaseException) -> str:
