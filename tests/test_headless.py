@@ -342,6 +342,15 @@ def test_parallel_runs_do_not_clash(example: Callable[[str], Path], make_project
     assert [out for out, _ in outputs] == ["hello from WebAssembly text\n", "second\n"]
 
 
+def test_in_process_cli_returns_instead_of_leaving(example: Callable[[str], Path]) -> None:
+    """Run by a test's CLI runner (not as its own process), --headless waits for the browser and
+    returns its exit code: the test process goes on."""
+    from wasmrun.testing import invoke_cli
+
+    ran = invoke_cli("run", "--headless", example("wat-hello"), "--", "x")
+    assert (ran.exit_code, ran.stdout) == (0, "hello from WebAssembly text\n"), ran.stderr
+
+
 def test_doctor_reports_the_browser() -> None:
     ran = subprocess.run([sys.executable, "-m", "wasmrun", "doctor", "--json", "--no-probe"],
                          capture_output=True, text=True, timeout=LIMIT_S, check=False)

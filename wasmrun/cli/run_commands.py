@@ -134,17 +134,24 @@ def _run_headless(path: str, serve: object, build: object, timeout: float | None
         sys.stderr.write(text)
         sys.stderr.flush()
 
-    # Once the program has ended (or the build failed, or Ctrl-C), wasmrun leaves at once
-    # (os._exit), without waiting for the browser to close: Playwright's driver, its pipe closed,
-    # kills the browser and removes its profile. That also keeps the interpreter's exit from
-    # tearing down the browser thread's greenlets, which can crash while that thread is busy.
-    # The server is closed by then; errors are printed here as handles_errors would.
+    from wasmrun import cli
     from wasmrun.cli.output import report_error
     from wasmrun.errors import EXIT_INTERRUPTED, WasmrunError
 
+    options = HeadlessOptions(browser=browser, timeout=timeout, stdin=stdin)
+    if not cli.process_entry:  # in-process (a test's CLI runner): wait for the browser, then return
+        outcome = run_headless(path, serve, build, options, write_out, write_err)  # type: ignore[arg-type]
+        if outcome.message:
+            err(f"error: {outcome.message}")
+        raise typer.Exit(outcome.exit_code)
+    # As its own process: once the program has ended (or the build failed, or Ctrl-C), wasmrun
+    # leaves at once (os._exit), without waiting for the browser to close: Playwright's driver,
+    # its pipe closed, kills the browser and removes its profile. That also keeps the
+    # interpreter's exit from tearing down the browser thread's greenlets, which can crash while
+    # that thread is busy. The server is closed by then; errors are printed as handles_errors would.
     try:
-        outcome = run_headless(path, serve, build, HeadlessOptions(browser=browser, timeout=timeout, stdin=stdin),  # type: ignore[arg-type]
-                               write_out, write_err, wait_for_close=False)
+        outcome = run_headless(path, serve, build, options, write_out, write_err,  # type: ignore[arg-type]
+                               wait_for_close=False)
     except KeyboardInterrupt:
         err("interrupted")
         code = EXIT_INTERRUPTED
