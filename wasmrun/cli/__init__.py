@@ -74,6 +74,11 @@ def _main(argv: list[str] | None) -> None:
             sys.exit(unexpected_error(exc))
         if code is not None:
             sys.exit(code)
+        if "--headless" in args:  # the browser launches while typer loads (see wasmrun.headless.prelaunch)
+            from wasmrun.headless.prelaunch import prelaunch, wanted
+
+            if wanted(args):
+                prelaunch(args)
         from wasmrun.cli.app import app
 
         # `wasmrun PATH` is `wasmrun run PATH` when PATH is not a command name and exists.

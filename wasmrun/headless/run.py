@@ -29,13 +29,17 @@ def run_headless(path: str | Path, serve: ServeOptions, build: BuildOptions, hea
     ``wait_for_close=False`` returns while the browser is still closing: for a caller that then
     leaves the process at once (``os._exit``), whereupon Playwright's driver, its pipe closed,
     kills the browser and removes its profile."""
+    from wasmrun.headless import prelaunch
     from wasmrun.headless.browsers import choose_browser, require_playwright
+
+    session = prelaunch.take(headless.browser, stdout, stderr, headless)  # started before the CLI parsed
+    if session is None:
+        require_playwright()
+        browser = choose_browser(headless.browser)
+        session = BrowserSession(browser.path, headless, stdout, stderr)
+        session.start()
     from wasmrun.server.app import open_server
 
-    require_playwright()
-    browser = choose_browser(headless.browser)
-    session = BrowserSession(browser.path, headless, stdout, stderr)
-    session.start()
     server = None
     try:
         server = open_server(path, serve, build)
