@@ -59,7 +59,8 @@ def test_existing_helpers_keep_their_names() -> None:
 
 # -- the fixtures, in pytest runs of their own ---------------------------------------------------
 
-FIXTURES = ("wasmrun_home", "wasmrun_plugins", "wasmrun_project", "wasmrun_cli", "run_wasm", "wasmrun_conformance")
+FIXTURES = ("wasmrun_home", "wasmrun_plugins", "wasmrun_project", "wasmrun_cli", "run_wasm", "run_headless",
+            "wasmrun_conformance")
 
 
 def test_fixtures_are_listed_with_their_documentation(pytester: pytest.Pytester) -> None:

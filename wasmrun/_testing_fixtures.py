@@ -119,6 +119,21 @@ def run_wasm_fixture() -> testing.WasmRunner:
     return testing.run_wasm
 
 
+@pytest.fixture(name="run_headless")
+def run_headless_fixture(wasmrun_home: Path) -> testing.HeadlessRunner:
+    """Build a project and run it in a headless browser, as ``wasmrun run --headless`` does:
+    ``run_headless(project, ["arg"], env={"K": "v"}, stdin="...", target="web", timeout=60)``
+    returns ``exit_code``, ``stdout`` and ``stderr`` (:func:`wasmrun.testing.run_headless`). It
+    builds with the plugins of this test's last ``wasmrun_plugins(...)``, else the built-ins and
+    ``WASMRUN_LOAD_PLUGINS``; it skips (``require_tool``) without Playwright or a browser::
+
+        def test_runs_in_the_browser(run_headless, wasmrun_project):
+            ran = run_headless(wasmrun_project(Path("examples/hello")), ["wasm"], target="web")
+            assert (ran.exit_code, ran.stdout) == (0, "hello wasm\\n")
+    """
+    return testing.run_headless
+
+
 @pytest.fixture
 def wasmrun_conformance(wasmrun_home: Path, tmp_path: Path) -> testing.Conformance:
     """Check a plugin against wasmrun's contract in one line

@@ -15,6 +15,9 @@ fixtures. None is autouse: a project that does not ask for them is not touched.
     ``wasmrun_cli("compile", project)`` runs ``wasmrun`` in-process: exit code, stdout, stderr.
 ``run_wasm``
     ``run_wasm(wasm, ["arg"], env={...}, stdin="...")`` runs a WASI command: stdout, stderr, exit code.
+``run_headless``
+    ``run_headless(project, ["arg"], target="web")`` builds and runs a project in a headless
+    browser (``wasmrun run --headless``): stdout, stderr, exit code.
 ``wasmrun_conformance``
     ``wasmrun_conformance(my_plugin)`` is :func:`check_plugin` inside the test's isolated home.
 
@@ -104,6 +107,53 @@ def run_wasm(
         except wasmtime.ExitTrap as exc:
             code = exc.code
         return WasmRun(code, out.read_text(errors="replace"), err.read_text(errors="replace"))
+
+
+def run_headless(
+    project: str | os.PathLike[str],
+    args: Sequence[str] = (),
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: str | bytes = b"",
+    target: str | None = None,
+    language: str | None = None,
+    timeout: float | None = 60.0,
+    browser: str | None = None,
+) -> WasmRun:
+    """Build ``project`` (or take a ``.wasm`` file) and run it in a headless browser, as
+    ``wasmrun run --headless`` does, in-process: the exit code, and stdout and stderr as the
+    terminal would show them (wasmrun's own lines and errors on stderr). Skips the calling test
+    (``require_tool``) when Playwright or a browser is missing.
+
+    :param args: the program's arguments (its argv after its name), as after ``--``.
+    :param env: the program's whole environment on the page, as ``--env``.
+    :param stdin: what the program reads from standard input.
+    :param target: ``wasm`` or ``web`` (``--target``); ``language`` as ``--language``.
+    :param timeout: seconds from opening the page before the run ends with 142 (None: no limit).
+    :param browser: a browser name or path (``--browser``); None: the first found.
+    """
+    from wasmrun.errors import WasmrunError, error_lines
+    from wasmrun.headless.browsers import find_browsers, playwright_installed
+    from wasmrun.headless.driver import HeadlessOptions
+    from wasmrun.headless.run import run_headless as run
+    from wasmrun.server.app import BuildOptions, ServeOptions
+
+    require_tool("playwright", found=playwright_installed())
+    if browser is None:
+        require_tool("chromium", found=bool(find_browsers()))
+    out: list[str] = []
+    err: list[str] = []
+    serve = ServeOptions(port=0, args=list(args), env=dict(env or {}), log=lambda line: err.append(f"{line}\n"))
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    options = HeadlessOptions(browser=browser, timeout=timeout, stdin=data)
+    try:
+        build = BuildOptions(target=target, language=language)
+        outcome = run(Path(project), serve, build, options, out.append, err.append)
+    except WasmrunError as exc:
+        return WasmRun(exc.exit_code, "".join(out), "".join(err) + "".join(f"{line}\n" for line in error_lines(exc)))
+    if outcome.message:
+        err.append(f"error: {outcome.message}\n")
+    return WasmRun(outcome.exit_code, "".join(out), "".join(err))
 
 
 # -- toolchains ------------------------------------------------------------------------------------
@@ -707,3 +757,4 @@ class Conformance(Protocol):
 
 
 WasmRunner = Callable[..., WasmRun]
+HeadlessRunner = Callable[..., WasmRun]

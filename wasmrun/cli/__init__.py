@@ -26,13 +26,19 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise Terminated
 
 
+#: True when wasmrun runs as its own process (``main``), not in-process (typer's test runner): a
+#: command may then leave with ``os._exit`` once its work is done (``run --headless`` does).
+process_entry = False
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; Ctrl-C anywhere ends quietly with exit code 130, SIGTERM
     the same way with 143."""
     from wasmrun.errors import EXIT_TERMINATED
 
-    global _terminated
+    global _terminated, process_entry
     _terminated = False
+    process_entry = True
     previous = None
     threading = sys.modules.get("threading")  # never imported: this is the only thread
     if threading is None or threading.current_thread() is threading.main_thread():
@@ -68,6 +74,11 @@ def _main(argv: list[str] | None) -> None:
             sys.exit(unexpected_error(exc))
         if code is not None:
             sys.exit(code)
+        if "--headless" in args:  # the browser launches while typer loads (see wasmrun.headless.prelaunch)
+            from wasmrun.headless.prelaunch import prelaunch, wanted
+
+            if wanted(args):
+                prelaunch(args)
         from wasmrun.cli.app import app
 
         # `wasmrun PATH` is `wasmrun run PATH` when PATH is not a command name and exists.

@@ -17,6 +17,8 @@ def doctor_command(
     """Check every language's toolchain, with a probe compile where a tool can be present yet broken."""
     from wasmrun import component_tools
     from wasmrun.building import default_plugins, doctor
+    from wasmrun.headless.browsers import BROWSER_REPORT, browser_report
+    from wasmrun.models import unusable_tools
     from wasmrun.postprocess import POSTPROCESS_REPORT, tool_status
 
     plugins = default_plugins()
@@ -24,6 +26,8 @@ def doctor_command(
     failed = plugins.failures()
     wasm_opt = tool_status()
     components = component_tools.statuses()
+    browser_tools = browser_report(probe=not no_probe)
+    browser_ready = not unusable_tools(browser_tools)
     if as_json:
         print_json([
             *({"plugin": r.plugin, "target": r.target.value, "ready": r.ready, "error": r.error,
@@ -35,6 +39,8 @@ def doctor_command(
              "tools": [wasm_opt.model_dump(mode="json")]},
             {"plugin": component_tools.DOCTOR_REPORT, "target": "component", "ready": True, "error": None,
              "tools": [t.model_dump(mode="json") for t in components]},
+            {"plugin": BROWSER_REPORT, "target": "web", "ready": browser_ready, "error": None,
+             "tools": [t.model_dump(mode="json") for t in browser_tools]},
         ])
         return
     for report in reports:
@@ -65,6 +71,12 @@ def doctor_command(
             typer.echo(f"    ok       {tool.name} {tool.version} {tool.path}")
         else:
             typer.echo(f"    later    {tool.name}: {tool.install_hint}")
+    typer.echo(f"{BROWSER_REPORT} (run --headless): " + ("ready" if browser_ready else "NOT READY"))
+    for tool in browser_tools:
+        if tool.found:
+            typer.echo(f"    ok       {tool.name} {tool.version or ''} {tool.path or ''}".rstrip())
+        else:
+            typer.echo(f"    MISSING  {tool.name}: {tool.install_hint}")
 
 
 def register(app: typer.Typer) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -14,6 +14,9 @@ RUN_HELP = """Build a project (or take a .wasm file) and serve it with a page th
 A plain module runs on wasmrun's page (with a browser WASI shim, its exports callable from forms);
 a build with its own page or JS glue, or a project with an index.html, is served as it is. ARGS
 after -- are the module's argv on the page. Ctrl-C stops the server.
+
+With --headless, the page runs in a headless browser instead: the program's stdout and stderr
+stream to the terminal, piped stdin reaches it, and wasmrun exits with its exit code.
 """
 
 
@@ -33,6 +36,9 @@ def run_command(
     toolchain: Annotated[str | None, typer.Option("--toolchain", help="Pick one of the plugin's toolchains.")] = None,
     no_opt: Annotated[bool, typer.Option("--no-opt", help="Do not run wasm-opt over release and size builds.")] = False,
     log_requests: Annotated[bool, typer.Option("--log-requests", help="Print a line for every request.")] = False,
+    headless: Annotated[bool, typer.Option("--headless", help="Run the page in a headless browser: its output here, its exit code as wasmrun's.")] = False,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="With --headless: stop after SECONDS from opening the page; exit 142.", metavar="SECONDS")] = None,
+    browser: Annotated[str | None, typer.Option("--browser", help="With --headless: the browser to drive, a name doctor lists or a path.", show_default="the first Chromium or Chrome found")] = None,
 ) -> None:
     import os
 
@@ -50,6 +56,19 @@ def run_command(
         if not sep or not key:
             raise UsageError(f"--env takes KEY=VALUE, not '{item}'")
         environment[key] = value
+    if headless:
+        if watch or open_browser:
+            raise UsageError(f"--headless runs the program once: {'--watch' if watch else '--open'} does not apply")
+        if timeout is not None and not 0 < timeout <= 365 * 24 * 3600:
+            raise UsageError("--timeout takes SECONDS above 0, at most a year")
+        build = BuildOptions(output_dir=output, optimization=optimization, target=target, language=language,
+                             toolchain=toolchain, optimize=not no_opt)
+        serve = ServeOptions(host=host, port=0 if port is None else port, args=list(args or []), env=environment,
+                             log_requests=log_requests, log=err)
+        _run_headless(path, serve, build, timeout, browser)
+    for option, given in (("--timeout", timeout is not None), ("--browser", browser is not None)):
+        if given:
+            raise UsageError(f"{option} applies only with --headless")
     options = ServeOptions(host=host, port=port, watch=watch, args=list(args or []), env=environment,
                            log_requests=log_requests, log=err)
     build = BuildOptions(output_dir=output, optimization=optimization, target=target, language=language,
@@ -93,6 +112,64 @@ def run_command(
 
 
 run_command.__doc__ = RUN_HELP
+
+
+def _run_headless(path: str, serve: object, build: object, timeout: float | None, browser: str | None) -> NoReturn:
+    """``run --headless``: stdout is the program's alone; wasmrun's lines go to stderr."""
+    import contextlib
+    import os
+    import sys
+
+    from wasmrun.headless.driver import HeadlessOptions
+    from wasmrun.headless.run import run_headless
+
+    stdin = b"" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.buffer.read()
+
+    def write_out(text: str) -> None:
+        with contextlib.suppress(BrokenPipeError):  # the reader left (`| head -1`): the program still runs to its end
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    def write_err(text: str) -> None:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    from wasmrun import cli
+    from wasmrun.cli.output import report_error
+    from wasmrun.errors import EXIT_INTERRUPTED, WasmrunError
+
+    options = HeadlessOptions(browser=browser, timeout=timeout, stdin=stdin)
+    if not cli.process_entry:  # in-process (a test's CLI runner): wait for the browser, then return
+        outcome = run_headless(path, serve, build, options, write_out, write_err)  # type: ignore[arg-type]
+        if outcome.message:
+            err(f"error: {outcome.message}")
+        raise typer.Exit(outcome.exit_code)
+    # As its own process: once the program has ended (or the build failed, or Ctrl-C), wasmrun
+    # leaves at once (os._exit), without waiting for the browser to close: Playwright's driver,
+    # its pipe closed, kills the browser and removes its profile. That also keeps the
+    # interpreter's exit from tearing down the browser thread's greenlets, which can crash while
+    # that thread is busy. The server is closed by then; errors are printed as handles_errors would.
+    try:
+        outcome = run_headless(path, serve, build, options, write_out, write_err,  # type: ignore[arg-type]
+                               wait_for_close=False)
+    except KeyboardInterrupt:
+        err("interrupted")
+        code = EXIT_INTERRUPTED
+    except WasmrunError as exc:
+        report_error(exc)
+        code = exc.exit_code
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        from wasmrun.cli import unexpected_error
+
+        code = unexpected_error(exc)
+    else:
+        if outcome.message:
+            err(f"error: {outcome.message}")
+        code = outcome.exit_code
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 @handles_errors

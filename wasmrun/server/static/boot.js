@@ -5,21 +5,43 @@
 //
 // `window.wasmrun` holds what happened (stdout, stderr, exitCode, status, instance, wasi), for
 // tests and the console; `window.wasmrun.ran` settles once the module has run (or failed to).
+//
+// `window.wasmrunHost`, when a driver set it before the page loaded (`wasmrun run --headless`,
+// wasmrun/headless/host.js), hears every write and the end (`report(kind, data)`) and gives the
+// program its standard input (`stdin`, bytes). A person's browser has none: the page is the same.
 
 const wasmrun = (window.wasmrun = {
   status: "loading", stdout: "", stderr: "", exitCode: null, instance: null, wasi: null, info: null, ran: null,
 });
 
+// (names unlikely to clash: JS glue loaded later as classic scripts shares these globals)
+const driverHost = window.wasmrunHost ?? null;
+const PAGE_ENDINGS = new Set(["exited", "trapped", "failed", "ready"]);
+
+/** Tell the driver, when there is one: "stdout", "stderr" and "note" text, "start" when the
+ *  program starts, then "end" once. */
+function reportToHost(kind, data) {
+  if (driverHost) driverHost.report(kind, data);
+}
+
+/** The standard input the driver gives the program (empty without one). */
+function hostStdin() {
+  return driverHost?.stdin ?? new Uint8Array(0);
+}
+
 function setStatus(kind, text) {
   wasmrun.status = kind;
   document.body.dataset.status = kind;
   document.getElementById("status").textContent = text;
+  if (kind === "running") reportToHost("start", null);
+  if (PAGE_ENDINGS.has(kind)) reportToHost("end", { status: kind, code: wasmrun.exitCode, text });
 }
 
 let scrolling = false;
 
 function write(text, stream = "stdout") {
   if (stream === "stdout" || stream === "stderr") wasmrun[stream] += text;
+  reportToHost(stream, text);
   const box = document.getElementById("console");
   const last = box.lastElementChild;
   if (last && last.className === stream) last.textContent += text;
@@ -41,13 +63,13 @@ function exited(code) {
 }
 
 function trapped(error) {
-  setStatus("trapped", `trapped: ${error.message}`);
   write(`${error.name}: ${error.message}\n`, "stderr");
+  setStatus("trapped", `trapped: ${error.message}`);
 }
 
 function failed(error) {
-  setStatus("failed", `failed: ${error.message}`);
   write(`${error.name}: ${error.message}\n`, "stderr");
+  setStatus("failed", `failed: ${error.message}`);
 }
 
 /** The import object for `imports` ({module, name, kind} each): WASI from the shim, stand-ins
@@ -77,7 +99,8 @@ function importObject(imports, wasi) {
 /** Instantiate the module with the WASI shim and run it: `_start`, else `_initialize`. */
 async function runWasi(info) {
   const response = fetch(info.wasm);  // the <link rel="preload"> in the head already asked for it
-  const wasi = new WASI({ args: info.args, env: info.env, stdout: (t) => write(t, "stdout"), stderr: (t) => write(t, "stderr") });
+  const wasi = new WASI({ args: info.args, env: info.env, stdin: hostStdin(),
+                         stdout: (t) => write(t, "stdout"), stderr: (t) => write(t, "stderr") });
   wasmrun.wasi = wasi;
   let instance;
   if (info.info_error) {  // wasmrun could not read the module: ask the browser for its imports

@@ -105,13 +105,45 @@ function loadScript(src) {
   });
 }
 
+/** console.log (and info) of the program to the console as stdout, still logged too: Go's
+ *  fallback and ESM bindings (AssemblyScript's `console.log`) print through it. */
+function captureConsoleLog() {
+  for (const name of ["log", "info"]) {
+    const original = console[name];
+    console[name] = (...parts) => { write(`${parts.join(" ")}\n`); original(...parts); };
+  }
+}
+
+/** Go's wasm_exec.js writes fd 1 and 2 alike to console.log, and reads no stdin: route the two
+ *  streams to the console as they are, and give fd 0 what the driver gave (nothing on the page). */
+function wireGoStdio() {
+  const fs = globalThis.fs;
+  const decoders = { 1: new TextDecoder(), 2: new TextDecoder() };
+  const writeSync = fs.writeSync.bind(fs);
+  fs.writeSync = (fd, buf) => {
+    if (fd !== 1 && fd !== 2) return writeSync(fd, buf);
+    write(decoders[fd].decode(buf, { stream: true }), fd === 1 ? "stdout" : "stderr");
+    return buf.length;
+  };
+  const input = hostStdin();
+  let at = 0;
+  const read = fs.read.bind(fs);
+  fs.read = (fd, buffer, offset, length, position, callback) => {
+    if (fd !== 0) return read(fd, buffer, offset, length, position, callback);
+    const count = Math.min(length, input.length - at);
+    buffer.set(input.subarray(at, at + count), offset);
+    at += count;
+    callback(null, count);
+  };
+}
+
 async function runGo(info) {
   await loadScript(info.js);
   const go = new globalThis.Go();
   go.argv = info.args;
   go.env = info.env;
-  const log = console.log;
-  console.log = (...parts) => { write(`${parts.join(" ")}\n`); log(...parts); };
+  captureConsoleLog();
+  wireGoStdio();
   go.exit = (code) => exited(code);
   const { instance } = await WebAssembly.instantiateStreaming(fetch(info.wasm, { cache: "no-store" }), go.importObject);
   wasmrun.instance = instance;
@@ -122,7 +154,11 @@ async function runGo(info) {
 
 async function runEmscripten(info) {
   const base = new URL(info.js, location.href);
+  const input = hostStdin();
+  let at = 0;
   globalThis.Module = {
+    // without a driver, emscripten's own default (a prompt) stays; with one, what it was given
+    ...(driverHost ? { stdin: () => (at < input.length ? input[at++] : null) } : {}),
     arguments: info.args.slice(1),
     print: (text) => write(`${text}\n`, "stdout"),
     printErr: (text) => write(`${text}\n`, "stderr"),
@@ -137,6 +173,7 @@ async function runEmscripten(info) {
 }
 
 async function runEsm(info) {
+  captureConsoleLog();
   const mod = await import(new URL(info.js, location.href).href);
   if (typeof mod.default === "function") await mod.default();
   const entries = Object.entries(mod)
@@ -274,8 +311,8 @@ async function main() {
   const info = wasmrun.info;
   if (!info.wasm) {
     showInfo(info);
-    setStatus("failed", info.error ? "build failed" : "nothing to run");
     if (info.error) write(info.error, "stderr");
+    setStatus("failed", info.error ? "build failed" : "nothing to run");
     return;
   }
   if (wasmrun.ran) {  // a plain module or a component: boot.js runs it, the rest waits for its output to show

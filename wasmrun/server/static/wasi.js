@@ -1,6 +1,7 @@
 // A browser WASI (preview1) shim for wasmrun's page: stdout and stderr to callbacks, argv,
-// environment, clocks, random and proc_exit. There is no file system: stdin reads as empty,
-// there are no preopened directories, and every other call answers ENOSYS.
+// environment, clocks, random and proc_exit. There is no file system: stdin reads what it is
+// given (nothing on the page; what was piped to `wasmrun run --headless`), there are no
+// preopened directories, and every other call answers ENOSYS.
 
 export const ERRNO = { SUCCESS: 0, BADF: 8, INVAL: 28, NOSYS: 52, SPIPE: 70, NOTCAPABLE: 76 };
 
@@ -17,13 +18,13 @@ const encoder = new TextEncoder();
 
 export class WASI {
   /**
-   * @param {{args?: string[], env?: Record<string,string>, stdin?: string,
+   * @param {{args?: string[], env?: Record<string,string>, stdin?: string | Uint8Array,
    *          stdout?: (text: string) => void, stderr?: (text: string) => void}} options
    */
   constructor({ args = [], env = {}, stdin = "", stdout = () => {}, stderr = () => {} } = {}) {
     this.args = args.map((a) => encoder.encode(`${a}\0`));
     this.env = Object.entries(env).map(([k, v]) => encoder.encode(`${k}=${v}\0`));
-    this.stdin = encoder.encode(stdin);
+    this.stdin = typeof stdin === "string" ? encoder.encode(stdin) : stdin;
     this.stdinPos = 0;
     this.sinks = { 1: stdout, 2: stderr };
     this.decoders = { 1: new TextDecoder(), 2: new TextDecoder() };
