@@ -15,6 +15,8 @@ directory, or ``WASMRUN_TOOLS_DIR``), one subdirectory per tool and version:
 * for JavaScript and TypeScript projects: ``componentize-qjs`` (QuickJS, with its prebuilt
   binding for the platform), ``esbuild`` (the bundler) and ``typescript`` (only for a project
   without its own), each ``npm install``-ed without install scripts.
+* ``componentize-py`` (PyPI, 46 MB, CPython 3.14 for WASI inside): whole-Python programs and
+  libraries as components (:mod:`wasmrun.languages.python.components`).
 
 Each is installed once, under a lock (two compiles never install twice), into a temporary
 directory that is renamed into place only when complete, so a failed or interrupted install
@@ -95,7 +97,10 @@ ESBUILD = ManagedTool("esbuild", "0.28.2", "npm", "esbuild", "node_modules/esbui
 TYPESCRIPT = ManagedTool("typescript", "5.9.3", "npm", "typescript", "node_modules/typescript/bin/tsc",
                          "TypeScript projects without typescript in their node_modules",
                          with_packages=("typescript@5.9.3",))
-TOOLS = (WASM_TOOLS, JCO, JCO_TRANSPILE, COMPONENTIZE_QJS, ESBUILD, TYPESCRIPT)
+COMPONENTIZE_PY = ManagedTool("componentize-py", "0.25.1", "pypi", "componentize-py",
+                               "componentize_py/componentize_py.abi3.so",
+                               "python: whole Python as components (CPython 3.14 for WASI inside)")
+TOOLS = (WASM_TOOLS, JCO, JCO_TRANSPILE, COMPONENTIZE_QJS, ESBUILD, TYPESCRIPT, COMPONENTIZE_PY)
 
 
 def tools_dir() -> Path:

@@ -36,6 +36,8 @@ class ProjectConfig(BaseModel):
                                "(a Makefile's NAME.wasm, a CMake executable target)")
     world: str | None = Field(None, description="--target component: the world of wit/ a library exports "
                               "(needed when wit/ holds several)")
+    python_modules: list[str] = Field(default_factory=list, description="whole Python: modules the program "
+                                      "imports by computed name (importlib.import_module(name)), bundled too")
     source: Path | None = Field(None, exclude=True, description="the file these came from")
 
     def output_path(self, project_dir: Path) -> Path | None:
