@@ -374,7 +374,8 @@ DIFFERENTIAL = [(name, [], "") for name in CORPUS if name not in ("argv", "stdin
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "args", "stdin"), DIFFERENTIAL, ids=[f"{n}-{'-'.join(a)}" for n, a, _ in DIFFERENTIAL])
+@pytest.mark.parametrize(("name", "args", "stdin"), DIFFERENTIAL,
+                         ids=[f"{n}-{'-'.join(a)}" for n, a, _ in DIFFERENTIAL])
 def test_component_behaves_as_cpython(corpus: tuple[Path, Path], shared_env: dict[str, str], name: str,
                                       args: list[str], stdin: str) -> None:
     project, wasm = corpus

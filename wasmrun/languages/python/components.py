@@ -223,7 +223,8 @@ def prepare_program(root: Path, entry: Path, build_dir: Path, extra_modules: lis
     into ``build_dir``."""
     modules = find_modules(root, entry, extra_modules)
     wit_dir = build_dir / "wit"
-    shutil.copytree(component_tools.wasi_wit_packages(WASI_VERSION), wit_dir / "deps")
+    wasi_wit = component_tools.wasi_wit_packages(WASI_VERSION)
+    shutil.copytree(wasi_wit, wit_dir / "deps")
     (wit_dir / "world.wit").write_text(WORLD_WIT, encoding="utf-8")
     app_dir = build_dir / "app"
     program = app_dir / "program"
@@ -240,7 +241,7 @@ def prepare_program(root: Path, entry: Path, build_dir: Path, extra_modules: lis
     tool_dir = componentize_py()
     argv = command_argv(tool_dir, wit_dir, WORLD, APP, [app_dir, *([site] if site else [])], out)
     files = [*([entry] if entry.is_relative_to(root) else []), *modules.local.values(), *dependencies.files(site),
-             tool_dir / component_tools.COMPONENTIZE_PY.marker]
+             tool_dir / component_tools.COMPONENTIZE_PY.marker, *sorted(wasi_wit.rglob("*.wit"))]
     return App(argv=argv, inputs=files, probed=[])
 
 
