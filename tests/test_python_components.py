@@ -573,3 +573,9 @@ def test_refuse_native_names_the_distribution(tmp_path: Path) -> None:
     (info / "RECORD").write_text("quick/__init__.py,,\nquick/_c.cpython-311-x86_64-linux-gnu.so,,\n")
     with pytest.raises(BuildError, match=r"^dependency 'quick' has native code \(it ships quick/_c"):
         dependencies.refuse_native(tmp_path)
+
+
+def test_ci_warms_the_pinned_componentize_py() -> None:
+    """scripts/toolchains/python.sh downloads the componentize-py version wasmrun pins."""
+    script = (Path(__file__).resolve().parents[1] / "scripts" / "toolchains" / "python.sh").read_text()
+    assert component_tools.COMPONENTIZE_PY.spec in script
