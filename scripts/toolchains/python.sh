@@ -8,6 +8,10 @@ set -euo pipefail
 source "$(dirname "$0")/_lib.sh"
 
 python="${PYTHON:-python3}"
+if ! "$python" -m pip --version >/dev/null 2>&1; then
+  echo "  no pip for $python: componentize-py will be fetched on first use instead"
+  exit 0
+fi
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 "$python" -m pip download --quiet --disable-pip-version-check --no-deps --dest "$scratch" componentize-py==0.25.1
