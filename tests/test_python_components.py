@@ -516,8 +516,10 @@ def test_imports_anywhere_are_found_and_local_modules_followed(make_project: Mak
     assert sorted(found.local) == ["helpers", "helpers.text", "helpers.util"]
     assert {"json", "tomllib", "collections", "collections.OrderedDict", "itertools", "re"} <= found.external
     assert not any(name.startswith("helpers") for name in found.external)
-    computed = find_modules(project, project / "main.py", ["plugins_by_name"])
+    computed = find_modules(project, project / "main.py", ["plugins_by_name", "helpers.text"])
     assert "plugins_by_name" in computed.external
+    only_extra = find_modules(project, project / "helpers" / "text.py", ["helpers.util"])
+    assert sorted(only_extra.local) == ["helpers", "helpers.text", "helpers.util"]
 
 
 DOTTED = st.lists(st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True), min_size=1, max_size=4).map(".".join)

@@ -89,7 +89,8 @@ def find_modules(root: Path, entry: Path, extra: list[str] | None = None) -> Pro
     found = ProgramModules()
     pending: list[tuple[str, Path]] = [("__main__", entry)]
     for name in extra or []:
-        pending += _local_or_external(root, name, found)
+        for parent in _with_parents(name):  # a module of a package needs its package first
+            pending += _local_or_external(root, parent, found)
     seen: set[Path] = set()
     while pending:
         name, path = pending.pop()
