@@ -153,6 +153,18 @@ def _status(code):
     return 1
 
 
+def _without_runner(tb):
+    """The traceback as CPython would show it for ``python main.py``: no frame of this runner."""
+    kept = []
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.endswith("wasmrun_app.py"):
+            kept.append(tb)
+        tb = tb.tb_next
+    for frame, following in zip(kept, kept[1:] + [None]):
+        frame.tb_next = following
+    return kept[0] if kept else None
+
+
 def _run_program():
     os.environ.clear()
     os.environ.update(dict(_environment.get_environment()))
@@ -167,7 +179,7 @@ def _run_program():
     except SystemExit as exc:
         status = _status(exc.code)
     except BaseException as exc:
-        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+        traceback.print_exception(type(exc), exc, _without_runner(exc.__traceback__))
         status = 1
     try:
         atexit._run_exitfuncs()
