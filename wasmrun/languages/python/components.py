@@ -37,8 +37,10 @@ TIMEOUT_S = 900.0
 NOT_PRELOADED = frozenset({"this", "antigravity", "__hello__", "__phello__", "idlelib", "tkinter", "turtle",
                            "turtledemo", "test", "wasmrun_app", "wasmrun_manifest"})
 #: Always there: what the runner itself and a traceback need.
-BASELINE = ("traceback", "linecache", "atexit", "types", "importlib", "importlib.util", "importlib.abc",
-            "encodings", "codecs", "io", "os", "sys")
+BASELINE = ("traceback", "linecache", "atexit")
+#: Imported for the runner itself, without following what they import inside their functions
+#: (``os`` would bring ``subprocess`` and much more: a bigger component, slower to load).
+RUNNER_MODULES = ("types", "importlib", "importlib.util", "importlib.abc", "encodings", "codecs", "io", "os", "sys")
 
 WORLD_WIT = f"""package wasmrun:python-program;
 
@@ -140,6 +142,8 @@ def _preload(names):
                     pending += [f"{base}.{alias.name}" for alias in node.names if alias.name != "*"]
 
 
+for _name in _manifest.RUNNER_MODULES:
+    importlib.import_module(_name)
 _preload([*_manifest.BASELINE, *_manifest.EXTERNAL])
 sys.meta_path.insert(0, _ProgramModules())
 
@@ -265,6 +269,7 @@ def _manifest(root: Path, entry: Path, modules: ProgramModules, external: set[st
             f"LOCAL = {local!r}\n"
             f"EXTERNAL = {sorted(external)!r}\n"
             f"BASELINE = {list(BASELINE)!r}\n"
+            f"RUNNER_MODULES = {list(RUNNER_MODULES)!r}\n"
             f"NOT_PRELOADED = {sorted(NOT_PRELOADED)!r}\n")
 
 
