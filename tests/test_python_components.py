@@ -475,6 +475,8 @@ def test_init_library_template_exports_its_world(shared_env: dict[str, str], tmp
         results.append(func(store, *args))
         func.post_return(store)
     assert results == [42, "hello, Ada"]
+    invoked = wasmrun(shared_env, "exec", "--invoke", 'greet("Ada")', wasm)
+    assert (invoked.returncode, invoked.stdout) == (0, '"hello, Ada"\n'), invoked.stderr
 
 
 # -- refusals: one line, before any build --------------------------------------------------------
