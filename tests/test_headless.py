@@ -411,3 +411,38 @@ def test_reading_the_pages_reports_never_fails_on_any_console_line() -> None:
     assert outcome_of_end({"status": "exited", "code": "9"}).exit_code == 0  # a code that is not a number
     assert outcome_of_end({"status": "trapped"}).exit_code == 134
     assert outcome_of_end({"status": "failed", "text": "failed: x"}).message == "the page could not run the program: x"
+
+
+# -- a component (wasmrun's page runs jco's transpiled component) ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def component_tools_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One managed install of the component tools for the runs below (each run's WASMRUN_HOME is
+    its own, but the tools may be shared through WASMRUN_TOOLS_DIR)."""
+    require_tool("npm")
+    return tmp_path_factory.mktemp("component-tools")
+
+
+def test_a_component_prints_and_exits_0(example: Callable[[str], Path], component_tools_dir: Path) -> None:
+    ran = headless(example("wat-hello"), "--target", "component",
+                   env={"WASMRUN_TOOLS_DIR": str(component_tools_dir)})
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == "hello from WebAssembly text\n"
+
+
+def test_a_component_failing_exits_1_with_its_stderr(make_project: Callable[..., Path],
+                                                     component_tools_dir: Path) -> None:
+    """WASI 0.2's exit carries only ok or err, so a command exiting 7 ends with 1, as it does under
+    ``wasmrun exec`` of the same component."""
+    project = make_project({"main.wat": wat("""
+  (data (i32.const 1024) "to stdout\\n")
+  (data (i32.const 1040) "to stderr\\n")
+  (func (export "_start")
+    (call $print (i32.const 1024) (i32.const 10))
+    (call $eprint (i32.const 1040) (i32.const 10))
+    (call $proc_exit (i32.const 7)))""")})
+    ran = headless(project, "--target", "component", env={"WASMRUN_TOOLS_DIR": str(component_tools_dir)})
+    assert ran.returncode == 1, ran.stderr
+    assert ran.stdout == "to stdout\n"
+    assert "to stderr" in ran.stderr
