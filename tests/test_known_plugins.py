@@ -58,9 +58,20 @@ def test_the_words_name_the_index_package_and_the_checkout_path() -> None:
     assert known is not None
     words = known_plugins.how_to_install(known)
     assert "`wasmrun plugin install wasmrun-rust` (from a package index)" in words
-    checkout = Path(__file__).resolve().parents[1] / "plugins" / "wasmrun-rust"
-    if (checkout / "pyproject.toml").is_file():  # running from a checkout: its real path
+    checkout = known_plugins.checkout_path(known)
+    if checkout is not None:  # wasmrun runs from a checkout (an editable install): its real path
+        assert checkout == Path(known_plugins.__file__).resolve().parents[1] / "plugins" / "wasmrun-rust"
         assert f"`wasmrun plugin install {checkout}` (from a wasmrun checkout)" in words
+    else:  # installed from a wheel (as CI runs it): where to find it in a checkout
+        assert "`wasmrun plugin install PATH/TO/wasmrun/plugins/wasmrun-rust` (from a wasmrun checkout)" in words
+
+
+def test_the_words_name_a_checkout_when_there_is_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    known = known_plugins.by_name("rust")
+    assert known is not None
+    monkeypatch.setattr(known_plugins, "checkout_path", lambda _known: tmp_path / "plugins" / "wasmrun-rust")
+    assert f"`wasmrun plugin install {tmp_path}/plugins/wasmrun-rust` (from a wasmrun checkout)" in \
+        known_plugins.how_to_install(known)
 
 
 def test_detect_json_has_the_missing_plugin(hidden: None, make_project: Callable[..., Path], cli: Cli) -> None:

@@ -80,6 +80,10 @@ NOT_NODE_TYPES = {"AST", "mod", "stmt", "expr", "expr_context", "boolop", "opera
                   "NameConstant", "Ellipsis", "Index", "ExtSlice", "Suite", "AugLoad", "AugStore", "Param"}
 
 
+
+#: The typed compiler, chosen in wasmrun.toml (these tests are about its errors).
+TYPED = 'toolchain = "typed"\n'
+
 def node_classes() -> list[type[ast.AST]]:
     found: set[type[ast.AST]] = set()
     todo: list[type[ast.AST]] = [ast.AST]
@@ -146,7 +150,8 @@ def test_errors_name_the_place_the_construct_and_the_alternative(source: str, ex
 
 
 def test_cli_reports_a_compile_error_in_one_line_exit_1(cli, make_project: Callable[..., Path]) -> None:  # type: ignore[no-untyped-def]
-    project = make_project({"main.py": "def main() -> None:\n    xs = [1, 2]\n"})
+    # the typed compiler's errors (a main.py is whole Python by default, which has no such limits)
+    project = make_project({"main.py": "def main() -> None:\n    xs = [1, 2]\n", "wasmrun.toml": TYPED})
     result = cli("compile", project)
     assert result.exit_code == 1
     assert "main.py:2:10: construct list is not supported (supported instead:" in result.stderr
@@ -156,6 +161,6 @@ def test_cli_reports_a_compile_error_in_one_line_exit_1(cli, make_project: Calla
 def test_compile_project_raises_build_error(make_project: Callable[..., Path]) -> None:
     from wasmrun.errors import BuildError
 
-    project = make_project({"main.py": "class A:\n    pass\n"})
+    project = make_project({"main.py": "class A:\n    pass\n", "wasmrun.toml": TYPED})
     with pytest.raises(BuildError, match=r"^main\.py:1:1: construct 'class' is not supported"):
         compile_project(project, load_plugins(entry_points=False))
