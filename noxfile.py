@@ -66,7 +66,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    session.install("mypy", "pytest", "-e", ".")
+    session.install("mypy", "pytest", "-e", ".[browser]")  # playwright: the headless driver is typed too
     session.run("mypy", "wasmrun")
 
 
