@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,3 +107,21 @@ def cli() -> Callable[..., CliResult]:
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def install_component_tools() -> Callable[..., Path]:
+    """``install(root, tools)``: wasmrun's own first-use install of the managed ``tools`` into
+    ``root`` (as ``WASMRUN_TOOLS_DIR``), for a module's fixture to do once before any build (a
+    build that installs a tool is not stored in the cache); returns ``root``."""
+    from wasmrun import component_tools
+
+    def install(root: Path, tools: Iterable[component_tools.ManagedTool]) -> Path:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(root))
+            for tool in tools:
+                component_tools.ensure(tool)
+        return root
+
+    return install
+

@@ -5,7 +5,6 @@ and the exit code on the page, live reload, and typed forms for a library's func
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -28,23 +27,12 @@ pytestmark = [pytest.mark.toolchain("chromium"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def shared_tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shared_tools(tmp_path_factory: pytest.TempPathFactory, install_component_tools: Callable[..., Path]) -> Path:
     """The component tools (wasm-tools, jco's adapters, jco-transpile with the shim), installed
     once for the module by wasmrun's own first-use install."""
     require_tool("npm")
     require_tool("node")
-    root = tmp_path_factory.mktemp("component-tools")
-    saved = os.environ.get(component_tools.TOOLS_DIR_VARIABLE)
-    os.environ[component_tools.TOOLS_DIR_VARIABLE] = str(root)
-    try:
-        for tool in component_tools.TOOLS:
-            component_tools.ensure(tool)
-    finally:
-        if saved is None:
-            os.environ.pop(component_tools.TOOLS_DIR_VARIABLE, None)
-        else:
-            os.environ[component_tools.TOOLS_DIR_VARIABLE] = saved
-    return root
+    return install_component_tools(tmp_path_factory.mktemp("component-tools"), component_tools.TOOLS)
 
 
 @pytest.fixture(autouse=True)

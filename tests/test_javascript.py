@@ -24,23 +24,12 @@ Example = Callable[[str], Path]
 
 
 @pytest.fixture(scope="module")
-def shared_tools_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shared_tools_dir(tmp_path_factory: pytest.TempPathFactory, install_component_tools: Callable[..., Path]) -> Path:
     """The managed tools, installed once for the module by wasmrun's own first-use install."""
     require_tool("node")
     require_tool("npm")
-    root = tmp_path_factory.getbasetemp() / "js-tools"
-    saved = os.environ.get(component_tools.TOOLS_DIR_VARIABLE)
-    os.environ[component_tools.TOOLS_DIR_VARIABLE] = str(root)
-    try:  # before any build: a build that installs a tool is not stored in the cache
-        for tool in (component_tools.COMPONENTIZE_QJS, component_tools.ESBUILD, component_tools.TYPESCRIPT,
-                     component_tools.JCO):
-            component_tools.ensure(tool)
-    finally:
-        if saved is None:
-            os.environ.pop(component_tools.TOOLS_DIR_VARIABLE, None)
-        else:
-            os.environ[component_tools.TOOLS_DIR_VARIABLE] = saved
-    return root
+    return install_component_tools(tmp_path_factory.getbasetemp() / "js-tools", (
+        component_tools.COMPONENTIZE_QJS, component_tools.ESBUILD, component_tools.TYPESCRIPT, component_tools.JCO))
 
 
 @pytest.fixture(autouse=True)
