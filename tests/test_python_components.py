@@ -382,7 +382,8 @@ def test_component_behaves_as_cpython(corpus: tuple[Path, Path], shared_env: dic
     expected = subprocess.run([sys.executable, f"corpus/{name}.py", *args], input=stdin, capture_output=True,
                               text=True, check=False, cwd=project, env={"PATH": os.environ.get("PATH", "")})
     got = wasmrun(shared_env, "exec", wasm, name, *args, stdin=stdin)
-    assert got.stdout == expected.stdout
+    # exit code and stderr in the message: a stdin case once printed nothing, and why was lost
+    assert got.stdout == expected.stdout, (got.returncode, got.stderr[-2000:])
     assert got.returncode == expected.returncode
     last = (expected.stderr.strip().splitlines() or [""])[-1]
     assert (got.stderr.strip().splitlines() or [""])[-1] == last
