@@ -35,6 +35,17 @@ COMPILE_VALUE_OPTIONS = {"--output": "output", "-o": "output", "--optimization":
                          "--language": "language", "-l": "language", "--target": "target", "--toolchain": "toolchain"}
 COMPILE_FLAGS = {"--debug-info": "debug_info", "--json": "as_json", "--no-opt": "no_opt"}
 COMPILE_CHOICES = {"optimization": ("debug", "release", "size"), "target": ("wasm", "web", "component")}
+#: Options of ``run --headless`` this route understands; ``--watch`` and ``--open`` (refused with
+#: --headless), ``--help`` and anything malformed go to typer, which says what is wrong.
+RUN_VALUE_OPTIONS = {"--port": "port", "-p": "port", "--host": "host", "--env": "env", "--target": "target",
+                     "--optimization": "optimization", "--language": "language", "-l": "language",
+                     "--output": "output", "-o": "output", "--toolchain": "toolchain", "--timeout": "timeout",
+                     "--browser": "browser"}
+RUN_FLAGS = {"--no-opt": "no_opt", "--log-requests": "log_requests", "--headless": "headless"}
+#: ``run``'s names: ``serve`` and ``dev`` are the same command.
+RUN_NAMES = ("run", "serve", "dev")
+#: The longest --timeout typer's ``run`` accepts.
+MAX_TIMEOUT_S = 365 * 24 * 3600
 
 
 def _err(line: str) -> None:
@@ -254,6 +265,90 @@ def _parse_exec(argv: list[str]) -> dict[str, object] | None:
     return values
 
 
+def run_headless_main(argv: list[str], values: dict[str, object]) -> int:
+    """``run --headless`` with options :func:`_parse_run` took: the browser starts first, then the
+    project is served (restored from the build cache when its manifest allows, see
+    :func:`wasmrun.server.app.prepare_site`) without typer; the exit code is the program's."""
+    from wasmrun.headless.prelaunch import prelaunch
+
+    prelaunch(argv)
+    from wasmrun.headless.command import err, headless_main
+    from wasmrun.server.app import BuildOptions, ServeOptions
+
+    output = values["output"]
+    build = BuildOptions(output_dir=None if output is None else Path(str(output)), optimization=values["optimization"],  # type: ignore[arg-type]
+                         target=values["target"], language=values["language"], toolchain=values["toolchain"],  # type: ignore[arg-type]
+                         optimize=not values["no_opt"])
+    serve = ServeOptions(host=str(values["host"]), port=values["port"], args=list(values["args"]),  # type: ignore[arg-type, call-overload]
+                         env=dict(values["env"]), log_requests=bool(values["log_requests"]), log=err)  # type: ignore[call-overload]
+    return headless_main(str(values["path"]), serve, build, timeout=values["timeout"], browser=values["browser"],  # type: ignore[arg-type]
+                         leave=True)
+
+
+def _parse_run(argv: list[str]) -> dict[str, object] | None:
+    """``run``'s options when they ask for a headless run this route can take as they are; None
+    for typer (no --headless, --help, a malformed or out-of-range value, an unknown option)."""
+    values: dict[str, object] = {"path": ".", "args": [], "port": 0, "host": "127.0.0.1", "env": {}, "target": None,
+                                 "optimization": None, "language": None, "output": None, "toolchain": None,
+                                 "timeout": None, "browser": None, "no_opt": False, "log_requests": False,
+                                 "headless": False}
+    paths: list[str] = []
+    i = 0
+    while i < len(argv):
+        name, eq, inline = argv[i].partition("=")
+        if argv[i] == "--":
+            values["args"] = argv[i + 1:]
+            break
+        if not name.startswith("-") or name == "-":
+            paths.append(argv[i])
+            i += 1
+        elif name in RUN_FLAGS and not eq:
+            values[RUN_FLAGS[name]] = True
+            i += 1
+        elif name in RUN_VALUE_OPTIONS and (eq or name.startswith("--")) and (eq or i + 1 < len(argv)):
+            value, i = (inline, i + 1) if eq else (argv[i + 1], i + 2)
+            key = RUN_VALUE_OPTIONS[name]
+            if value.startswith("-") and key not in ("port", "timeout") or not _run_value(values, key, value):
+                return None
+        else:
+            return None
+    if not values["headless"] or len(paths) > 1 or (not paths and values["args"]):
+        return None  # (after --, click fills a missing PATH first: typer's to decide)
+    if paths:
+        values["path"] = paths[0]
+    return values
+
+
+def _run_value(values: dict[str, object], key: str, value: str) -> bool:
+    """Take ``value`` for ``key``; False when typer's ``run`` would refuse it."""
+    if key == "port":
+        try:
+            port = int(value)
+        except ValueError:
+            return False
+        if not 0 <= port <= 65535:
+            return False
+        values[key] = port
+    elif key == "timeout":
+        try:
+            seconds = float(value)
+        except ValueError:
+            return False
+        if not 0 < seconds <= MAX_TIMEOUT_S:
+            return False
+        values[key] = seconds
+    elif key == "env":
+        env_key, sep, env_value = value.partition("=")
+        if not sep or not env_key:
+            return False
+        values["env"][env_key] = env_value  # type: ignore[index]
+    elif key in COMPILE_CHOICES and value not in COMPILE_CHOICES[key]:
+        return False
+    else:
+        values[key] = value
+    return True
+
+
 def plan(argv: list[str]) -> Callable[[], int | None] | None:
     """What the fast route would run for ``argv`` (``exec``, ``verify`` or ``inspect`` of a file,
     a ``compile`` the build cache's manifest may answer), or None when it is typer's to handle. Nothing runs until the returned
@@ -276,6 +371,11 @@ def plan(argv: list[str]) -> Callable[[], int | None] | None:
         if command == "inspect":
             return lambda: inspect_main(files[0], as_json="--json" in flags)
         return lambda: verify_main(files[0], detailed="--detailed" in flags, as_json="--json" in flags)
+    if command in RUN_NAMES and "--headless" in rest:
+        values = _parse_run(rest)
+        if values is None:
+            return None
+        return lambda: run_headless_main(rest, values)
     if command == "compile":
         options = _parse_compile(rest)
         if options is None:

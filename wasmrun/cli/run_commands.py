@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from wasmrun.cli.output import err, handles_errors
+
+if TYPE_CHECKING:
+    from wasmrun.server.app import BuildOptions, ServeOptions
 
 RUN_HELP = """Build a project (or take a .wasm file) and serve it with a page that runs it.
 
@@ -114,62 +117,15 @@ def run_command(
 run_command.__doc__ = RUN_HELP
 
 
-def _run_headless(path: str, serve: object, build: object, timeout: float | None, browser: str | None) -> NoReturn:
-    """``run --headless``: stdout is the program's alone; wasmrun's lines go to stderr."""
-    import contextlib
-    import os
-    import sys
-
-    from wasmrun.headless.driver import HeadlessOptions
-    from wasmrun.headless.run import run_headless
-
-    stdin = b"" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.buffer.read()
-
-    def write_out(text: str) -> None:
-        with contextlib.suppress(BrokenPipeError):  # the reader left (`| head -1`): the program still runs to its end
-            sys.stdout.write(text)
-            sys.stdout.flush()
-
-    def write_err(text: str) -> None:
-        sys.stderr.write(text)
-        sys.stderr.flush()
-
+def _run_headless(path: str, serve: ServeOptions, build: BuildOptions, timeout: float | None,
+                  browser: str | None) -> NoReturn:
+    """``run --headless``: stdout is the program's alone; wasmrun's lines go to stderr. As its own
+    process wasmrun leaves at once when the program ends (:func:`~wasmrun.headless.command.headless_main`);
+    in-process (a test's CLI runner) it returns the exit code through typer."""
     from wasmrun import cli
-    from wasmrun.cli.output import report_error
-    from wasmrun.errors import EXIT_INTERRUPTED, WasmrunError
+    from wasmrun.headless.command import headless_main
 
-    options = HeadlessOptions(browser=browser, timeout=timeout, stdin=stdin)
-    if not cli.process_entry:  # in-process (a test's CLI runner): wait for the browser, then return
-        outcome = run_headless(path, serve, build, options, write_out, write_err)  # type: ignore[arg-type]
-        if outcome.message:
-            err(f"error: {outcome.message}")
-        raise typer.Exit(outcome.exit_code)
-    # As its own process: once the program has ended (or the build failed, or Ctrl-C), wasmrun
-    # leaves at once (os._exit), without waiting for the browser to close: Playwright's driver,
-    # its pipe closed, kills the browser and removes its profile. That also keeps the
-    # interpreter's exit from tearing down the browser thread's greenlets, which can crash while
-    # that thread is busy. The server is closed by then; errors are printed as handles_errors would.
-    try:
-        outcome = run_headless(path, serve, build, options, write_out, write_err,  # type: ignore[arg-type]
-                               wait_for_close=False)
-    except KeyboardInterrupt:
-        err("interrupted")
-        code = EXIT_INTERRUPTED
-    except WasmrunError as exc:
-        report_error(exc)
-        code = exc.exit_code
-    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-        from wasmrun.cli import unexpected_error
-
-        code = unexpected_error(exc)
-    else:
-        if outcome.message:
-            err(f"error: {outcome.message}")
-        code = outcome.exit_code
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(code)
+    raise typer.Exit(headless_main(path, serve, build, timeout=timeout, browser=browser, leave=cli.process_entry))
 
 
 @handles_errors

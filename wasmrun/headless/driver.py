@@ -89,6 +89,7 @@ class BrowserSession(threading.Thread):
         self._urls: queue.Queue[str | None] = queue.Queue()
         self._cancelled = threading.Event()
         self.finished = threading.Event()  # the outcome (or error) is known; the browser may still be closing
+        self.imported = threading.Event()  # Playwright is imported (or could not be): its driver starts next
 
     # -- the main thread's side -----------------------------------------------------------------
 
@@ -120,11 +121,14 @@ class BrowserSession(threading.Thread):
             if not self._cancelled.is_set():
                 self.error = _launch_error(exc, self.executable)
         finally:
+            self.imported.set()
             self.finished.set()
 
     def _run(self) -> None:
-        from playwright.sync_api import sync_playwright
-
+        try:
+            from playwright.sync_api import sync_playwright
+        finally:
+            self.imported.set()
         with sync_playwright() as playwright:
             # a fresh temporary profile per launch (Playwright's default): parallel runs never share one
             browser = playwright.chromium.launch(executable_path=str(self.executable), args=self.options.launch_args,
@@ -155,6 +159,8 @@ class BrowserSession(threading.Thread):
         own_page = not url.rstrip("/").endswith("__wasmrun")  # no wasmrun page: a project's index.html
 
         def on_console(message: Any) -> None:
+            if ended:  # the program has ended: what the page says while wasmrun closes is not its output
+                return
             text = message.text
             report = _report_of(text)
             if report is not None:
@@ -173,6 +179,8 @@ class BrowserSession(threading.Thread):
                 self.stdout(f"{text}\n")
 
         def on_page_error(error: Any) -> None:
+            if ended:
+                return
             self.stderr(f"uncaught {getattr(error, 'name', 'Error')}: {getattr(error, 'message', error)}\n")
 
         def on_crash(_: Any) -> None:

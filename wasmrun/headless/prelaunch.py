@@ -34,9 +34,17 @@ def _browser_option(args: Sequence[str]) -> str | None:
     return None
 
 
+#: At most this long the caller waits for Playwright's import before going on with its own.
+IMPORT_WAIT_S = 2.0
+
+
 def prelaunch(args: Sequence[str]) -> None:
     """Start the browser the arguments name (quietly nothing when it cannot be found: the command
-    then reports that as it would without a pre-launch)."""
+    then reports that as it would without a pre-launch), and return once Playwright is imported.
+
+    Waiting for that import keeps the caller's own imports from competing with it for the GIL:
+    Playwright's import comes before its driver starts, on the road to the page, while the
+    caller's (the CLI, the server) have time until the browser is up."""
     import atexit
 
     from wasmrun.errors import WasmrunError
@@ -53,6 +61,7 @@ def prelaunch(args: Sequence[str]) -> None:
     _session = BrowserSession(browser.path, HeadlessOptions(browser=_browser), _unset, _unset)
     _session.start()
     atexit.register(_cancel)
+    _session.imported.wait(IMPORT_WAIT_S)
 
 
 def take(browser: str | None, stdout: Callable[[str], None], stderr: Callable[[str], None],

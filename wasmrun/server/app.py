@@ -148,7 +148,7 @@ class Site:
     output_dir: Path | None = None
     wasm_file: Path | None = None
     plugin: str | None = None
-    plugins: Any = None  # the Plugins that build it, to ask which files are sources
+    plugins: Any = None  # the Plugins that build it, to ask which files are sources (None: not loaded yet)
     invocation: dict[str, Any] | None = None  # its builds' compile invocation (wasmrun.manifests)
 
     def roots(self) -> list[Path]:
@@ -1010,11 +1010,12 @@ def prepare_site(path: str | Path, options: ServeOptions, build: BuildOptions | 
                  plugins: Any = None) -> tuple[Site, Builder | None]:
     """Build the project at ``path`` (or take the ``.wasm`` file, or the directory with an
     ``index.html``) and return what to serve. A failed first build raises, unless watching: then
-    the page shows the error until a build succeeds."""
-    from wasmrun.building import choose_plugin, compile_project, default_plugins
-    from wasmrun.errors import NoPluginError
+    the page shows the error until a build succeeds.
+
+    A first build the build cache's manifest has (every input unchanged) is restored before any
+    plugin is loaded, as ``compile`` does (:mod:`wasmrun.manifests`): the plugins load when a
+    rebuild or live reload needs them."""
     from wasmrun.manifests import invocation
-    from wasmrun.models import Optimization, Target
     from wasmrun.outputs import default_output_dir
     from wasmrun.project_config import load_project_config
 
@@ -1028,32 +1029,49 @@ def prepare_site(path: str | Path, options: ServeOptions, build: BuildOptions | 
         if given.suffix.lower() != ".wasm":
             raise UsageError(f"not a project directory or a .wasm file: {path}")
         return Site(given.stem, state, wasm_file=given), None
-    plugins = plugins or default_plugins()
     # what `compile` would take from the project's wasmrun.toml: the server needs the plugin and
     # the output directory before the first build (to serve and to ignore it); compile_project
     # reads the rest (target, optimization, toolchain, extra arguments) at every build
     settings = load_project_config(given)
-    try:
-        plugin = choose_plugin(given, plugins, build.language or settings.language)
-    except NoPluginError:
-        if (given / "index.html").is_file():
-            return Site(given.name, state, project_dir=given), None
-        raise
     output_dir = (build.output_dir or settings.output_path(given) or default_output_dir(given)).absolute()
+    compile_options = invocation(given, output_dir=output_dir, optimization=build.optimization, target=build.target,
+                                 language=build.language, toolchain=build.toolchain,
+                                 extra_args=list(build.extra_args or []), optimize=build.optimize)
+    site = Site(given.name, state, project_dir=given, output_dir=output_dir, plugins=plugins,
+                invocation=compile_options)
+
+    def the_plugins() -> Any:
+        if site.plugins is None:
+            from wasmrun.building import default_plugins
+
+            site.plugins = default_plugins()
+        return site.plugins
+
+    restored = None if build.target == "component" else _restored_build(compile_options, output_dir)
+    if restored is not None:
+        site.plugin = restored.plugin
+    else:
+        from wasmrun.building import choose_plugin
+        from wasmrun.errors import NoPluginError
+
+        try:
+            site.plugin = choose_plugin(given, the_plugins(), build.language or settings.language)
+        except NoPluginError:
+            if (given / "index.html").is_file():
+                return Site(given.name, state, project_dir=given), None
+            raise
 
     def run_build() -> BuildResult:
+        from wasmrun.building import compile_project
+        from wasmrun.models import Optimization, Target
+
         before = _placed_files(output_dir)
-        result = compile_project(given, plugins, output_dir=output_dir,
+        result = compile_project(given, the_plugins(), output_dir=output_dir,
                                  optimization=Optimization(build.optimization) if build.optimization else None,
                                  target=Target(build.target) if build.target else None, language=build.language,
                                  toolchain_name=build.toolchain, extra_args=build.extra_args,
                                  optimize=build.optimize)
         return with_placed_files(result, before, _placed_files(output_dir))
-
-    site = Site(given.name, state, project_dir=given, output_dir=output_dir, plugin=plugin, plugins=plugins,
-                invocation=invocation(given, output_dir=output_dir, optimization=build.optimization,
-                                      target=build.target, language=build.language, toolchain=build.toolchain,
-                                      extra_args=list(build.extra_args or []), optimize=build.optimize))
 
     def report(result: BuildResult | None, error: str | None) -> None:
         if result is not None:
@@ -1062,6 +1080,9 @@ def prepare_site(path: str | Path, options: ServeOptions, build: BuildOptions | 
             options.log(f"build failed; still serving the last good build\n{error}")
 
     builder = Builder(state, run_build, report)
+    if restored is not None:
+        state.result = restored
+        return site, builder
     try:
         state.result = run_build()
     except Exception as exc:
@@ -1070,6 +1091,18 @@ def prepare_site(path: str | Path, options: ServeOptions, build: BuildOptions | 
         state.failed(build_error_text(exc))
         options.log(f"build failed; watching for changes\n{state.error}")
     return site, builder
+
+
+def _restored_build(compile_options: dict[str, Any], output_dir: Path) -> BuildResult | None:
+    """The first build, restored from the build cache as ``compile_project`` would restore it
+    (the same manifest lookup, before it loads a plugin), or None: build."""
+    from wasmrun.manifests import restore
+
+    before = _placed_files(output_dir)
+    restored, _ = restore(compile_options)
+    if restored is None:
+        return None
+    return with_placed_files(BuildResult.model_validate(restored), before, _placed_files(output_dir))
 
 
 def _placed_files(output_dir: Path) -> dict[Path, tuple[int, int]]:
