@@ -76,6 +76,11 @@ class Row:
     limit_s: float | None = None
     passed: bool | None = None  # None: reported, no target (or skipped)
     note: str | None = None  # why it was skipped, or what to know when reading it
+    #: Median CPU seconds (user + system) of the timed steps and every process they waited for:
+    #: far steadier than wall time on a shared machine, so a change's effect shows through the load.
+    #: None where not measured (or where a side leaves processes it does not wait for).
+    cpu_s: float | None = None
+    yardstick_cpu_s: float | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -128,25 +133,39 @@ def console_script(name: str) -> str:
     raise SystemExit(f"no '{name}' console script beside {sys.executable}: install wasmrun into this environment")
 
 
-def run_once(steps: Sequence[Step], env: Mapping[str, str]) -> float:
+def _children_cpu() -> float:
+    """CPU seconds used so far by the processes this one has waited for (and theirs)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(steps: Sequence[Step], env: Mapping[str, str], cpu: list[float] | None = None) -> float:
     """Wall time of running ``steps`` one after the other (setup steps run, untimed); a failing
-    step aborts the benchmark."""
+    step aborts the benchmark. ``cpu`` gets the timed steps' CPU seconds appended."""
     elapsed = 0.0
+    used = 0.0
     for step in steps:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), _children_cpu()
         proc = subprocess.run(step.argv, cwd=step.cwd, env={**env, **step.env}, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, check=False)
         if not step.setup:
             elapsed += time.perf_counter() - started
+            used += _children_cpu() - started_cpu
         if proc.returncode != 0:
             raise SystemExit(f"benchmark command failed (exit {proc.returncode}): {step.shown()}\n"
                              f"{proc.stderr.decode(errors='replace')}")
+    if cpu is not None:
+        cpu.append(used)
     return elapsed
 
 
 def interleaved(candidates: Mapping[str, Sequence[Step]], *, runs: int, warmup: int = 1,
-                env: Mapping[str, str] | None = None) -> dict[str, list[float]]:
-    """Run every candidate ``runs`` times, alternating their order each round; the times in seconds."""
+                env: Mapping[str, str] | None = None,
+                cpu: dict[str, list[float]] | None = None) -> dict[str, list[float]]:
+    """Run every candidate ``runs`` times, alternating their order each round; the times in
+    seconds (``cpu``, when given, gets each candidate's CPU seconds per run)."""
     environ = dict(os.environ if env is None else env)
     names = list(candidates)
     for _ in range(warmup):
@@ -156,19 +175,27 @@ def interleaved(candidates: Mapping[str, Sequence[Step]], *, runs: int, warmup: 
     for round_no in range(runs):
         order = names if round_no % 2 == 0 else names[::-1]
         for name in order:
-            times[name].append(run_once(candidates[name], environ))
+            times[name].append(run_once(candidates[name], environ,
+                                        None if cpu is None else cpu.setdefault(name, [])))
     return times
 
 
 def compare(name: str, steps: Sequence[Step], yardstick_name: str, yardstick: Sequence[Step], *, runs: int,
-            target: Target | None = None, warmup: int = 1, env: Mapping[str, str] | None = None) -> Row:
-    """Time ``steps`` beside ``yardstick`` and judge the medians against ``target``."""
-    times = interleaved({"candidate": steps, "yardstick": yardstick}, runs=runs, warmup=warmup, env=env)
+            target: Target | None = None, warmup: int = 1, env: Mapping[str, str] | None = None,
+            cpu: bool = False) -> Row:
+    """Time ``steps`` beside ``yardstick`` and judge the medians against ``target``; ``cpu``: also
+    report both sides' median CPU seconds (only where every process is waited for)."""
+    used: dict[str, list[float]] = {}
+    times = interleaved({"candidate": steps, "yardstick": yardstick}, runs=runs, warmup=warmup, env=env,
+                        cpu=used if cpu else None)
     median = statistics.median(times["candidate"])
     base = statistics.median(times["yardstick"])
     row = Row(name=name, command=" && ".join(s.shown() for s in steps), yardstick_name=yardstick_name,
               yardstick=" && ".join(s.shown() for s in yardstick), median_s=round(median, 4),
               yardstick_median_s=round(base, 4), runs=runs)
+    if cpu:
+        row.cpu_s = round(statistics.median(used["candidate"]), 4)
+        row.yardstick_cpu_s = round(statistics.median(used["yardstick"]), 4)
     if target is not None:
         row.target = str(target)
         row.limit_s = round(target.limit(base), 4)
@@ -221,6 +248,10 @@ def write_results(name: str, rows: Sequence[Row], **extra: object) -> Path:
 def report(name: str, rows: Sequence[Row], **extra: object) -> int:
     """Print the table, write the JSON; the exit code is 1 when a target was missed."""
     print(table([r.as_dict() for r in rows]))
+    for row in rows:
+        if row.cpu_s is not None and row.yardstick_cpu_s:
+            print(f"  cpu: {row.name}: {row.cpu_s:.3f} s beside {row.yardstick_cpu_s:.3f} s "
+                  f"({row.cpu_s / row.yardstick_cpu_s:.2f}x, {row.cpu_s - row.yardstick_cpu_s:+.3f} s)")
     path = write_results(name, rows, **extra)
     end = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
     print(f"\nload average {LOADAVG_START[0]:.2f} at the start, {end[0]:.2f} at the end ({os.cpu_count()} CPUs)")

@@ -109,7 +109,7 @@ def main() -> int:
             f"make route, {args.files + 1} sources",
             [Step(["make", "-s", "clean"], made, setup=True), Step([*compile_step, str(made)])],
             "make wasm by hand", [Step(["make", "-s", "clean"], made, setup=True), Step(["make", "-s", "wasm"], made)],
-            runs=runs, target=TARGET, env=env))
+            runs=runs, target=TARGET, env=env, cpu=True))
         print("  make route: done", flush=True)
 
         cmaked = generate(Path(tmp) / "cmake-app", args.files, "CMakeLists.txt", CMAKELISTS)
@@ -128,7 +128,7 @@ def main() -> int:
             f"cmake first build, {args.files + 1} sources",
             [Step(["rm", "-rf", str(cmake.builds_root(cmaked))], setup=True), Step([*compile_step, str(cmaked)])],
             "configure + build by hand", [Step(["rm", "-rf", str(hand)], setup=True), configure, build],
-            runs=runs, target=TARGET, env=env))
+            runs=runs, target=TARGET, env=env, cpu=True))
         print("  cmake first build: done", flush=True)
 
         edited = cmaked / "lib" / "work0.c"
@@ -136,7 +136,7 @@ def main() -> int:
             "cmake rebuild after one edit",
             [Step(["touch", str(edited)], setup=True), Step([*compile_step, str(cmaked)])],
             "cmake --build by hand", [Step(["touch", str(edited)], setup=True), build],
-            runs=runs, target=TARGET, env=env))
+            runs=runs, target=TARGET, env=env, cpu=True))
     return report("c_projects", rows, end_to_end="wasmrun compile --no-cache --no-opt")
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -36,29 +34,13 @@ def compile_command(
     no_opt: Annotated[bool, typer.Option("--no-opt", help="Do not run wasm-opt over release and size builds.")] = False,
 ) -> None:
     """Build a project to WebAssembly."""
-    from wasmrun.building import compile_project, default_plugins, project_path
+    from wasmrun.cli.fast import compile_main
 
-    if path.startswith("-"):  # `wasmrun compile -- -DX`: no PATH before the extra arguments
-        extra_args = [path, *(extra_args or [])]
-        path = "."
-    opt = _choice("--optimization", optimization, ("debug", "release", "size"))
-    tgt = _choice("--target", target, ("wasm", "web", "component"))
-    from wasmrun.models import Optimization, Target
-    from wasmrun.progress import build_progress, wanted
-
-    project = project_path(path)
-    with log_commands(verbose), build_progress(f"building {project.name}", enabled=wanted(as_json=as_json)):
-        result = compile_project(
-            project, default_plugins(), output_dir=output,
-            optimization=Optimization(opt) if opt else None, target=Target(tgt) if tgt else None, language=language, toolchain_name=toolchain, extra_args=extra_args or [],
-            debug_info=debug_info, verbose=verbose, use_cache=not no_cache, optimize=not no_opt)
-    if as_json:
-        print_json(result)
-        return
-    from wasmrun.cli.fast import compile_lines
-
-    for line in compile_lines(result.model_dump(mode="json")):
-        typer.echo(line)
+    code = compile_main(path, output=None if output is None else str(output), optimization=optimization,
+                        language=language, target=target, toolchain=toolchain, debug_info=debug_info,
+                        as_json=as_json, no_opt=no_opt, verbose=verbose, no_cache=no_cache, extra_args=extra_args)
+    if code:
+        raise typer.Exit(code)
 
 
 @handles_errors
@@ -136,32 +118,6 @@ def _choice(option: str, value: str | None, choices: tuple[str, ...]) -> str | N
     if value is not None and value not in choices:
         raise UsageError(f"{option} must be one of {', '.join(choices)}, not '{value}'")
     return value
-
-
-@contextmanager
-def log_commands(enabled: bool) -> Iterator[None]:
-    """While building, print each toolchain command, and why the build cache did or did not have
-    the build, to stderr (``-v``)."""
-    import logging
-    import sys
-
-    class ToStderr(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            sys.stderr.write(record.getMessage() + "\n")  # the stderr of now, not of import time
-
-    if not enabled:
-        yield
-        return
-    loggers = [logging.getLogger("wasmrun.toolchain"), logging.getLogger("wasmrun.cache")]
-    handler = ToStderr()
-    for logger in loggers:
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        for logger in loggers:
-            logger.removeHandler(handler)
 
 
 def register(app: typer.Typer) -> None:

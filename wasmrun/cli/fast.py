@@ -18,7 +18,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from wasmrun.errors import EXIT_FAILURE, WasmrunError, error_lines
@@ -33,7 +34,8 @@ INSPECT_FLAGS = {"--json": "as_json"}
 #: goes to typer.
 COMPILE_VALUE_OPTIONS = {"--output": "output", "-o": "output", "--optimization": "optimization",
                          "--language": "language", "-l": "language", "--target": "target", "--toolchain": "toolchain"}
-COMPILE_FLAGS = {"--debug-info": "debug_info", "--json": "as_json", "--no-opt": "no_opt"}
+COMPILE_FLAGS = {"--debug-info": "debug_info", "--json": "as_json", "--no-opt": "no_opt", "--verbose": "verbose",
+                 "-v": "verbose", "--no-cache": "no_cache"}
 COMPILE_CHOICES = {"optimization": ("debug", "release", "size"), "target": ("wasm", "web", "component")}
 #: Options of ``run --headless`` this route understands; ``--watch`` and ``--open`` (refused with
 #: --headless), ``--help`` and anything malformed go to typer, which says what is wrong.
@@ -169,24 +171,36 @@ def compile_lines(result: dict[str, object]) -> list[str]:
 
 def compile_main(path: str, *, output: str | None, optimization: str | None, language: str | None,
                  target: str | None, toolchain: str | None, debug_info: bool, as_json: bool,
-                 no_opt: bool) -> int | None:
-    """A cache hit found by the invocation's manifest, printed as ``compile`` prints it; None when
-    the full ``compile`` has to decide (no stored build, an input changed)."""
-    from wasmrun.manifests import invocation, restore
-
-    project = Path(path).expanduser()
-    if not project.is_dir():
-        return None  # typer's compile says what is wrong
-    options = invocation(project.resolve(), output_dir=None if output is None else Path(output).expanduser(),
-                         optimization=optimization, target=target, language=language, toolchain=toolchain,
-                         debug_info=debug_info, optimize=not no_opt)
+                 no_opt: bool, verbose: bool = False, no_cache: bool = False,
+                 extra_args: list[str] | None = None) -> int:
+    """``compile`` on both routes: print the build (or its JSON) and return the exit code. A
+    build the invocation's manifest has is restored before any plugin is loaded; otherwise the
+    project is built (:func:`wasmrun.building.compile_project`), with ``-v`` the commands shown."""
+    if path.startswith("-"):  # `wasmrun compile -- -DX`: no PATH before the extra arguments
+        extra_args = [path, *(extra_args or [])]
+        path = "."
     try:
-        result, _ = restore(options)
-    except WasmrunError as exc:  # e.g. a file of the user's where an output goes: the full road says the same
-        _report(exc)
+        for option, value in (("--optimization", optimization), ("--target", target)):
+            choices = COMPILE_CHOICES[option.removeprefix("--")]
+            if value is not None and value not in choices:
+                from wasmrun.errors import UsageError
+
+                raise UsageError(f"{option} must be one of {', '.join(choices)}, not '{value}'")
+        result = None if no_cache else _compile_hit(path, output=output, optimization=optimization, language=language,
+                                                    target=target, toolchain=toolchain, debug_info=debug_info,
+                                                    no_opt=no_opt, extra_args=extra_args or [], verbose=verbose)
+        if result is None:
+            result = _compile_build(path, output=output, optimization=optimization, language=language, target=target,
+                                    toolchain=toolchain, debug_info=debug_info, as_json=as_json, no_opt=no_opt,
+                                    verbose=verbose, no_cache=no_cache, extra_args=extra_args or [])
+    except WasmrunError as exc:
+        _report(exc, verbose=verbose)
         return exc.exit_code
-    if result is None:
-        return None
+    except KeyboardInterrupt:  # Ctrl-C (and SIGTERM, see wasmrun.cli.main): the build's own cleanup has run
+        from wasmrun.errors import EXIT_INTERRUPTED
+
+        _err("interrupted")
+        return EXIT_INTERRUPTED
     if as_json:
         print(json.dumps(result, indent=2, default=str))
     else:
@@ -194,24 +208,93 @@ def compile_main(path: str, *, output: str | None, optimization: str | None, lan
     return 0
 
 
+def _compile_hit(path: str, *, output: str | None, optimization: str | None, language: str | None,
+                 target: str | None, toolchain: str | None, debug_info: bool, no_opt: bool,
+                 extra_args: list[str], verbose: bool) -> dict[str, object] | None:
+    """The build the invocation's manifest has, restored in place (no plugin, no pydantic), or None
+    (the full road then looks once more, and says why it missed)."""
+    from wasmrun.manifests import invocation, restore
+
+    project = Path(path).expanduser()
+    if not project.is_dir() or target == "component":  # the full road says what is wrong; installs jco's tools
+        return None
+    options = invocation(project.resolve(), output_dir=None if output is None else Path(output).expanduser(),
+                         optimization=optimization, target=target, language=language, toolchain=toolchain,
+                         extra_args=extra_args, debug_info=debug_info, optimize=not no_opt)
+    result, why = restore(options)
+    if result is not None and verbose:
+        _err(f"build cache: hit: {why}")  # as wasmrun.recording logs it on the full road
+    return result
+
+
+def _compile_build(path: str, *, output: str | None, optimization: str | None, language: str | None,
+                   target: str | None, toolchain: str | None, debug_info: bool, as_json: bool, no_opt: bool,
+                   verbose: bool, no_cache: bool, extra_args: list[str]) -> dict[str, object]:
+    """The project built through its plugin (the cache looked up once more, and the build stored)."""
+    from wasmrun.building import compile_project, default_plugins, project_path
+    from wasmrun.models import Optimization, Target
+    from wasmrun.progress import build_progress, wanted
+
+    project = project_path(path)
+    with log_commands(verbose), build_progress(f"building {project.name}", enabled=wanted(as_json=as_json)):
+        result = compile_project(
+            project, default_plugins(), output_dir=None if output is None else Path(output),
+            optimization=Optimization(optimization) if optimization else None,
+            target=Target(target) if target else None, language=language, toolchain_name=toolchain,
+            extra_args=extra_args, debug_info=debug_info, verbose=verbose, use_cache=not no_cache,
+            optimize=not no_opt)
+    return result.model_dump(mode="json")
+
+
+@contextmanager
+def log_commands(enabled: bool) -> Iterator[None]:
+    """While building, print each toolchain command, and why the build cache did or did not have
+    the build, to stderr (``-v``)."""
+    if not enabled:
+        yield
+        return
+    import logging
+
+    class ToStderr(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            sys.stderr.write(record.getMessage() + "\n")  # the stderr of now, not of import time
+
+    loggers = [logging.getLogger("wasmrun.toolchain"), logging.getLogger("wasmrun.cache")]
+    handler = ToStderr()
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+
+
 def _parse_compile(argv: list[str]) -> dict[str, object] | None:
     values: dict[str, object] = {"path": ".", "output": None, "optimization": None, "language": None,
                                  "target": None, "toolchain": None, "debug_info": False, "as_json": False,
-                                 "no_opt": False}
+                                 "no_opt": False, "verbose": False, "no_cache": False, "extra_args": []}
     paths: list[str] = []
     i = 0
     while i < len(argv):
         name, eq, inline = argv[i].partition("=")
-        if not name.startswith("-"):
+        if argv[i] == "--":
+            rest = argv[i + 1:]
+            if not paths and rest:  # click fills PATH first (compile_main moves an option back)
+                paths.append(rest.pop(0))
+            values["extra_args"] = rest
+            break
+        if not name.startswith("-") or name == "-":
             paths.append(argv[i])
             i += 1
         elif name in COMPILE_FLAGS and not eq:
             values[COMPILE_FLAGS[name]] = True
             i += 1
         elif name in COMPILE_VALUE_OPTIONS:
-            if eq:
+            if eq and name.startswith("--"):
                 value, i = inline, i + 1
-            elif i + 1 < len(argv):
+            elif not eq and i + 1 < len(argv):
                 value, i = argv[i + 1], i + 2
             else:
                 return None
@@ -220,7 +303,7 @@ def _parse_compile(argv: list[str]) -> dict[str, object] | None:
                 return None
             values[key] = value
         else:
-            return None  # --help, --, -v, --no-cache, unknown options: typer decides
+            return None  # --help, unknown options: typer decides
     if len(paths) > 1:
         return None
     if paths:
@@ -228,8 +311,10 @@ def _parse_compile(argv: list[str]) -> dict[str, object] | None:
     return values
 
 
-def _report(exc: WasmrunError) -> None:
-    for line in error_lines(exc, debug=bool(os.environ.get("WASMRUN_DEBUG"))):
+def _report(exc: WasmrunError, *, verbose: bool = False) -> None:
+    """The error's lines on stderr; ``-v`` or ``WASMRUN_DEBUG=1`` add where in a plugin its
+    exception came from."""
+    for line in error_lines(exc, debug=verbose or bool(os.environ.get("WASMRUN_DEBUG"))):
         _err(line)
 
 
@@ -305,10 +390,10 @@ def _parse_run(argv: list[str]) -> dict[str, object] | None:
         elif name in RUN_FLAGS and not eq:
             values[RUN_FLAGS[name]] = True
             i += 1
-        elif name in RUN_VALUE_OPTIONS and (eq or name.startswith("--")) and (eq or i + 1 < len(argv)):
+        elif name in RUN_VALUE_OPTIONS and (not eq or name.startswith("--")) and (eq or i + 1 < len(argv)):
             value, i = (inline, i + 1) if eq else (argv[i + 1], i + 2)
             key = RUN_VALUE_OPTIONS[name]
-            if value.startswith("-") and key not in ("port", "timeout") or not _run_value(values, key, value):
+            if (value.startswith("-") and key not in ("port", "timeout")) or not _run_value(values, key, value):
                 return None
         else:
             return None
