@@ -361,6 +361,23 @@ def test_doctor_reports_the_browser() -> None:
     assert names["chromium"]["path"] == shutil.which("chromium")
 
 
+def test_a_warm_headless_run_loads_neither_typer_nor_a_plugin(example: Callable[[str], Path]) -> None:
+    """With the build cache warm, ``run --headless`` takes the typer-free route: the build is
+    restored from its manifest and served without typer, pluggy or any language plugin."""
+    project = example("wat-hello")
+    assert headless(project).returncode == 0  # builds, and stores the build
+    code = ("import os, sys\nleave = os._exit\n"
+            "def _exit(code):\n"
+            "    print(sorted(m for m in ('typer', 'click', 'pluggy', 'wasmrun.plugins', 'wasmrun.building')"
+            " if m in sys.modules), file=sys.stderr)\n"
+            "    leave(code)\n"
+            "os._exit = _exit\nfrom wasmrun.cli import main\nmain(['run', '--headless', sys.argv[1]])\n")
+    ran = subprocess.run([sys.executable, "-c", code, str(project)], input="", capture_output=True, text=True,
+                         timeout=LIMIT_S, check=False)
+    assert (ran.returncode, ran.stdout) == (0, "hello from WebAssembly text\n"), ran.stderr
+    assert ran.stderr.strip().splitlines()[-1] == "[]"
+
+
 def test_playwright_is_not_imported_by_other_commands(example: Callable[[str], Path]) -> None:
     code = ("import sys\nfrom wasmrun.cli import main\n"
             "for argv in (['run', '--help'], ['doctor', '--no-probe'], ['compile', sys.argv[1]]):\n"

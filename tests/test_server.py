@@ -315,6 +315,32 @@ def test_watch_rebuilds_and_a_failed_build_keeps_the_last_good_one(wat_server: D
         sse.close()
 
 
+def test_a_cached_first_build_serves_before_any_plugin_loads_and_still_rebuilds(
+        example: Callable[[str], Path]) -> None:
+    """The second server of a project restores its build from the cache's manifest without
+    loading a plugin (as ``compile`` does); a source edited under --watch then loads them and
+    rebuilds as ever."""
+    project = example("wat-hello")
+    open_server(project, ServeOptions(port=0)).close()  # builds and stores it
+    server = open_server(project, ServeOptions(port=0, watch=True))
+    assert server.site.result is not None and server.site.result.cached
+    assert (server.site.plugin, server.site.plugins) == ("wat", None)
+    server.start()
+    sse = SSE(server.port)
+    try:
+        sse.next("hello")
+        assert b"hello from WebAssembly text" in raw_get(server.port, "/main.wasm")[2]
+        source = project / "main.wat"
+        source.write_text(source.read_text().replace("hello from WebAssembly text", "HELLO from WebAssembly text"))
+        sse.next("reload")
+        assert b"HELLO from WebAssembly text" in raw_get(server.port, "/main.wasm")[2]
+        assert server.site.plugins is not None and server.site.result is not None
+        assert not server.site.result.cached
+    finally:
+        sse.close()
+        server.close()
+
+
 def test_editing_a_web_file_reloads_without_a_build(make_project: Callable[..., Path]) -> None:
     project = make_project({"index.html": "<h1>one</h1>"})
     server = open_server(project, ServeOptions(port=0, watch=True))
