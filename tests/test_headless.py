@@ -313,7 +313,9 @@ def test_options_only_for_headless_are_refused_without_it(example: Callable[[str
     assert ran.stderr.strip() == "error: --timeout applies only with --headless"
 
 
-def test_ctrl_c_stops_a_run_with_130(make_project: Callable[..., Path]) -> None:
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_stops_a_run_with_130_or_143(make_project: Callable[..., Path], signum: int,
+                                                        code: int) -> None:
     project = make_project({"main.wat": wat("""
   (data (i32.const 1024) "spinning\\n")
   (func (export "_start") (call $print (i32.const 1024) (i32.const 9)) (loop $forever (br $forever)))""")})
@@ -322,12 +324,12 @@ def test_ctrl_c_stops_a_run_with_130(make_project: Callable[..., Path]) -> None:
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == "spinning\n"  # the program is running
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         _, errors = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, errors
+    assert proc.returncode == code, errors
     assert errors.strip().splitlines()[-1] == "interrupted"
 
 

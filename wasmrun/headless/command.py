@@ -12,7 +12,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from wasmrun.errors import EXIT_INTERRUPTED, WasmrunError, error_lines
+from wasmrun.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, WasmrunError, error_lines
 
 if TYPE_CHECKING:
     from wasmrun.server.app import BuildOptions, ServeOptions
@@ -58,9 +58,11 @@ def headless_main(path: str, serve: ServeOptions, build: BuildOptions, *, timeou
     options = HeadlessOptions(browser=browser, timeout=timeout, stdin=read_stdin())
     try:
         outcome = run_headless(path, serve, build, options, write_out, write_err, wait_for_close=not leave)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (wasmrun.cli.Terminated): 130 or 143, as every command
+        from wasmrun.cli import Terminated
+
         err("interrupted")
-        code = EXIT_INTERRUPTED
+        code = EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     except WasmrunError as exc:
         for line in error_lines(exc, debug=bool(os.environ.get("WASMRUN_DEBUG"))):
             err(line)
