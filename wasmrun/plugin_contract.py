@@ -10,6 +10,7 @@ problem is reported, not only the first, and each with the same words wherever i
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from dataclasses import dataclass
@@ -71,7 +72,7 @@ def hookimpl_problems(plugin: object) -> list[Problem]:
             problems.append(Problem(f"hookimpl '{attr}' matches no wasmrun hook{hint}"))
             continue
         found.add(hook)
-        wanted = list(inspect.signature(specs[hook]).parameters)
+        wanted = list(_spec_parameters(hook))
         try:
             taken = [p for p in inspect.signature(value).parameters if p != "self"]
         except (TypeError, ValueError):
@@ -82,6 +83,12 @@ def hookimpl_problems(plugin: object) -> list[Problem]:
                                     f"(it passes: {', '.join(wanted) or 'nothing'})"))
     problems += [Problem(f"missing required hook '{hook}'") for hook in REQUIRED_HOOKS if hook not in found]
     return problems
+
+
+@functools.cache
+def _spec_parameters(hook: str) -> tuple[str, ...]:
+    """The parameters a hook passes (read once per process: every plugin's hookimpls are checked)."""
+    return tuple(inspect.signature(hook_specs()[hook]).parameters)
 
 
 def _defined_by(plugin: object, value: object) -> bool:

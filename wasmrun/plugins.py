@@ -501,7 +501,8 @@ def distribution_label(ep: Any) -> tuple[str, str]:
     dist = getattr(ep, "dist", None)
     if dist is None:
         return ep.value, ""
-    return f"{dist.metadata['Name']}", dist.version
+    metadata = dist.metadata  # parsed once: both .name and .version would parse the file again
+    return f"{metadata['Name']}", metadata["Version"]
 
 
 def _load_entry_point(plugins: Plugins, ep: Any, *, allowed: set[str] | None, off: set[str], origin: str,
