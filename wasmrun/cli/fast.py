@@ -1,16 +1,18 @@
-"""``exec``, ``verify`` and cached ``compile`` without typer: the commands people run in loops
-start in a fraction of the time.
+"""``exec``, ``verify``, ``inspect``, ``compile`` and ``run --headless`` without typer: the commands
+people run in loops (and in CI) start in a fraction of the time.
 
 :func:`wasmrun.cli.main` tries :func:`try_fast` first. It understands exactly the options the
-typer commands in :mod:`wasmrun.cli.wasm_commands` declare (a test keeps the two in step) and hands
-anything else (``--help``, a project directory to build, an unknown option, a malformed value) back
-to typer, which then gives the full help or the usual error. Both routes run the same functions,
-:func:`exec_main` and :func:`verify_main`, so they cannot disagree on behaviour.
+typer commands declare (tests keep the two in step) and hands anything else (``--help``, an
+unknown option, a malformed value, ``run`` without ``--headless``) back to typer, which then gives
+the full help or the usual error. Both routes run the same functions (:func:`exec_main`,
+:func:`verify_main`, :func:`inspect_main`, :func:`compile_main` and
+:func:`wasmrun.headless.command.headless_main`), so they cannot disagree on behaviour.
 
-``compile`` is taken here only when the invocation's manifest (:mod:`wasmrun.manifests`) shows a
-stored build whose every input is unchanged, found without loading a plugin; otherwise typer's
-``compile`` runs as usual (and looks the manifest up the same way first). Both print through
-:func:`compile_lines`.
+``compile`` looks the invocation's manifest (:mod:`wasmrun.manifests`) up first: a stored build
+whose every input is unchanged is restored without loading a plugin or pydantic; otherwise the
+project is built through its plugin, still without typer. ``run --headless`` starts the browser
+before anything else, then serves the project (restored from the manifest the same way, see
+:func:`wasmrun.server.app.prepare_site`).
 """
 
 from __future__ import annotations
