@@ -44,12 +44,21 @@ def _directory(root: Path, names: list[str], *, create: bool = False) -> Iterato
             try:
                 child = os.open(name, _DIR_FLAGS, dir_fd=fd)
             except OSError as exc:
+                if exc.errno == errno.ENOTDIR and _is_link(name, fd):  # O_DIRECTORY answers first
+                    exc = OSError(errno.ELOOP, "symbolic link")
                 raise _refusal(exc, names[:index + 1]) from None
             os.close(fd)
             fd = child
         yield fd
     finally:
         os.close(fd)
+
+
+def _is_link(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _refusal(exc: OSError, names: list[str]) -> Exception:
@@ -132,12 +141,12 @@ def read(root: Path, path: str, *, max_bytes: int) -> bytes:
             fd = os.open(names[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=parent)
         except OSError as exc:
             raise _refusal(exc, names) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        kind = "is a directory: list it instead" if stat.S_ISDIR(info.st_mode) else "is not a regular file"
+        raise BadRequest(f"{shown(names)} {kind}")
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if stat.S_ISDIR(info.st_mode):
-            raise BadRequest(f"{shown(names)} is a directory: list it instead")
-        if not stat.S_ISREG(info.st_mode):
-            raise BadRequest(f"{shown(names)} is not a regular file")
         if info.st_size > max_bytes:
             raise TooLarge(f"{shown(names)} is {info.st_size} bytes, more than {max_bytes}")
         return handle.read(max_bytes + 1)[:max_bytes]

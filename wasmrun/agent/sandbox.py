@@ -130,10 +130,10 @@ class Sandbox:
         """A new session; ``limits`` may only lower the server's (and the tenant's) limits."""
         if self._stopping:
             raise Unavailable("the server is shutting down")
-        ceiling = self.limits.session
-        base = ceiling
-        if tenant_ceiling is not None:
-            base = ceiling.within(ceiling, tenant_ceiling.model_dump())
+        base = self.limits.session
+        if tenant_ceiling is not None:  # the lower of the server's and the tenant's, field by field
+            base = Limits(**{name: min(getattr(base, name), getattr(tenant_ceiling, name))
+                             for name in Limits.model_fields})
         try:
             chosen = base.within(base, limits)
         except AgentError:
@@ -246,7 +246,7 @@ class Sandbox:
         if runtime.transform is not None:
             code = await asyncio.to_thread(runtime.transform, request.language, code, filename)
         limits = session.limits.model_dump()
-        limits["timeout_s"] = timeout
+        limits.update(timeout_s=timeout, used_entries=session.usage.entries, used_bytes=session.usage.bytes)
         message = {"session": session.id, "language": runtime.language, "root": str(session.root),
                    "packages": str(self.package_cache) if runtime.package_cache and self.package_cache else None,
                    "has_state": session.execs > 0, "fresh": request.fresh, "limits": limits,
@@ -257,10 +257,12 @@ class Sandbox:
         session.usage = files.usage(session.root, stop_after=session.limits.max_files * 2)
         error = reply.get("error")
         over = _over_quota(session)
-        if over and not error:
+        if over and error in (None, "files", "disk"):
             error = over
         elif over:
             error = f"{error}; {over}"
+        elif error is None and reply["exit_code"] != 0 and _last_line(reply["stderr"]).startswith("MemoryError"):
+            error = "memory"  # the interpreter survived it: its state is kept
         result = ExecResult(stdout=reply["stdout"], stderr=reply["stderr"], exit_code=int(reply["exit_code"]),
                             duration_ms=float(reply["duration_ms"]), output_truncated=bool(reply["output_truncated"]),
                             error=error, state_lost=bool(reply["state_lost"]))
@@ -299,6 +301,11 @@ def _over_quota(session: Session) -> str | None:
         return (f"disk: the session holds {used.bytes} bytes, more than its quota of {limits.disk_bytes}; "
                 "delete some before writing more")
     return None
+
+
+def _last_line(text: str) -> str:
+    lines = text.rstrip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def _too_large(size: int, limits: ServerLimits) -> AgentError:

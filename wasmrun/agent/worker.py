@@ -11,7 +11,8 @@ Requests (``op``):
   ``{op: "failed", language, error}``.
 * ``exec`` ``{id, session, language, root, packages, has_state, fresh, request, limits}``: run
   ``request`` (``code, filename, stdin, args, env, paths``) in the session's instance (made from
-  the spare when it has none). While it runs: ``{op: "output", id, stream, text}`` replies; then
+  the spare when it has none). At once ``{op: "started", id}`` (an exec that a dying worker never
+  started is run again on its replacement); while it runs ``{op: "output", id, stream, text}``; then
   ``{op: "result", id, exit_code, duration_ms, output_truncated, error, state_lost}``.
 * ``drop`` ``{session}``: forget the session's instance (no reply).
 
@@ -192,6 +193,7 @@ class Worker:
         from wasmtime.component import Record
 
         session, language, limits = message["session"], message["language"], message["limits"]
+        self.send({"op": "started", "id": message["id"]})
         current = Exec(self, message["id"], int(limits["output_bytes"]))
         result: dict[str, Any] = {"op": "result", "id": message["id"], "exit_code": KILLED, "output_truncated": False,
                                   "error": None, "state_lost": False}
@@ -262,8 +264,10 @@ class Worker:
         return f"crash: {lines[-1] if lines else type(exc).__name__}"
 
     def watch(self, current: Exec, root: str, limits: dict[str, Any]) -> None:
-        """Counts the session's files while the exec runs: past the quotas it is stopped."""
-        max_files, max_bytes = int(limits["max_files"]), int(limits["disk_bytes"])
+        """Counts the session's files while the exec runs: past the quotas it is stopped. A session
+        already over a quota may run code (to delete files) but not grow further."""
+        max_files = max(int(limits["max_files"]), int(limits.get("used_entries", 0)))
+        max_bytes = max(int(limits["disk_bytes"]), int(limits.get("used_bytes", 0)))
         while not current.done.wait(WATCH_INTERVAL_S):
             used = usage(Path(root), stop_after=max_files)
             if used.entries > max_files:

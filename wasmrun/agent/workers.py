@@ -36,6 +36,7 @@ class WorkerCrashed(Exception):
 class Pending:
     future: asyncio.Future[dict[str, Any]]
     on_output: OnOutput | None
+    started: bool = False
     stdout: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
 
@@ -98,7 +99,11 @@ class WorkerProcess:
 
     async def _dispatch(self, message: dict[str, Any]) -> None:
         op = message.get("op")
-        if op == "output":
+        if op == "started":
+            started = self.pending.get(message["id"])
+            if started is not None:
+                started.started = True
+        elif op == "output":
             pending = self.pending.get(message["id"])
             if pending is not None:
                 (pending.stdout if message["stream"] == "stdout" else pending.stderr).append(message["text"])
@@ -183,8 +188,19 @@ class WorkerPool:
             worker.pending[exec_id] = pending
             worker.busy = True
             try:
-                await worker.send({**message, "op": "exec", "id": exec_id})
-                return await asyncio.wait_for(asyncio.shield(future), timeout_s + HANG_GRACE_S)
+                for attempt in (1, 2):
+                    try:
+                        await worker.send({**message, "op": "exec", "id": exec_id})
+                        return await asyncio.wait_for(asyncio.shield(future), timeout_s + HANG_GRACE_S)
+                    except WorkerCrashed:
+                        if pending.started or attempt == 2:
+                            raise
+                    # it died before the exec started (killed while idle): run it on its replacement
+                    await self._replace(worker)
+                    future = asyncio.get_running_loop().create_future()
+                    pending.future = future
+                    worker.pending[exec_id] = pending
+                raise WorkerCrashed("unreachable")
             except (TimeoutError, WorkerCrashed) as exc:
                 reason = str(exc) or "it did not answer after the exec's time-out"
                 await self._replace(worker)

@@ -35,6 +35,9 @@ BUILD_TIMEOUT_S = 900.0
 NOT_PRELOADED = ("this", "antigravity", "__hello__", "__phello__", "idlelib", "tkinter", "turtle", "turtledemo",
                  "test", "tests", "__main__", "ensurepip", "pydoc_data", "lib2to3")
 
+#: Standard modules componentize-py's CPython is built without (their C libraries are missing).
+UNAVAILABLE = ("bz2", "lzma")
+
 GUEST = '''"""wasmrun's stateful Python cell (generated from wasmrun.agent.runtimes.python)."""
 import builtins
 import io
