@@ -526,3 +526,33 @@ def test_too_many_concurrent_execs_are_refused(runtime_cache: Path, tmp_path: Pa
     outcomes = asyncio.run(scenario())
     assert sum(isinstance(o, ExecResult) and o.exit_code == 0 for o in outcomes) == 2
     assert sum(isinstance(o, LimitExceeded) for o in outcomes) == 1
+
+
+@pytest.mark.slow
+def test_idle_interpreters_past_the_memory_cap_are_dropped(runtime_cache: Path, tmp_path: Path) -> None:
+    """idle_memory_bytes caps what idle sessions' interpreters hold: past it the least recently
+    used are dropped (their next exec says state_lost), never the session that just ran."""
+    async def scenario() -> list[ExecResult]:
+        box = Sandbox(tmp_path / "state", ServerLimits(idle_memory_bytes=1), workers=1, cache_dir=runtime_cache)
+        await box.start()
+        await box.wait_ready(600)
+        try:
+            a, b = (box.create_session(TENANT).session_id for _ in range(2))
+            for sid in (a, b):
+                await box.exec(TENANT, sid, ExecRequest(language="python", source="x = 1"))
+            probe = ExecRequest(language="python", source="print('x' in globals())")
+            return [await box.exec(TENANT, b, probe), await box.exec(TENANT, a, probe)]
+        finally:
+            await box.stop(5)
+
+    kept, dropped = asyncio.run(scenario())
+    assert (kept.stdout, kept.state_lost) == ("True\n", False)
+    assert (dropped.stdout, dropped.state_lost) == ("False\n", True)
+
+
+def test_max_sessions(tmp_path: Path) -> None:
+    box = Sandbox(tmp_path / "state", ServerLimits(max_sessions=2), workers=1)
+    box.create_session(TENANT)
+    box.create_session("tenant-b")
+    with pytest.raises(LimitExceeded, match="maximum of 2 sessions"):
+        box.create_session(TENANT)

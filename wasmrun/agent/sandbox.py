@@ -212,8 +212,8 @@ class Sandbox:
             raise BadRequest(f"{request.language} is not supported by this server")
         if runtime.language not in self._ready:
             raise Unavailable(self.not_ready() or f"the {runtime.language} runtime is not ready")
-        if request.packages:
-            raise BadRequest("packages are not supported yet")
+        if request.packages and not runtime.package_cache:
+            raise BadRequest(f"packages are for Python only, not {request.language}")
         if request.source is None and request.entry is None:
             raise BadRequest("give source, or files and entry")
         timeout = min(request.timeout or session.limits.timeout_s, session.limits.timeout_s)
@@ -245,13 +245,15 @@ class Sandbox:
             filename = "/" + "/".join(parts(request.entry))
         if runtime.transform is not None:
             code = await asyncio.to_thread(runtime.transform, request.language, code, filename)
+        search_path = await self._install_packages(request.packages) if request.packages else []
         limits = session.limits.model_dump()
         limits.update(timeout_s=timeout, used_entries=session.usage.entries, used_bytes=session.usage.bytes)
         message = {"session": session.id, "language": runtime.language, "root": str(session.root),
-                   "packages": str(self.package_cache) if runtime.package_cache and self.package_cache else None,
+                   "packages": str(self._package_cache()) if runtime.package_cache else None,
                    "has_state": session.execs > 0, "fresh": request.fresh, "limits": limits,
+                   "idle_memory_bytes": self.limits.idle_memory_bytes // len(self.pool.workers),
                    "request": {"code": code, "filename": filename, "stdin": request.stdin, "args": request.args,
-                               "env": env, "paths": []}}
+                               "env": env, "paths": search_path}}
         reply = await self.pool.exec(session.worker, message, timeout, on_output)
         session.execs += 1
         session.usage = files.usage(session.root, stop_after=session.limits.max_files * 2)
@@ -269,6 +271,24 @@ class Sandbox:
         with contextlib.suppress(OSError):
             session.save()
         return result
+
+    def _package_cache(self) -> Path:
+        if self.package_cache is None:
+            self.package_cache = (self.cache_dir or _default_cache()) / "agent" / "packages"
+        self.package_cache.mkdir(parents=True, exist_ok=True)
+        return self.package_cache
+
+    async def _install_packages(self, specs: list[str]) -> list[str]:
+        """The guest directories (under ``/.packages``) of the packages, installed on the host by
+        :mod:`wasmrun.agent.packages` (hostile input: names and versions only, wheels only)."""
+        import importlib
+
+        try:
+            packages: Any = importlib.import_module("wasmrun.agent.packages")  # agentC's module
+        except ImportError:
+            raise BadRequest("packages are not supported yet") from None
+        paths: list[str] = await asyncio.to_thread(packages.install, list(specs), self._package_cache())
+        return [str(path) for path in paths]
 
     # -- metrics --------------------------------------------------------------------------------
 

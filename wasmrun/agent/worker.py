@@ -44,6 +44,15 @@ DEADLINE_TICKS = 1
 KILLED = -1
 
 
+def resident_bytes() -> int:
+    """This process's resident memory (Linux); 0 where it cannot be read."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def engine() -> Any:
     """The engine every worker uses (its settings are part of the compiled-code cache key)."""
     import wasmtime
@@ -247,9 +256,21 @@ class Worker:
         result["output_truncated"] = current.truncated
         result["duration_ms"] = (time.perf_counter() - started) * 1000
         if kept:
-            self.instances[session] = instance
+            self.instances[session] = instance  # last in the dict: the most recently used
+        self.evict(int(message.get("idle_memory_bytes") or 0), keep=session)
         self.send(result)
         self.refill()
+
+    def evict(self, budget: int, keep: str) -> None:
+        """Drop the least recently used sessions' instances while this process holds more than
+        ``budget`` bytes (resident); their next exec says ``state_lost``."""
+        if budget <= 0:
+            return
+        while resident_bytes() > budget:
+            victim = next((name for name in self.instances if name != keep), None)
+            if victim is None:
+                return
+            del self.instances[victim]
 
     def why(self, current: Exec, exc: Exception, store: Any) -> str:
         """The ``error`` of a killed exec."""

@@ -60,14 +60,16 @@ class WorkerProcess:
         return self.process.pid if self.process is not None else None
 
     async def spawn(self) -> None:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": os.pathsep.join(sys.path),
+        # this server's own import path (never the working directory: -P, and cwd "/")
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+               "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and os.path.isabs(p)),
                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
         for name in ("HOME", "WASMRUN_HOME", "XDG_CACHE_HOME", "TMPDIR", "LANG"):
             if name in os.environ:
                 env[name] = os.environ[name]
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "wasmrun.agent.worker", stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, env=env, limit=LINE_LIMIT, start_new_session=True)
+            sys.executable, "-P", "-m", "wasmrun.agent.worker", stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, env=env, limit=LINE_LIMIT, start_new_session=True, cwd="/")
         self.generation += 1
         self.reader = asyncio.create_task(self._read(self.process))
 
