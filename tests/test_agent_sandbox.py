@@ -430,6 +430,22 @@ def test_a_killed_worker_is_replaced_and_the_session_says_state_lost(session: Se
 
 
 @pytest.mark.slow
+def test_a_worker_killed_during_an_exec(session: Session, sandbox: Sandbox) -> None:
+    session.exec("x = 1")
+    pid = sandbox.pool.workers[sandbox.sessions.get(TENANT, session.id).worker].pid
+    assert pid is not None
+    running = asyncio.run_coroutine_threadsafe(session.box.exec(TENANT, session.id, ExecRequest(
+        language="python", source="import time\nprint('before', flush=True)\ntime.sleep(5)")), session.loop.loop)
+    time.sleep(1.0)
+    os.kill(pid, signal.SIGKILL)
+    result = running.result(30)
+    assert result.exit_code == -1 and result.error is not None and result.error.startswith("crash:"), result
+    assert result.stdout == "before\n"  # what arrived before the crash is kept
+    after = session.exec("print('x' in globals())")
+    assert (after.stdout, after.state_lost) == ("False\n", True)
+
+
+@pytest.mark.slow
 def test_tenants_and_ids(sandbox: Sandbox, loop: LoopThread) -> None:
     mine = Session(sandbox, loop)
     with pytest.raises(NotFound):

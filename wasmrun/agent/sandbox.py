@@ -29,7 +29,7 @@ from wasmrun.agent.models import ExecRequest, ExecResult, FileEntry, Limits, Ser
 from wasmrun.agent.paths import parts
 from wasmrun.agent.runtimes import Runtime, available
 from wasmrun.agent.sessions import Session, SessionStore
-from wasmrun.agent.workers import WorkerPool
+from wasmrun.agent.workers import WorkerCrashed, WorkerPool
 
 #: How often idle sessions are looked for and removed.
 REAP_INTERVAL_S = 5.0
@@ -254,7 +254,10 @@ class Sandbox:
                    "idle_memory_bytes": self.limits.idle_memory_bytes // len(self.pool.workers),
                    "request": {"code": code, "filename": filename, "stdin": request.stdin, "args": request.args,
                                "env": env, "paths": search_path}}
-        reply = await self.pool.exec(session.worker, message, timeout, on_output)
+        try:
+            reply = await self.pool.exec(session.worker, message, timeout, on_output)
+        except WorkerCrashed:  # only when the pool is stopping, before the exec started
+            raise Unavailable("the server is shutting down") from None
         session.execs += 1
         session.usage = files.usage(session.root, stop_after=session.limits.max_files * 2)
         error = reply.get("error")

@@ -146,6 +146,7 @@ class WorkerPool:
         self._ids = itertools.count()
         self.loaded: dict[str, dict[str, Any]] = {}  # language -> load message (replayed on respawn)
         self.crashes = 0
+        self.stopping = False
 
     async def start(self) -> None:
         await asyncio.gather(*(worker.spawn() for worker in self.workers))
@@ -182,6 +183,8 @@ class WorkerPool:
         """Run an exec on worker ``index``; the worker's reply with ``stdout`` and ``stderr``."""
         worker = self.workers[index]
         async with worker.lock:
+            if self.stopping:
+                raise WorkerCrashed("the server is shutting down")
             if worker.process is None or worker.process.returncode is not None:
                 await self._replace(worker)
             exec_id = f"{worker.generation}-{next(self._ids)}"
@@ -238,6 +241,8 @@ class WorkerPool:
     async def stop(self, grace_s: float) -> None:
         """Wait up to ``grace_s`` for running execs (each holds its worker's lock), then end
         every worker."""
+        self.stopping = True
+
         async def drained(worker: WorkerProcess) -> None:
             async with worker.lock:
                 pass
