@@ -339,6 +339,21 @@ def test_an_infinite_loop_times_out_and_the_next_exec_works(session: Session) ->
 
 
 @pytest.mark.slow
+def test_blocking_waits_time_out_too(session: Session) -> None:
+    """time.sleep and asyncio's selector wait in the host, where an epoch interrupt does not reach:
+    the runtime cuts them into slices, so the time-out stops them like a loop."""
+    for code in ("import time\ntime.sleep(60)", "import asyncio\nasyncio.run(asyncio.sleep(60))"):
+        started = time.monotonic()
+        result = session.exec(code, timeout=1)
+        assert (result.error, result.exit_code) == ("timeout", -1), result
+        assert time.monotonic() - started < 5
+    works = session.exec("import asyncio, time\nasync def main():\n    started = time.monotonic()\n"
+                         "    await asyncio.gather(asyncio.sleep(0.2), asyncio.sleep(0.2))\n"
+                         "    return round(time.monotonic() - started, 1)\nprint(asyncio.run(main()))")
+    assert works.stdout == "0.2\n", works
+
+
+@pytest.mark.slow
 def test_fuel_runs_out(sandbox: Sandbox, loop: LoopThread) -> None:
     session = Session(sandbox, loop, {"fuel": 50_000_000})
     result = session.exec("n = 0\nwhile True:\n    n += 1")

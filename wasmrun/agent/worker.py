@@ -110,6 +110,52 @@ class Exec:
                 self.worker.send({"op": "output", "id": self.id, "stream": stream, "text": text})
 
 
+class Watchdog(threading.Thread):
+    """One thread for the worker's life (not two per exec: they cost more than a short exec):
+    stops the running exec at its deadline, and counts the session's files every
+    :data:`WATCH_INTERVAL_S` while it runs; past a quota the exec is stopped. A session already
+    over a quota may run code (to delete files) but not grow further."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True, name="wasmrun-agent-watchdog")
+        self.changed = threading.Condition()
+        self.job: tuple[Exec, float, Path, int, int] | None = None
+
+    def begin(self, current: Exec, timeout_s: float, root: str, limits: dict[str, Any]) -> None:
+        max_files = max(int(limits["max_files"]), int(limits.get("used_entries", 0)))
+        max_bytes = max(int(limits["disk_bytes"]), int(limits.get("used_bytes", 0)))
+        with self.changed:
+            self.job = (current, time.monotonic() + timeout_s, Path(root), max_files, max_bytes)
+            self.changed.notify()
+
+    def end(self) -> None:
+        with self.changed:
+            self.job = None
+            self.changed.notify()
+
+    def run(self) -> None:
+        while True:
+            with self.changed:
+                while self.job is None:
+                    self.changed.wait()
+                job = self.job
+                current, deadline = job[0], job[1]
+                self.changed.wait(max(0.0, min(deadline - time.monotonic(), WATCH_INTERVAL_S)))
+                if self.job is not job:  # ended (or a new exec began) meanwhile
+                    continue
+            if time.monotonic() >= deadline:
+                current.stop("timeout")
+                with self.changed:
+                    if self.job is job:
+                        self.job = None  # nothing more to watch: the exec ends at its next check
+                continue
+            used = usage(job[2], stop_after=job[3])
+            if used.entries > job[3]:
+                current.stop("files")
+            elif used.bytes > job[4]:
+                current.stop("disk")
+
+
 class Worker:
     def __init__(self, channel: IO[bytes]) -> None:
         self.channel = channel
@@ -119,6 +165,8 @@ class Worker:
         self.spares: dict[str, Instance] = {}
         self.instances: dict[str, Instance] = {}
         self.current: Exec | None = None
+        self.watchdog = Watchdog()
+        self.watchdog.start()
 
     def send(self, message: dict[str, Any]) -> None:
         line = json.dumps(message).encode() + b"\n"
@@ -232,10 +280,7 @@ class Worker:
         record.env = [(str(k), str(v)) for k, v in request["env"].items()]
         record.paths = list(request["paths"])
         self.current = current
-        timer = threading.Timer(float(limits["timeout_s"]), current.stop, args=("timeout",))
-        watcher = threading.Thread(target=self.watch, args=(current, message["root"], limits), daemon=True)
-        timer.start()
-        watcher.start()
+        self.watchdog.begin(current, float(limits["timeout_s"]), message["root"], limits)
         kept = False
         try:
             code = instance.run(store, record)
@@ -247,7 +292,7 @@ class Worker:
         except wasmtime.WasmtimeError as exc:
             result["error"] = self.why(current, exc, store)
         finally:
-            timer.cancel()
+            self.watchdog.end()
             current.done.set()
             self.current = None
         if kept and current.stopped is not None:  # stopped by the watcher after the guest returned
@@ -283,18 +328,6 @@ class Worker:
             return "timeout"
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         return f"crash: {lines[-1] if lines else type(exc).__name__}"
-
-    def watch(self, current: Exec, root: str, limits: dict[str, Any]) -> None:
-        """Counts the session's files while the exec runs: past the quotas it is stopped. A session
-        already over a quota may run code (to delete files) but not grow further."""
-        max_files = max(int(limits["max_files"]), int(limits.get("used_entries", 0)))
-        max_bytes = max(int(limits["disk_bytes"]), int(limits.get("used_bytes", 0)))
-        while not current.done.wait(WATCH_INTERVAL_S):
-            used = usage(Path(root), stop_after=max_files)
-            if used.entries > max_files:
-                current.stop("files")
-            elif used.bytes > max_bytes:
-                current.stop("disk")
 
     def drop(self, session: str) -> None:
         self.instances.pop(session, None)

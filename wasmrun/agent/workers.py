@@ -23,7 +23,7 @@ from typing import Any
 #: Output callback: (stream name, text).
 OnOutput = Callable[[str, str], Awaitable[None]]
 #: How long past its time-out an exec may take before its worker is killed and replaced.
-HANG_GRACE_S = 15.0
+HANG_GRACE_S = 10.0
 #: A reply line may be this long (output is sent in pieces far below it).
 LINE_LIMIT = 1 << 24
 

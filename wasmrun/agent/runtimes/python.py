@@ -7,6 +7,10 @@ The guest (:data:`GUEST`) keeps one ``__main__`` namespace for the instance's li
 uncaught exception's traceback as CPython does (without the runner's own frames; the cell's
 source lines shown), and turns ``SystemExit`` into the exit code.
 
+Blocking waits (``time.sleep``, asyncio's selector) are cut into 50 ms slices so that the
+exec's time-out stops them (an epoch interrupt cannot reach a thread blocked in a host call), and
+asyncio's event loop works without the socket pair WASI cannot make.
+
 componentize-py bundles only the modules imported while it builds (it snapshots the
 interpreter), so the guest imports the whole standard library then, every package's submodules
 included, except what cannot work without a display or acts on import (:data:`NOT_PRELOADED`).
@@ -75,6 +79,49 @@ def _preload():
 
 
 _preload()
+
+
+def _cooperative():
+    """Blocking waits in slices of 50 ms, so that the worker's time-out (an epoch check in the
+    interpreter's loop, which a host call does not reach) stops them too; and asyncio without
+    its self-pipe (WASI has no socketpair, and no threads or signals that would need it)."""
+    import selectors
+    import time
+    from asyncio import selector_events
+
+    slice_s = 0.05
+    sleep = time.sleep
+
+    def sliced_sleep(seconds):
+        if seconds < 0:
+            raise ValueError("sleep length must be non-negative")
+        end = time.monotonic() + seconds
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            sleep(min(left, slice_s))
+
+    sliced_sleep.__doc__ = sleep.__doc__
+    time.sleep = sliced_sleep
+
+    class SlicedSelector(selectors.DefaultSelector):
+        def select(self, timeout=None):
+            end = None if timeout is None else time.monotonic() + max(timeout, 0)
+            while True:
+                step = slice_s if end is None else max(0.0, min(slice_s, end - time.monotonic()))
+                ready = super().select(step)
+                if ready or (end is not None and time.monotonic() >= end):
+                    return ready
+
+    selectors.DefaultSelector = SlicedSelector
+    loop = selector_events.BaseSelectorEventLoop
+    loop._make_self_pipe = lambda self: None
+    loop._close_self_pipe = lambda self: None
+    loop._write_to_self = lambda self: None
+
+
+_cooperative()
 
 _MAIN = types.ModuleType("__main__")
 _MAIN.__builtins__ = builtins
