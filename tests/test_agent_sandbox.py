@@ -276,6 +276,16 @@ def test_the_standard_library_is_importable(session: Session) -> None:
 
 
 @pytest.mark.slow
+def test_fresh_replaces_the_interpreter_for_good(session: Session) -> None:
+    """A fresh exec replaces the session's interpreter for good; the first exec of a session
+    never says state_lost."""
+    first = session.exec("x = 1")
+    assert not first.state_lost
+    session.exec("x = 2", fresh=True)
+    assert session.exec("print(x)").stdout == "2\n"
+
+
+@pytest.mark.slow
 def test_the_working_directory_is_the_session_root(session: Session) -> None:
     result = session.exec("import os\nopen('a.txt', 'w').write('hi')\nos.makedirs('d/e')\n"
                           "open('d/e/f.bin', 'wb').write(bytes([0, 255]))\nprint(os.getcwd(), sorted(os.listdir('/')))")
@@ -303,6 +313,8 @@ for name, action in [
     ("follow_link_up", lambda: os.symlink("..", "up") or os.listdir("up")),
     ("open_through_link", lambda: open("up/meta.json").read()),
     ("socket", lambda: __import__("socket").create_connection(("127.0.0.1", 22), timeout=1)),
+    ("thread", lambda: __import__("threading").Thread(target=print).start()),
+    ("subprocess", lambda: __import__("subprocess").run(["cat", "/etc/passwd"])),
 ]:
     try:
         attempts[name] = repr(action())

@@ -250,7 +250,7 @@ class Sandbox:
         limits.update(timeout_s=timeout, used_entries=session.usage.entries, used_bytes=session.usage.bytes)
         message = {"session": session.id, "language": runtime.language, "root": str(session.root),
                    "packages": str(self._package_cache()) if runtime.package_cache else None,
-                   "has_state": session.execs > 0, "fresh": request.fresh, "limits": limits,
+                   "has_state": runtime.language in session.languages, "fresh": request.fresh, "limits": limits,
                    "idle_memory_bytes": self.limits.idle_memory_bytes // len(self.pool.workers),
                    "request": {"code": code, "filename": filename, "stdin": request.stdin, "args": request.args,
                                "env": env, "paths": search_path}}
@@ -259,6 +259,7 @@ class Sandbox:
         except WorkerCrashed:  # only when the pool is stopping, before the exec started
             raise Unavailable("the server is shutting down") from None
         session.execs += 1
+        session.languages.add(runtime.language)
         session.usage = files.usage(session.root, stop_after=session.limits.max_files * 2)
         error = reply.get("error")
         over = _over_quota(session)

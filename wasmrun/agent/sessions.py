@@ -44,8 +44,10 @@ class Session:
     last_used: float
     env: dict[str, str] = field(default_factory=dict)
     worker: int = 0
-    #: execs run so far (a new interpreter after the first one has lost state)
+    #: execs run so far
     execs: int = 0
+    #: runtimes this session has run code in (a new interpreter of one of them has lost state)
+    languages: set[str] = field(default_factory=set)
     running: int = 0
     usage: Usage = field(default_factory=Usage)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -67,7 +69,8 @@ class Session:
 
     def save(self) -> None:
         record = {"id": self.id, "tenant": self.tenant, "limits": self.limits.model_dump(), "env": self.env,
-                  "created": self.created, "last_used": self.last_used, "execs": self.execs}
+                  "created": self.created, "last_used": self.last_used, "execs": self.execs,
+                  "languages": sorted(self.languages)}
         atomic_write(self.directory / "meta.json", json.dumps(record), durable=False)
 
 
@@ -88,7 +91,8 @@ class SessionStore:
                 record = json.loads(meta.read_text(encoding="utf-8"))
                 session = Session(id=record["id"], tenant=record["tenant"], limits=Limits(**record["limits"]),
                                   directory=meta.parent, created=record["created"], last_used=record["last_used"],
-                                  env=dict(record.get("env", {})), execs=int(record.get("execs", 0)))
+                                  env=dict(record.get("env", {})), execs=int(record.get("execs", 0)),
+                                  languages={str(name) for name in record.get("languages", [])})
             except (OSError, ValueError, KeyError, TypeError):
                 shutil.rmtree(meta.parent, ignore_errors=True)
                 continue

@@ -10,7 +10,7 @@ Requests (``op``):
   cache) a runtime and keep one spare instance of it. Reply ``{op: "loaded", language}`` or
   ``{op: "failed", language, error}``.
 * ``exec`` ``{id, session, language, root, packages, has_state, fresh, request, limits}``: run
-  ``request`` (``code, filename, stdin, args, env, paths``) in the session's instance (made from
+  ``request`` (``code, filename, stdin, args, env, paths``) in the session's instance of that language (made from
   the spare when it has none). At once ``{op: "started", id}`` (an exec that a dying worker never
   started is run again on its replacement); while it runs ``{op: "output", id, stream, text}``; then
   ``{op: "result", id, exit_code, duration_ms, output_truncated, error, state_lost}``.
@@ -163,7 +163,7 @@ class Worker:
         self.engine = engine()
         self.components: dict[str, Any] = {}
         self.spares: dict[str, Instance] = {}
-        self.instances: dict[str, Instance] = {}
+        self.instances: dict[tuple[str, str], Instance] = {}  # (session, language)
         self.current: Exec | None = None
         self.watchdog = Watchdog()
         self.watchdog.start()
@@ -255,8 +255,9 @@ class Worker:
         result: dict[str, Any] = {"op": "result", "id": message["id"], "exit_code": KILLED, "output_truncated": False,
                                   "error": None, "state_lost": False}
         started = time.perf_counter()
-        instance = self.instances.pop(session, None)
-        if instance is not None and (message.get("fresh") or instance.language != language):
+        key = (session, language)  # a session has one interpreter per language
+        instance = self.instances.pop(key, None)
+        if message.get("fresh"):
             instance = None
         try:
             if instance is None:
@@ -301,12 +302,12 @@ class Worker:
         result["output_truncated"] = current.truncated
         result["duration_ms"] = (time.perf_counter() - started) * 1000
         if kept:
-            self.instances[session] = instance  # last in the dict: the most recently used
-        self.evict(int(message.get("idle_memory_bytes") or 0), keep=session)
+            self.instances[key] = instance  # last in the dict: the most recently used
+        self.evict(int(message.get("idle_memory_bytes") or 0), keep=key)
         self.send(result)
         self.refill()
 
-    def evict(self, budget: int, keep: str) -> None:
+    def evict(self, budget: int, keep: tuple[str, str]) -> None:
         """Drop the least recently used sessions' instances while this process holds more than
         ``budget`` bytes (resident); their next exec says ``state_lost``."""
         if budget <= 0:
@@ -330,7 +331,8 @@ class Worker:
         return f"crash: {lines[-1] if lines else type(exc).__name__}"
 
     def drop(self, session: str) -> None:
-        self.instances.pop(session, None)
+        for key in [key for key in self.instances if key[0] == session]:
+            del self.instances[key]
 
 
 def main() -> None:
