@@ -553,6 +553,26 @@ def test_stop_lets_a_running_exec_finish(runtime_cache: Path, tmp_path: Path) ->
 
 
 @pytest.mark.slow
+def test_stop_ends_an_exec_that_outlives_the_grace_period(runtime_cache: Path, tmp_path: Path) -> None:
+    async def scenario() -> tuple[ExecResult, float]:
+        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache)
+        await box.start()
+        await box.wait_ready(600)
+        session_id = box.create_session(TENANT).session_id
+        running = asyncio.create_task(box.exec(TENANT, session_id, ExecRequest(
+            language="python", source="import time\nprint('started', flush=True)\ntime.sleep(20)")))
+        await asyncio.sleep(1.0)
+        started = time.monotonic()
+        await box.stop(0.5)
+        return await running, time.monotonic() - started
+
+    result, took = asyncio.run(scenario())
+    assert result.error == "crash: the server stopped before the exec finished", result
+    assert result.stdout == "started\n"
+    assert took < 5
+
+
+@pytest.mark.slow
 def test_too_many_concurrent_execs_are_refused(runtime_cache: Path, tmp_path: Path) -> None:
     async def scenario() -> list[object]:
         limits = ServerLimits(max_concurrent_execs=2)

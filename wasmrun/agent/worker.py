@@ -343,7 +343,13 @@ def main() -> None:
         message = json.loads(line)
         op = message.get("op")
         if op == "exec":
-            worker.exec(message)
+            try:
+                worker.exec(message)
+            except Exception as exc:  # noqa: BLE001 - a bug here must not take the worker's other sessions down
+                worker.drop(message.get("session", ""))
+                worker.current = None
+                worker.send({"op": "result", "id": message.get("id"), "exit_code": KILLED, "output_truncated": False,
+                             "error": f"crash: {type(exc).__name__}: {exc}", "state_lost": False, "duration_ms": 0.0})
         elif op == "load":
             try:
                 worker.load(message["language"], message["component"], message.get("compiled_cache"))

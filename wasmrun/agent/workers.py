@@ -16,6 +16,7 @@ import itertools
 import json
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,6 +193,7 @@ class WorkerPool:
             pending = Pending(future, on_output)
             worker.pending[exec_id] = pending
             worker.busy = True
+            started = time.perf_counter()
             try:
                 for attempt in (1, 2):
                     try:
@@ -208,11 +210,15 @@ class WorkerPool:
                 raise WorkerCrashed("unreachable")
             except (TimeoutError, WorkerCrashed) as exc:
                 reason = str(exc) or "it did not answer after the exec's time-out"
-                await self._replace(worker)
+                if self.stopping:
+                    error = "crash: the server stopped before the exec finished"
+                else:
+                    error = f"crash: the worker process died ({reason}); the interpreter state is lost"
+                    with contextlib.suppress(Exception):  # else the next exec tries again
+                        await self._replace(worker)
                 return {"exit_code": -1, "stdout": "".join(pending.stdout), "stderr": "".join(pending.stderr),
-                        "output_truncated": False, "state_lost": False,
-                        "error": f"crash: the worker process died ({reason}); the interpreter state is lost",
-                        "duration_ms": 0.0}
+                        "output_truncated": False, "state_lost": False, "error": error,
+                        "duration_ms": (time.perf_counter() - started) * 1000}
             finally:
                 worker.busy = False
                 worker.pending.pop(exec_id, None)
@@ -261,6 +267,7 @@ class WorkerPool:
                     with contextlib.suppress(ProcessLookupError):
                         process.kill()
                     await process.wait()
+            worker._fail_all(WorkerCrashed("the server stopped"))
             if worker.reader is not None:
                 worker.reader.cancel()
 
