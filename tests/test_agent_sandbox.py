@@ -250,6 +250,21 @@ def test_exit_codes_and_tracebacks_like_cpython(session: Session) -> None:
     assert "wasmrun" not in failed.stderr  # no frame of the runner
 
 
+@pytest.mark.slow
+def test_hostile_text_and_deep_recursion(session: Session) -> None:
+    session.exec("x = 5")
+    surrogates = session.exec("print('\ud800', x, len(input()), __import__('sys').argv[1:], "
+                              "__import__('os').environ['A'])", stdin="\udfff\n", args=["\ud800", "\ud83d\ude00"],
+                              env={"A": "\udc00"})
+    assert (surrogates.stdout, surrogates.error) == ("\ufffd 5 1 ['\ufffd', '\U0001f600'] \ufffd\n", None)
+    assert session.exec("a\0b").stderr == "SyntaxError: source code string cannot contain null bytes\n"
+    recursion = session.exec("def f():\n    f()\nf()")
+    assert recursion.exit_code == 1 and recursion.stderr.endswith("RecursionError: maximum recursion depth exceeded\n")
+    overflow = session.exec("import sys\nsys.setrecursionlimit(10**7)\ndef f():\n    f()\nf()")
+    assert overflow.exit_code == -1 and overflow.error == "crash: wasm trap: call stack exhausted", overflow
+    assert session.exec("print('alive')").stdout == "alive\n"
+
+
 STDLIB = ("json", "re", "dataclasses", "decimal", "fractions", "collections", "itertools", "functools", "datetime",
           "zoneinfo", "sqlite3", "csv", "io", "math", "statistics", "random", "hashlib", "hmac", "base64", "struct",
           "textwrap", "difflib", "email.mime.text", "html.parser", "xml.etree.ElementTree", "urllib.parse", "uuid",

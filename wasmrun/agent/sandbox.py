@@ -252,8 +252,9 @@ class Sandbox:
                    "packages": str(self._package_cache()) if runtime.package_cache else None,
                    "has_state": runtime.language in session.languages, "fresh": request.fresh, "limits": limits,
                    "idle_memory_bytes": self.limits.idle_memory_bytes // len(self.pool.workers),
-                   "request": {"code": code, "filename": filename, "stdin": request.stdin, "args": request.args,
-                               "env": env, "paths": search_path}}
+                   "request": {"code": _text(code), "filename": filename, "stdin": _text(request.stdin),
+                               "args": [_text(arg) for arg in request.args],
+                               "env": {_text(k): _text(v) for k, v in env.items()}, "paths": search_path}}
         try:
             reply = await self.pool.exec(session.worker, message, timeout, on_output)
         except WorkerCrashed:  # only when the pool is stopping, before the exec started
@@ -325,6 +326,12 @@ def _over_quota(session: Session) -> str | None:
         return (f"disk: the session holds {used.bytes} bytes, more than its quota of {limits.disk_bytes}; "
                 "delete some before writing more")
     return None
+
+
+def _text(text: str) -> str:
+    """``text`` as valid Unicode: a JSON client can send lone surrogates (``"\\ud800"``), which
+    no interpreter can take; they become U+FFFD (a surrogate pair becomes its character)."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def _last_line(text: str) -> str:
