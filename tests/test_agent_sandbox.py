@@ -12,6 +12,7 @@ import ast
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import threading
 import time
@@ -29,6 +30,7 @@ from wasmrun.agent.errors import AgentError, BadRequest, Gone, LimitExceeded, No
 from wasmrun.agent.models import ExecRequest, ExecResult, Limits, ServerLimits
 from wasmrun.agent.runtimes.python import UNAVAILABLE
 from wasmrun.agent.sandbox import Sandbox
+from wasmrun.testing import require_tool
 
 T = TypeVar("T")
 TENANT = "tenant-a"
@@ -166,7 +168,10 @@ class LoopThread:
 def runtime_cache(tmp_path_factory: pytest.TempPathFactory, install_component_tools: Callable[..., Path]) -> Path:
     """The Python runtime built once (with wasmrun's own first-use install of componentize-py)
     and compiled once, for every test of the session."""
-    tools = install_component_tools(tmp_path_factory.mktemp("agent-tools"),
+    if shutil.which("npm") is None:
+        require_tool("npm")  # jco's WASI WIT packages come from npm
+    shared = os.environ.get(component_tools.TOOLS_DIR_VARIABLE)
+    tools = install_component_tools(Path(shared) if shared else tmp_path_factory.getbasetemp() / "component-tools",
                                     [component_tools.COMPONENTIZE_PY, component_tools.JCO])
     reused = os.environ.get("WASMRUN_TEST_AGENT_CACHE")  # a developer's own cache: rebuilt when stale
     cache = Path(reused) if reused else tmp_path_factory.mktemp("agent-cache")
