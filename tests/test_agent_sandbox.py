@@ -306,6 +306,24 @@ def test_fresh_replaces_the_interpreter_for_good(session: Session) -> None:
 
 
 @pytest.mark.slow
+def test_files_and_entry(session: Session) -> None:
+    """``files`` are written into the session first; ``entry`` runs as the program (its own
+    modules importable from the root, its name in sys.argv[0] and in tracebacks)."""
+    result = session.loop.run(session.box.exec(TENANT, session.id, ExecRequest(
+        language="python", entry="app/main.py", args=["a"],
+        files={"app/main.py": "import sys\nfrom helper import twice\nprint(twice(21), sys.argv)\n1 / 0\n",
+               "helper.py": "def twice(n):\n    return 2 * n\n"})))
+    assert result.stdout == "42 ['/app/main.py', 'a']\n"
+    assert 'File "/app/main.py", line 4, in <module>\n    1 / 0\n' in result.stderr
+    assert (session.root / "helper.py").is_file()
+    with pytest.raises(NotFound):
+        session.loop.run(session.box.exec(TENANT, session.id, ExecRequest(language="python", entry="missing.py")))
+    with pytest.raises(BadRequest):
+        session.loop.run(session.box.exec(TENANT, session.id, ExecRequest(
+            language="python", source="print(1)", files={"../escape.py": "x"})))
+
+
+@pytest.mark.slow
 def test_the_working_directory_is_the_session_root(session: Session) -> None:
     result = session.exec("import os\nopen('a.txt', 'w').write('hi')\nos.makedirs('d/e')\n"
                           "open('d/e/f.bin', 'wb').write(bytes([0, 255]))\nprint(os.getcwd(), sorted(os.listdir('/')))")

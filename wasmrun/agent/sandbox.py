@@ -224,8 +224,7 @@ class Sandbox:
         session.running += 1
         try:
             async with session.lock:
-                if session.id not in {s.id for s in self.sessions.of_tenant(tenant)}:
-                    session = self.sessions.get(tenant, session_id)  # destroyed while queued: 404/410
+                self.sessions.get(tenant, session_id)  # destroyed while it waited: 410
                 return await self._run(session, runtime, request, timeout, env, on_output)
         finally:
             self._inflight -= 1
