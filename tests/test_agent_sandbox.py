@@ -439,6 +439,30 @@ def test_an_output_flood_is_truncated(sandbox: Sandbox, loop: LoopThread) -> Non
 
 
 @pytest.mark.slow
+def test_a_client_that_stops_reading_holds_up_nothing(sandbox: Sandbox, loop: LoopThread,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Streamed output goes through a queue: a stuck on_output neither blocks the worker (other
+    sessions on it run) nor keeps the exec's result past the delivery grace."""
+    from wasmrun.agent import workers
+
+    monkeypatch.setattr(workers, "DELIVERY_GRACE_S", 2.0)
+    stuck, other = Session(sandbox, loop), Session(sandbox, loop)
+    while sandbox.sessions.get(TENANT, other.id).worker != sandbox.sessions.get(TENANT, stuck.id).worker:
+        other = Session(sandbox, loop)
+
+    async def never_returns(stream: str, text: str) -> None:
+        await asyncio.Event().wait()
+
+    streamed = asyncio.run_coroutine_threadsafe(sandbox.exec(TENANT, stuck.id, ExecRequest(
+        language="python", source="for i in range(1000):\n    print(i)"), never_returns), loop.loop)
+    started = time.monotonic()
+    assert other.exec("print('not held up')").stdout == "not held up\n"
+    assert time.monotonic() - started < 2.0
+    result = streamed.result(30)
+    assert result.stdout == "".join(f"{i}\n" for i in range(1000))  # the result has it all
+
+
+@pytest.mark.slow
 def test_a_million_empty_files_are_stopped_by_max_files(sandbox: Sandbox, loop: LoopThread) -> None:
     session = Session(sandbox, loop, {"max_files": 300})
     started = time.monotonic()

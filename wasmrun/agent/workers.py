@@ -25,6 +25,8 @@ from typing import Any
 OnOutput = Callable[[str, str], Awaitable[None]]
 #: How long past its time-out an exec may take before its worker is killed and replaced.
 HANG_GRACE_S = 10.0
+#: How long a finished exec waits for its streamed output to reach a client that reads slowly.
+DELIVERY_GRACE_S = 30.0
 #: A reply line may be this long (output is sent in pieces far below it).
 LINE_LIMIT = 1 << 24
 
@@ -40,6 +42,30 @@ class Pending:
     started: bool = False
     stdout: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
+    #: output on its way to ``on_output``: the worker's replies are never held up by a slow client
+    #: (the worker would block in the middle of the exec, out of its time-out's reach)
+    outbox: asyncio.Queue[tuple[str, str] | None] = field(default_factory=asyncio.Queue)
+    forwarder: asyncio.Task[None] | None = None
+
+    def start_forwarding(self) -> None:
+        if self.on_output is not None:
+            self.forwarder = asyncio.create_task(self._forward(self.on_output))
+
+    async def _forward(self, on_output: OnOutput) -> None:
+        while (item := await self.outbox.get()) is not None:
+            with contextlib.suppress(Exception):  # a client gone away does not stop the exec
+                await on_output(*item)
+
+    async def finish_forwarding(self) -> None:
+        """Every chunk delivered (the result comes after its output), or given up after
+        :data:`DELIVERY_GRACE_S` for a client that stopped reading."""
+        if self.forwarder is None:
+            return
+        self.outbox.put_nowait(None)
+        try:
+            await asyncio.wait_for(self.forwarder, DELIVERY_GRACE_S)
+        except (TimeoutError, asyncio.CancelledError):
+            self.forwarder.cancel()
 
 
 class WorkerProcess:
@@ -111,8 +137,7 @@ class WorkerProcess:
             if pending is not None:
                 (pending.stdout if message["stream"] == "stdout" else pending.stderr).append(message["text"])
                 if pending.on_output is not None:
-                    with contextlib.suppress(Exception):  # a client gone away does not stop the exec
-                        await pending.on_output(message["stream"], message["text"])
+                    pending.outbox.put_nowait((message["stream"], message["text"]))
         elif op == "result":
             pending = self.pending.pop(message["id"], None)
             if pending is not None and not pending.future.done():
@@ -181,16 +206,25 @@ class WorkerPool:
 
     async def exec(self, index: int, message: dict[str, Any], timeout_s: float,
                    on_output: OnOutput | None) -> dict[str, Any]:
-        """Run an exec on worker ``index``; the worker's reply with ``stdout`` and ``stderr``."""
-        worker = self.workers[index]
+        """Run an exec on worker ``index``; the worker's reply with ``stdout`` and ``stderr``
+        (returned once its streamed output was delivered, after the worker is free again)."""
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        pending = Pending(future, on_output)
+        pending.start_forwarding()
+        try:
+            return await self._exec(self.workers[index], pending, message, timeout_s)
+        finally:
+            await pending.finish_forwarding()
+
+    async def _exec(self, worker: WorkerProcess, pending: Pending, message: dict[str, Any],
+                    timeout_s: float) -> dict[str, Any]:
         async with worker.lock:
             if self.stopping:
                 raise WorkerCrashed("the server is shutting down")
             if worker.process is None or worker.process.returncode is not None:
                 await self._replace(worker)
             exec_id = f"{worker.generation}-{next(self._ids)}"
-            future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-            pending = Pending(future, on_output)
+            future = pending.future
             worker.pending[exec_id] = pending
             worker.busy = True
             started = time.perf_counter()
