@@ -43,7 +43,7 @@ def spawn() -> float:
 
 async def measure(runs: int) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="bench-agent-") as state:
-        box = Sandbox(Path(state), ServerLimits(max_sessions=10_000), workers=2)
+        box = Sandbox(Path(state), ServerLimits(max_sessions=10_000), workers=2, languages=("python",))
         await box.start()
         await box.wait_ready(1800)
         try:

@@ -34,6 +34,8 @@ from wasmrun.testing import require_tool
 
 T = TypeVar("T")
 TENANT = "tenant-a"
+#: These tests need only the Python runtime (JavaScript's has its own tests).
+PYTHON = ("python",)
 
 
 # -- the file API without a runtime ----------------------------------------------------------------
@@ -193,7 +195,7 @@ def loop() -> Iterator[LoopThread]:
 @pytest.fixture(scope="module")
 def sandbox(runtime_cache: Path, loop: LoopThread, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     limits = ServerLimits(max_sessions=60, max_concurrent_execs=20, session=Limits(timeout_s=20))
-    box = Sandbox(tmp_path_factory.mktemp("agent-state"), limits, workers=2, cache_dir=runtime_cache)
+    box = Sandbox(tmp_path_factory.mktemp("agent-state"), limits, workers=2, cache_dir=runtime_cache, languages=PYTHON)
     loop.run(box.start())
     loop.run(box.wait_ready(600), timeout=600)
     yield box
@@ -537,6 +539,9 @@ def test_a_worker_killed_during_an_exec(session: Session, sandbox: Sandbox) -> N
 @pytest.mark.slow
 def test_tenants_and_ids(sandbox: Sandbox, loop: LoopThread) -> None:
     mine = Session(sandbox, loop)
+    stats = loop.call(sandbox.stats)
+    assert stats["workers"] == 2 and stats["sessions"] >= 1 and stats["runtimes_ready"] == 1  # python only, as asked
+    assert stats["execs_in_flight"] == 0
     with pytest.raises(NotFound):
         loop.call(sandbox.get_session, "tenant-b", mine.id)
     with pytest.raises(NotFound):
@@ -568,7 +573,7 @@ def test_limits_above_the_ceiling_are_refused(sandbox: Sandbox, loop: LoopThread
 @pytest.mark.slow
 def test_restart_keeps_sessions_and_files_not_state(runtime_cache: Path, tmp_path: Path) -> None:
     async def first() -> str:
-        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache)
+        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache, languages=PYTHON)
         await box.start()
         await box.wait_ready(600)
         session_id = box.create_session(TENANT).session_id
@@ -577,7 +582,7 @@ def test_restart_keeps_sessions_and_files_not_state(runtime_cache: Path, tmp_pat
         return session_id
 
     async def second(session_id: str) -> ExecResult:
-        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache)
+        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache, languages=PYTHON)
         await box.start()
         await box.wait_ready(600)
         try:
@@ -594,7 +599,7 @@ def test_restart_keeps_sessions_and_files_not_state(runtime_cache: Path, tmp_pat
 @pytest.mark.slow
 def test_stop_lets_a_running_exec_finish(runtime_cache: Path, tmp_path: Path) -> None:
     async def scenario() -> tuple[ExecResult, str]:
-        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache)
+        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache, languages=PYTHON)
         await box.start()
         await box.wait_ready(600)
         session_id = box.create_session(TENANT).session_id
@@ -617,7 +622,7 @@ def test_stop_lets_a_running_exec_finish(runtime_cache: Path, tmp_path: Path) ->
 @pytest.mark.slow
 def test_stop_ends_an_exec_that_outlives_the_grace_period(runtime_cache: Path, tmp_path: Path) -> None:
     async def scenario() -> tuple[ExecResult, float]:
-        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache)
+        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache, languages=PYTHON)
         await box.start()
         await box.wait_ready(600)
         session_id = box.create_session(TENANT).session_id
@@ -638,7 +643,7 @@ def test_stop_ends_an_exec_that_outlives_the_grace_period(runtime_cache: Path, t
 def test_too_many_concurrent_execs_are_refused(runtime_cache: Path, tmp_path: Path) -> None:
     async def scenario() -> list[object]:
         limits = ServerLimits(max_concurrent_execs=2)
-        box = Sandbox(tmp_path / "state", limits, workers=1, cache_dir=runtime_cache)
+        box = Sandbox(tmp_path / "state", limits, workers=1, cache_dir=runtime_cache, languages=PYTHON)
         await box.start()
         await box.wait_ready(600)
         ids = [box.create_session(TENANT).session_id for _ in range(3)]
@@ -658,7 +663,8 @@ def test_idle_interpreters_past_the_memory_cap_are_dropped(runtime_cache: Path, 
     """idle_memory_bytes caps what idle sessions' interpreters hold: past it the least recently
     used are dropped (their next exec says state_lost), never the session that just ran."""
     async def scenario() -> list[ExecResult]:
-        box = Sandbox(tmp_path / "state", ServerLimits(idle_memory_bytes=1), workers=1, cache_dir=runtime_cache)
+        box = Sandbox(tmp_path / "state", ServerLimits(idle_memory_bytes=1), workers=1, cache_dir=runtime_cache,
+                      languages=PYTHON)
         await box.start()
         await box.wait_ready(600)
         try:

@@ -41,9 +41,11 @@ MAX_ENV_BYTES = 64 * 1024
 
 class Sandbox:
     def __init__(self, state_dir: Path, limits: ServerLimits, workers: int | None = None, *,
-                 cache_dir: Path | None = None, package_cache: Path | None = None) -> None:
+                 cache_dir: Path | None = None, package_cache: Path | None = None,
+                 languages: tuple[str, ...] | None = None) -> None:
         """:param cache_dir: where runtimes are built and compiled (default: wasmrun's cache).
-        :param package_cache: the READ-ONLY package cache shown to Python at ``/.packages``."""
+        :param package_cache: the READ-ONLY package cache shown to Python at ``/.packages``.
+        :param languages: the runtimes to prepare (default: every one installed), by language."""
         self.state_dir = Path(state_dir)
         self.limits = limits
         self.cache_dir = cache_dir
@@ -51,6 +53,7 @@ class Sandbox:
         self.sessions = SessionStore(self.state_dir, limits.max_sessions)
         self.pool = WorkerPool(workers or os.cpu_count() or 1)
         self.runtimes: dict[str, Runtime] = {}
+        self.languages = languages
         self._ready: set[str] = set()  # runtime languages loaded in every worker
         self._failed: dict[str, str] = {}
         self._preparing: asyncio.Task[None] | None = None
@@ -67,7 +70,8 @@ class Sandbox:
         for session in self.sessions.load():
             session.worker = self.pool.pick()
             session.usage = files.usage(session.root)
-        self.runtimes = available()
+        self.runtimes = {served: runtime for served, runtime in available().items()
+                         if self.languages is None or runtime.language in self.languages}
         await self.pool.start()
         self._started = True
         self._preparing = asyncio.create_task(self._prepare())
