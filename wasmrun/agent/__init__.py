@@ -4,11 +4,7 @@
 
 - :mod:`wasmrun.agent.models`: requests, results and limits (pydantic), shared by every layer.
 - :mod:`wasmrun.agent.errors`: the errors a client can cause, each with its HTTP status and code.
-- :mod:`wasmrun.agent.sandbox`: sessions, their files and execs (no HTTP), driven by the server;
-  under it :mod:`~wasmrun.agent.sessions` (records on disk, expiry), :mod:`~wasmrun.agent.paths`
-  and :mod:`~wasmrun.agent.files` (the file API inside a session root, quotas),
-  :mod:`~wasmrun.agent.workers` (the pool, server side) and :mod:`~wasmrun.agent.worker` (one
-  worker process), and :mod:`wasmrun.agent.runtimes` (the runtime protocol; one module per language).
+- :mod:`wasmrun.agent.sandbox`: sessions, their files and execs (no HTTP), driven by the server.
 - :mod:`wasmrun.agent.server`: the HTTP API, auth, rate limits and metrics over the sandbox.
 
 Nothing here is imported by the rest of wasmrun: the ``agent`` extra brings its dependencies.

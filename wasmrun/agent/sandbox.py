@@ -1,6 +1,11 @@
 """The sandbox: sessions, their files and execs, with every limit; no HTTP. The server
 (:mod:`wasmrun.agent.server`) and the MCP tools call only this class.
 
+Under it: :mod:`~wasmrun.agent.sessions` (records on disk, expiry), :mod:`~wasmrun.agent.paths`
+and :mod:`~wasmrun.agent.files` (the file API inside a session root, quotas),
+:mod:`~wasmrun.agent.workers` (the pool, server side) and :mod:`~wasmrun.agent.worker` (one worker
+process), and :mod:`wasmrun.agent.runtimes` (the runtime protocol; one module per language).
+
 Threading model: every method runs on the server's asyncio loop (the file calls are synchronous
 and short); execs run in worker processes (:mod:`wasmrun.agent.workers`). Execs on one session
 run one after another (the session's lock), each worker runs one exec at a time, and at most
