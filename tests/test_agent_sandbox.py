@@ -379,6 +379,21 @@ print(sorted(os.listdir("/")), sorted(os.environ))
 
 
 @pytest.mark.slow
+def test_the_package_cache_is_read_only(sandbox: Sandbox, loop: LoopThread) -> None:
+    cache = sandbox._package_cache()
+    (cache / "demo" / "1.0").mkdir(parents=True, exist_ok=True)
+    (cache / "demo" / "1.0" / "shipped.py").write_text("VALUE = 'from the cache'\n")
+    session = Session(sandbox, loop)
+    result = session.exec("import sys\nsys.path.insert(0, '/.packages/demo/1.0')\nimport shipped\n"
+                          "print(shipped.VALUE)\nfor action in (lambda: open('/.packages/demo/1.0/shipped.py', 'a'),\n"
+                          "               lambda: open('/.packages/new.py', 'w')):\n    try:\n        action()\n"
+                          "    except OSError as exc:\n        print(type(exc).__name__)")
+    assert result.stdout == "from the cache\nPermissionError\nPermissionError\n", result
+    assert not (cache / "new.py").exists()
+    assert (cache / "demo" / "1.0" / "shipped.py").read_text() == "VALUE = 'from the cache'\n"
+
+
+@pytest.mark.slow
 def test_an_infinite_loop_times_out_and_the_next_exec_works(session: Session) -> None:
     session.exec("x = 1")
     started = time.monotonic()
