@@ -95,7 +95,7 @@ class Sandbox:
         cache = self.cache_dir or _default_cache()
         for runtime in {id(r): r for r in self.runtimes.values()}.values():
             try:
-                component = await asyncio.to_thread(runtime.build, cache)
+                component = await _in_daemon_thread(runtime.build, cache)
                 await self.pool.load(runtime.language, str(component), str(cache / "agent" / "compiled"))
                 self._ready.add(runtime.language)
             except Exception as exc:  # noqa: BLE001 - reported by not_ready and /ready
@@ -317,6 +317,35 @@ class Sandbox:
             "session_files": float(sum(s.usage.entries for s in every)),
             "runtimes_ready": float(len(self._ready)),
         }
+
+
+async def _in_daemon_thread(work: Callable[[Path], Path], argument: Path) -> Path:
+    """``work(argument)`` on a daemon thread: a first build takes minutes, and a server stopped
+    meanwhile must not wait for it (``asyncio.to_thread``'s pool is joined at exit)."""
+    import threading
+
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Path] = loop.create_future()
+
+    def settle(result: Path | None, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            assert result is not None
+            done.set_result(result)
+
+    def run() -> None:
+        try:
+            outcome: tuple[Path | None, BaseException | None] = (work(argument), None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+            outcome = (None, exc)
+        with contextlib.suppress(RuntimeError):  # the loop is gone: the server stopped meanwhile
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=run, daemon=True, name="wasmrun-agent-runtime-build").start()
+    return await done
 
 
 def _default_cache() -> Path:
