@@ -509,6 +509,13 @@ def test_a_session_does_not_expire_while_an_exec_runs(sandbox: Sandbox, loop: Lo
         loop.call(sandbox.get_session, TENANT, session.id)
     with pytest.raises(Gone):
         session.exec("print(1)")
+    directory = sandbox.state_dir / "sessions" / session.id
+    deadline = time.monotonic() + 15
+    while directory.exists() and time.monotonic() < deadline:  # the sweep runs every 5 s
+        time.sleep(0.2)
+    assert not directory.exists()  # its files went with it
+    with pytest.raises(Gone):
+        loop.call(sandbox.get_session, TENANT, session.id)
 
 
 @pytest.mark.slow

@@ -124,8 +124,7 @@ class SessionStore:
             if self._gone.get(session_id) == tenant:
                 raise Gone(f"session {session_id} has expired or was destroyed")
             raise NotFound(f"no session {session_id}")
-        if session.expired(time.time()):
-            self.remove(session)
+        if session.expired(time.time()):  # removed by the sandbox's sweep (which also frees its interpreter)
             raise Gone(f"session {session_id} has expired (idle for more than {session.limits.idle_timeout_s:g} s)")
         return session
 
