@@ -45,7 +45,7 @@ def _install_plugin_packages(session: nox.Session) -> list[str]:
 def tests(session: nox.Session) -> None:
     """Run the test suite against the installed wheels (wasmrun and the packages in plugins/; the
     core tests load no external plugin unless a test asks for one). Extra args go to pytest."""
-    _install_wheel(session, "c,test")
+    _install_wheel(session, "c,test,agent")  # agent: the agent mode's server, MCP and JS cell parser
     _install_plugin_packages(session)
     session.run("pytest", *session.posargs)
 
@@ -66,7 +66,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    session.install("mypy", "pytest", "-e", ".[browser]")  # playwright: the headless driver is typed too
+    session.install("mypy", "pytest", "-e", ".[browser,agent]")  # the headless driver and agent mode are typed too
     session.run("mypy", "wasmrun")
 
 

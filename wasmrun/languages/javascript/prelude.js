@@ -349,5 +349,13 @@ const __wasmrun = (() => {
     if (process.exitCode) exitNow(process.exitCode);
   }
 
-  return { main, inspect, format };
+  // The agent's JavaScript runtime (wasmrun/agent/runtimes) runs many cells in one instance: it
+  // needs the event loop and the exit sentinel, and a loop emptied between cells.
+  function reset() {
+    jobs.length = 0;
+    timers.length = 0;
+    unhandled.clear();
+  }
+
+  return { main, inspect, format, write, drain, reset, errorText, unhandled, Exit };
 })();

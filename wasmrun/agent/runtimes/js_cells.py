@@ -1,0 +1,239 @@
+"""Preparing one exec's JavaScript or TypeScript on the host, before the sandbox's QuickJS runs it.
+
+Two steps, both on source text only (never a file of the session, never the client's config):
+
+1. **Declarations that outlive the cell.** The runtime evaluates each cell by indirect ``eval``,
+   where top-level ``let``, ``const`` and ``class`` would die with the cell. tree-sitter parses
+   the cell and its top-level ``let``/``const`` become ``var`` and ``class C`` becomes
+   ``var C = class C``, so the next exec sees them, as a notebook or the Node REPL would. A cell
+   with top-level ``await`` becomes an async function (declarations hoisted out as ``var``s,
+   initialisers turned into assignments, function declarations moved in front) whose promise the
+   runtime waits for.
+2. **Compiling** with esbuild (pinned, managed: :mod:`wasmrun.component_tools`) and wasmrun's fixed
+   options: TypeScript's types stripped (no type check: speed), and async functions, async
+   generators and ``for await`` lowered onto generators and the prelude's ``Promise``, whose jobs
+   the runtime runs (QuickJS runs none of its own once an export returns). esbuild gets the text
+   on stdin, runs in an empty directory with an empty environment and a time cap. Plain
+   JavaScript with no ``async``/``await`` skips it (QuickJS reports its own syntax errors).
+
+A syntax error is a :class:`CellCompileError` whose message is one line naming where.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from wasmrun import component_tools
+
+COMPILE_TIMEOUT_S = 10.0
+#: The TypeScript options every cell is compiled with (the client's tsconfig is never read).
+TSCONFIG = '{"compilerOptions":{"useDefineForClassFields":true,"experimentalDecorators":false,"verbatimModuleSyntax":false}}'
+ESBUILD_OPTIONS = ("--supported:async-await=false", "--supported:async-generator=false",
+                   "--supported:for-await=false", "--charset=utf8", "--log-level=error", "--color=false",
+                   "--log-limit=1", f"--tsconfig-raw={TSCONFIG}")
+_ASYNC = re.compile(r"\b(async|await)\b")
+#: Where the runtime finds a top-level-await cell's promise (js_runtime.js reads and deletes it).
+CELL_PROMISE = "globalThis.__wasmrunCell"
+_FUNCTIONS = frozenset({"function_declaration", "generator_function_declaration", "function_expression",
+                        "function", "generator_function", "arrow_function", "method_definition",
+                        "class_body"})
+
+
+class CellCompileError(Exception):
+    """The cell does not compile: exit code 1 with :attr:`message` on stderr."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class Prepared:
+    """The code the runtime evaluates; ``async_cell`` when it is wrapped for top-level await."""
+
+    code: str
+    async_cell: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare(source: str, *, typescript: bool) -> Prepared:
+    """``source`` made ready for the runtime's ``run`` (see the module's docstring)."""
+    rewritten, async_cell = persist_declarations(source, typescript=typescript)
+    if not typescript and not _ASYNC.search(rewritten):
+        return Prepared(rewritten, async_cell)
+    return Prepared(compile_cell(rewritten, typescript=typescript), async_cell)
+
+
+# --- 1. declarations -----------------------------------------------------------------------------
+
+@cache
+def _parser(typescript: bool) -> Any:
+    import tree_sitter
+
+    if typescript:
+        import tree_sitter_typescript
+
+        language = tree_sitter.Language(tree_sitter_typescript.language_typescript())
+    else:
+        import tree_sitter_javascript
+
+        language = tree_sitter.Language(tree_sitter_javascript.language())
+    return tree_sitter.Parser(language)
+
+
+def persist_declarations(source: str, *, typescript: bool) -> tuple[str, bool]:
+    """(the cell with its top-level declarations made global, whether it has top-level await).
+    A cell tree-sitter cannot parse is returned as it is: the compiler or QuickJS reports it."""
+    data = source.encode("utf-8")
+    root = _parser(typescript).parse(data).root_node
+    if root.has_error:
+        return source, False
+    statements = list(root.named_children)
+    if any(_has_top_level_await(node) for node in statements):
+        return _async_cell(data, statements), True
+    edits: list[tuple[int, int, bytes]] = []
+    for node in statements:
+        if node.type == "lexical_declaration":
+            keyword = node.children[0]
+            edits.append((keyword.start_byte, keyword.end_byte, b"var"))
+        elif node.type == "class_declaration" and (name := node.child_by_field_name("name")) is not None:
+            edits.append((node.start_byte, node.start_byte, b"var " + _text(name) + b" = "))
+            edits.append((node.end_byte, node.end_byte, b";"))
+    return _apply(data, edits).decode("utf-8"), False
+
+
+def _has_top_level_await(node: Any) -> bool:
+    if node.type == "await_expression":
+        return True
+    if node.type == "for_in_statement" and any(child.type == "await" for child in node.children):
+        return True
+    if node.type in _FUNCTIONS:
+        return False
+    return any(_has_top_level_await(child) for child in node.children)
+
+
+def _async_cell(data: bytes, statements: list[Any]) -> str:
+    """The cell as an async function: names declared at the top level become global ``var``s
+    (assigned inside), function declarations are moved in front, the rest runs in order."""
+    names: list[bytes] = []
+    functions: list[bytes] = []
+    body: list[bytes] = []
+    position = 0
+    for node in statements:
+        body.append(data[position:node.start_byte])  # comments and blank lines between statements
+        position = node.end_byte
+        kind = node.type
+        if kind in ("function_declaration", "generator_function_declaration"):
+            functions.append(_text(node))
+        elif kind in ("lexical_declaration", "variable_declaration"):
+            assignments = []
+            for declarator in node.named_children:
+                if declarator.type != "variable_declarator":
+                    continue
+                target = declarator.child_by_field_name("name")
+                value = declarator.child_by_field_name("value")
+                if target is None:
+                    continue
+                names.extend(_pattern_names(target))
+                if value is not None:
+                    assignments.append(b"(" + _text(target) + b" = " + _text(value) + b");")
+                elif target.type == "identifier":
+                    assignments.append(_text(target) + b" = void 0;")
+            body.append(b" ".join(assignments))
+        elif kind == "class_declaration" and (name := node.child_by_field_name("name")) is not None:
+            names.append(_text(name))
+            body.append(_text(name) + b" = " + _text(node) + b";")
+        else:
+            body.append(_text(node))
+    body.append(data[position:])
+    unique = list(dict.fromkeys(names))
+    head = (b"var " + b", ".join(unique) + b";\n") if unique else b""
+    wrapped = (head + b"\n".join(functions) + b"\n" + CELL_PROMISE.encode() + b" = (async () => {\n"
+               + b"".join(body) + b"\n})();\n")
+    return wrapped.decode("utf-8")
+
+
+def _pattern_names(node: Any) -> list[bytes]:
+    """The names a binding pattern declares (not its property keys, not its default values)."""
+    kind = node.type
+    if kind in ("identifier", "shorthand_property_identifier_pattern"):
+        return [_text(node)]
+    if kind == "pair_pattern":
+        value = node.child_by_field_name("value")
+        return _pattern_names(value) if value is not None else []
+    if kind in ("assignment_pattern", "object_assignment_pattern"):
+        left = node.child_by_field_name("left")
+        return _pattern_names(left) if left is not None else []
+    if kind in ("object_pattern", "array_pattern", "rest_pattern"):
+        return [name for child in node.named_children for name in _pattern_names(child)]
+    return []
+
+
+def _text(node: Any) -> bytes:
+    return bytes(node.text or b"")
+
+
+def _apply(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
+    out, position = [], 0
+    for start, end, replacement in sorted(edits, key=lambda edit: (edit[0], edit[1])):
+        out += [data[position:start], replacement]
+        position = end
+    out.append(data[position:])
+    return b"".join(out)
+
+
+# --- 2. compiling --------------------------------------------------------------------------------
+
+def esbuild_binary() -> list[str]:
+    """How to run the pinned esbuild: its native binary for this platform when npm installed one
+    (20 ms a cell), else its Node launcher."""
+    root = component_tools.ensure(component_tools.ESBUILD) / "node_modules"
+    machine = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64"}.get(platform.machine().lower(),
+                                                                          platform.machine().lower())
+    native = root / "@esbuild" / f"{platform.system().lower()}-{machine}" / "bin" / "esbuild"
+    if native.is_file() and os.access(native, os.X_OK):
+        return [str(native)]
+    from wasmrun.languages.javascript.build import node
+
+    return [node(), str(root / "esbuild" / "bin" / "esbuild")]
+
+
+def compile_cell(source: str, *, typescript: bool) -> str:
+    """esbuild over ``source`` (stdin) with the fixed options; a syntax error is a
+    :class:`CellCompileError` with esbuild's first error in one line."""
+    argv = [*esbuild_binary(), f"--loader={'ts' if typescript else 'js'}",
+            f"--sourcefile=cell.{'ts' if typescript else 'js'}", *ESBUILD_OPTIONS]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    with tempfile.TemporaryDirectory(prefix="wasmrun-cell-") as empty:
+        try:
+            proc = subprocess.run(argv, input=source.encode("utf-8"), capture_output=True, cwd=empty, env=env,
+                                  timeout=COMPILE_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            raise CellCompileError(f"the compiler did not finish within {COMPILE_TIMEOUT_S:g} s") from None
+    if proc.returncode != 0:
+        raise CellCompileError(_first_error(proc.stderr.decode("utf-8", "replace")))
+    return proc.stdout.decode("utf-8")
+
+
+def _first_error(output: str) -> str:
+    """esbuild's ``✘ [ERROR] message`` and the ``cell.ts:1:7:`` under it, as one line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    message = next((line.split("[ERROR]", 1)[1].strip() for line in lines if "[ERROR]" in line), "")
+    where = next((line.rstrip(":") for line in lines if re.match(r"^cell\.[jt]s:\d+:\d+:?$", line)), "")
+    if not message:
+        return f"SyntaxError: {lines[0] if lines else 'the compiler failed'}"
+    return f"SyntaxError: {message}" + (f" ({where})" if where else "")
+
+
+def default_tools_ready() -> Path:
+    """Install the pinned esbuild now (a runtime's preparation calls it so the first exec does
+    not pay the install)."""
+    return component_tools.ensure(component_tools.ESBUILD)

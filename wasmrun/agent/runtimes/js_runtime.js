@@ -1,0 +1,165 @@
+// wasmrun's agent runtime for JavaScript and TypeScript, appended to the prelude of JavaScript
+// commands (wasmrun/languages/javascript/prelude.js: console, process, Promise, timers, the event
+// loop). One QuickJS instance serves one session; each exec is a "cell" that run() evaluates by
+// indirect eval in the one global scope, so `var`s, functions and globalThis properties live on
+// into the next cell. The host has already prepared the cell (wasmrun/agent/runtimes/js_cells.py):
+// TypeScript stripped, async functions lowered onto the prelude's Promise (QuickJS runs no job of
+// its own once run() returns), top-level let/const/class turned into var, and a cell with
+// top-level await wrapped in an async function whose promise is left in globalThis.__wasmrunCell.
+
+const __wasmrunAgent = (() => {
+  const { Exit, write, drain, reset, errorText, inspect, unhandled } = __wasmrun;
+
+  function encode(text) {
+    const bytes = [];
+    for (const ch of String(text)) {
+      const c = ch.codePointAt(0);
+      if (c < 0x80) bytes.push(c);
+      else if (c < 0x800) bytes.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+      else if (c < 0x10000) bytes.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+      else bytes.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    }
+    return new Uint8Array(bytes);
+  }
+
+  // UTF-8 to text; a malformed sequence becomes U+FFFD, as TextDecoder does.
+  function decode(bytes) {
+    let out = "";
+    for (let i = 0; i < bytes.length;) {
+      const b = bytes[i];
+      let need = 0, c = b;
+      if (b >= 0xf0 && b < 0xf8) { need = 3; c = b & 7; }
+      else if (b >= 0xe0) { need = 2; c = b & 15; }
+      else if (b >= 0xc0) { need = 1; c = b & 31; }
+      else if (b >= 0x80) { out += "\ufffd"; i++; continue; }
+      let j = 1;
+      for (; j <= need && i + j < bytes.length && (bytes[i + j] & 0xc0) === 0x80; j++) c = (c << 6) | (bytes[i + j] & 63);
+      if (j <= need) { out += "\ufffd"; i += j; continue; }
+      out += String.fromCodePoint(c > 0x10ffff ? 0xfffd : c);
+      i += need + 1;
+    }
+    return out;
+  }
+
+  if (typeof globalThis.TextEncoder === "undefined") {
+    globalThis.TextEncoder = class TextEncoder {
+      get encoding() { return "utf-8"; }
+      encode(text = "") { return encode(text); }
+    };
+  }
+  if (typeof globalThis.TextDecoder === "undefined") {
+    globalThis.TextDecoder = class TextDecoder {
+      get encoding() { return "utf-8"; }
+      decode(bytes = new Uint8Array(0)) {
+        return decode(bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer || bytes));
+      }
+    };
+  }
+
+  // Standard input of the current exec: process.stdin's "data" then "end" events, its text(), and
+  // require("fs").readFileSync(0) as Node programs read it.
+  let stdinBytes = new Uint8Array(0);
+  const stdin = {
+    fd: 0,
+    isTTY: false,
+    listeners: { data: [], end: [] },
+    scheduled: false,
+    encoding: null,
+    setEncoding(encoding) { stdin.encoding = encoding; return stdin; },
+    text() { return decode(stdinBytes); },
+    on(event, callback) {
+      if (stdin.listeners[event]) stdin.listeners[event].push(callback);
+      if (!stdin.scheduled) {
+        stdin.scheduled = true;
+        setTimeout(() => {
+          if (stdinBytes.length) for (const cb of stdin.listeners.data) cb(stdin.encoding ? decode(stdinBytes) : stdinBytes);
+          for (const cb of stdin.listeners.end) cb();
+        }, 0);
+      }
+      return stdin;
+    },
+    resume() { return stdin; },
+  };
+  stdin.once = stdin.on;
+  stdin.addListener = stdin.on;
+
+  function readFileSync(file, options) {
+    if (file !== 0 && file !== "/dev/stdin") {
+      const error = new Error(`ENOSYS: the sandbox's JavaScript has no file system API, open '${file}'`);
+      error.code = "ENOSYS";
+      throw error;
+    }
+    const encoding = typeof options === "string" ? options : options && options.encoding;
+    return encoding ? decode(stdinBytes) : stdinBytes.slice();
+  }
+  const modules = { fs: { readFileSync } };
+  globalThis.require = (name) => {
+    const key = String(name).replace(/^node:/, "");
+    if (key in modules) return modules[key];
+    const error = new Error(`Cannot find module '${name}': the sandbox's JavaScript has no modules but 'fs' (stdin only)`);
+    error.code = "MODULE_NOT_FOUND";
+    throw error;
+  };
+
+  process.stdin = stdin;
+  process.exit = (code) => {
+    const value = code === undefined ? process.exitCode : code;
+    throw new Exit(Number(value || 0) & 0xff);
+  };
+
+  function begin(request) {
+    reset();
+    stdinBytes = request.stdin instanceof Uint8Array ? request.stdin : new Uint8Array(request.stdin || []);
+    stdin.listeners = { data: [], end: [] };
+    stdin.scheduled = false;
+    stdin.encoding = null;
+    process.argv = ["wasmrun", "cell", ...(request.args || [])];
+    process.env = Object.fromEntries(request.env || []);
+    process.exitCode = undefined;
+    delete globalThis.__wasmrunCell;
+  }
+
+  function evaluate(code) {
+    (0, eval)(code);
+    const cell = globalThis.__wasmrunCell;
+    delete globalThis.__wasmrunCell;
+    let failed = false, failure;
+    if (cell && typeof cell.then === "function") cell.then(undefined, (error) => { failed = true; failure = error; });
+    drain();
+    if (failed) throw failure;
+    const [rejected] = unhandled;
+    if (rejected !== undefined) throw rejected._value;
+    return Number(process.exitCode || 0) & 0xff;
+  }
+
+  // An error's text without the runtime's own frames (from the eval that ran the cell down).
+  function cellStack(text) {
+    const lines = text.split("\n");
+    const end = lines.findIndex((line) => /^\s*at eval \(native\)/.test(line));
+    return (end < 0 ? lines : lines.slice(0, end)).join("\n");
+  }
+
+  // The exported cell.run: never throws (an exception leaving an export traps the instance, and
+  // the session would lose its state), so every failure becomes an exit code.
+  function run(request) {
+    let status;
+    try {
+      begin(request);
+      status = evaluate(String(request.code));
+    } catch (error) {
+      if (error instanceof Exit) status = error.code;
+      else {
+        status = 1;
+        try {
+          write(2, (error instanceof Error ? cellStack(errorText(error)) : `Uncaught ${inspect(error, 1)}`) + "\n");
+        } catch (ignored) { /* the stream is gone: the status still tells */ }
+      }
+    }
+    try { reset(); } catch (ignored) { /* nothing left to run */ }
+    return status;
+  }
+
+  return { run };
+})();
+
+export const cell = { run: (request) => __wasmrunAgent.run(request) };
