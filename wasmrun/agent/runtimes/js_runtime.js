@@ -132,11 +132,9 @@ const __wasmrunAgent = (() => {
     return Number(process.exitCode || 0) & 0xff;
   }
 
-  // An error's text without the runtime's own frames (from the eval that ran the cell down).
+  // An error's text without the runtime's own frames (the eval that ran the cell, the loop).
   function cellStack(text) {
-    const lines = text.split("\n");
-    const end = lines.findIndex((line) => /^\s*at eval \(native\)/.test(line));
-    return (end < 0 ? lines : lines.slice(0, end)).join("\n");
+    return text.split("\n").filter((line) => !/^\s*at (eval \(native\)|.*\(\/app\.js:)/.test(line)).join("\n");
   }
 
   // The exported cell.run: never throws (an exception leaving an export traps the instance, and
