@@ -1,0 +1,246 @@
+"""The agent's JavaScript and TypeScript runtime: the real QuickJS component (built by the pinned
+componentize-qjs) called cell after cell in one instance, as a session's worker calls it, with
+the cells prepared on the host by the real esbuild and tree-sitter."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from wasmrun import component_tools
+from wasmrun.agent.runtimes import javascript, js_cells
+from wasmrun.testing import require_tool
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory, install_component_tools: Callable[..., Path]) -> Iterator[Path]:
+    """The runtime component, built once for the module into a fresh cache with freshly installed tools."""
+    require_tool("node")
+    require_tool("npm")
+    base = tmp_path_factory.mktemp("agent-js")
+    tools = install_component_tools(base / "tools", (component_tools.COMPONENTIZE_QJS, component_tools.ESBUILD,
+                                                     component_tools.JCO))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(tools))
+        patch.setenv("WASMRUN_HOME", str(base / "home"))
+        yield javascript.ensure_component()
+
+
+class Session:
+    """One instance of the runtime with its own store, stdout and stderr going to files, so each
+    exec's output can be read back."""
+
+    def __init__(self, component: Path, directory: Path, timeout_s: float = 30.0) -> None:
+        import wasmtime
+        from wasmtime.component import Component, Linker
+
+        config = wasmtime.Config()
+        config.consume_fuel = True
+        config.epoch_interruption = True
+        self.engine = wasmtime.Engine(config)
+        self.store = wasmtime.Store(self.engine)
+        self.out, self.err = directory / "stdout", directory / "stderr"
+        wasi = wasmtime.WasiConfig()
+        wasi.stdout_file = str(self.out)
+        wasi.stderr_file = str(self.err)
+        self.store.set_wasi(wasi)
+        self.timeout_s = timeout_s
+        linker = Linker(self.engine)
+        linker.add_wasip2()
+        self.store.set_fuel(10**12)
+        self.store.set_epoch_deadline(1)
+        instance = linker.instantiate(self.store, Component.from_file(self.engine, str(component)))
+        interface = instance.get_export_index(self.store, javascript.CELL_INTERFACE)
+        self.run = instance.get_func(self.store, instance.get_export_index(self.store, "run", interface))
+        self.seen = (0, 0)
+
+    def exec(self, code: str, *, language: str = "javascript", stdin: bytes = b"", args: tuple[str, ...] = (),
+             env: dict[str, str] | None = None) -> tuple[int, str, str]:
+        """(exit code, stdout, stderr) of one exec; a compile error is exit code 1 with its message."""
+        from wasmtime.component import Record
+
+        try:
+            prepared = javascript.prepare(code, language)  # type: ignore[arg-type]
+        except js_cells.CellCompileError as exc:
+            return 1, "", exc.message + "\n"
+        request: Any = Record()
+        request.code, request.stdin, request.args = prepared.code, stdin, list(args)
+        request.env, request.paths = list((env or {}).items()), []
+        self.store.set_epoch_deadline(1)
+        timer = threading.Timer(self.timeout_s, self.engine.increment_epoch)
+        timer.start()
+        try:
+            status = self.run(self.store, request)
+            self.run.post_return(self.store)
+        finally:
+            timer.cancel()
+        out, err = self.out.read_bytes(), self.err.read_bytes()
+        new = (out[self.seen[0]:].decode(), err[self.seen[1]:].decode())
+        self.seen = (len(out), len(err))
+        return int(status), *new
+
+
+@pytest.fixture
+def session(runtime: Path, tmp_path: Path) -> Session:
+    return Session(runtime, tmp_path)
+
+
+def test_var_functions_and_globals_live_on_into_the_next_exec(session: Session) -> None:
+    assert session.exec("var x = 41; function twice(n) { return 2 * n }; globalThis.y = 'why'") == (0, "", "")
+    assert session.exec("console.log(x + 1, twice(x), y)") == (0, "42 82 why\n", "")
+
+
+def test_top_level_let_const_and_class_live_on_and_may_be_declared_again(session: Session) -> None:
+    assert session.exec("let a = 1; const b = { n: 2 }; class Point { constructor(x) { this.x = x } }")[0] == 0
+    assert session.exec("console.log(a + b.n, new Point(3).x)") == (0, "3 3\n", "")
+    # a notebook cell runs again: declaring the same const twice is no error
+    assert session.exec("const b = 10; let a = 20; console.log(a + b)") == (0, "30\n", "")
+    # but what is local to a block or function stays there
+    assert session.exec("{ let hidden = 1 } function f() { const inner = 2 } console.log(typeof hidden, typeof inner)") \
+        == (0, "undefined undefined\n", "")
+
+
+def test_top_level_await_keeps_its_declarations(session: Session) -> None:
+    code = "const { v, w: [first] } = await Promise.resolve({ v: 9, w: [4] });\nfunction g() { return v * 2 }"
+    assert session.exec(code) == (0, "", "")
+    assert session.exec("console.log(v, first, g())") == (0, "9 4 18\n", "")
+
+
+def test_console_goes_to_stdout_and_stderr_formatted_like_node(session: Session) -> None:
+    status, out, err = session.exec("console.log('a', 1, [1, 'b'], { k: null }); console.error('oops %d', 7)")
+    assert (status, out, err) == (0, "a 1 [ 1, 'b' ] { k: null }\n", "oops 7\n")
+
+
+def test_an_uncaught_exception_prints_error_and_stack_returns_1_and_keeps_state(session: Session) -> None:
+    session.exec("var kept = 'still here'")
+    status, out, err = session.exec("function f() { throw new TypeError('bad thing') }\nf()")
+    assert status == 1 and out == ""
+    lines = err.splitlines()
+    assert lines[0] == "TypeError: bad thing"
+    assert lines[1].strip().startswith("at f (") and "app.js" not in err  # the runtime's frames are cut
+    assert session.exec("console.log(kept)") == (0, "still here\n", "")
+    assert session.exec("throw 42") == (1, "", "Uncaught 42\n")
+
+
+def test_process_exit_returns_its_code_without_killing_the_instance(session: Session) -> None:
+    session.exec("var count = 1")
+    assert session.exec("console.log('before'); process.exit(3); console.log('after')") == (3, "before\n", "")
+    assert session.exec("setTimeout(() => process.exit(5), 1)") == (5, "", "")
+    assert session.exec("process.exitCode = 4") == (4, "", "")
+    assert session.exec("count += 1; console.log(count)") == (0, "2\n", "")  # exitCode is per exec
+
+
+def test_promises_and_timers_run_before_the_exec_returns(session: Session) -> None:
+    code = """
+setTimeout(() => console.log('timer 20'), 20);
+setTimeout(() => console.log('timer 0'), 0);
+Promise.resolve().then(() => console.log('microtask'));
+(async () => { await null; console.log('async') })();
+console.log('sync');
+"""
+    assert session.exec(code) == (0, "sync\nmicrotask\nasync\ntimer 0\ntimer 20\n", "")
+    # an interval cleared by a later timer, across awaits
+    code = "let n = 0; const id = setInterval(() => n++, 1); await new Promise(r => setTimeout(r, 30)); " \
+           "clearInterval(id); console.log(n > 3)"
+    assert session.exec(code) == (0, "true\n", "")
+
+
+def test_an_unhandled_rejection_fails_the_exec(session: Session) -> None:
+    status, _, err = session.exec("Promise.reject(new Error('nobody caught me'))")
+    assert status == 1 and err.startswith("Error: nobody caught me")
+    status, _, err = session.exec("await Promise.reject(new RangeError('awaited'))")
+    assert status == 1 and err.startswith("RangeError: awaited")
+    assert session.exec("console.log('fine')") == (0, "fine\n", "")  # nothing left over from those
+
+
+def test_argv_env_and_stdin_are_the_execs_own(session: Session) -> None:
+    code = "console.log(JSON.stringify([process.argv.slice(2), process.env, require('fs').readFileSync(0, 'utf8')]))"
+    first = session.exec(code, args=("a", "b c"), env={"K": "V"}, stdin="héllo\n".encode())
+    assert first == (0, '[["a","b c"],{"K":"V"},"héllo\\n"]\n', "")
+    assert session.exec(code) == (0, '[[],{},""]\n', "")  # nothing carried over from the exec before
+    events = "process.stdin.setEncoding('utf8'); process.stdin.on('data', d => console.log('data', d))" \
+             ".on('end', () => console.log('end'))"
+    assert session.exec(events, stdin=b"xyz") == (0, "data xyz\nend\n", "")
+
+
+def test_the_host_environment_is_not_visible(session: Session) -> None:
+    assert session.exec("console.log(Object.keys(process.env).length, typeof require('fs').writeFileSync)") \
+        == (0, "0 undefined\n", "")
+
+
+def test_typescript_compiles_with_fixed_options_and_shares_the_scope(session: Session) -> None:
+    code = """
+interface Shape { area(): number }
+enum Unit { Cm = "cm" }
+class Square implements Shape { constructor(private side: number) {} area(): number { return this.side ** 2 } }
+const shapes: Shape[] = [new Square(3)];
+async function total(): Promise<number> { await null; return shapes.reduce((s, x) => s + x.area(), 0) }
+console.log(await total(), Unit.Cm);
+"""
+    assert session.exec(code, language="typescript") == (0, "9 cm\n", "")
+    assert session.exec("console.log(new Square(2).area())") == (0, "4\n", "")  # JavaScript sees it too
+    assert session.exec("const n: number = shapes.length; console.log(n)", language="typescript") == (0, "1\n", "")
+
+
+def test_a_typescript_syntax_error_is_exit_1_with_one_line(session: Session) -> None:
+    status, out, err = session.exec("let x: = 1", language="typescript")
+    assert (status, out) == (1, "")
+    assert err == 'SyntaxError: Unexpected "=" (cell.ts:1:7)\n'
+    # a type error is not checked (speed): it runs
+    assert session.exec("const s: number = 'text'; console.log(s)", language="typescript") == (0, "text\n", "")
+
+
+def test_a_javascript_syntax_error_is_exit_1(session: Session) -> None:
+    status, _, err = session.exec("let (")
+    assert status == 1 and err.startswith("SyntaxError")
+
+
+def test_an_infinite_loop_is_stopped_by_the_epoch_deadline(runtime: Path, tmp_path: Path) -> None:
+    import wasmtime
+
+    session = Session(runtime, tmp_path, timeout_s=0.5)
+    with pytest.raises(wasmtime.WasmtimeError) as stopped:
+        session.exec("while (true) {}")
+    assert "interrupt" in str(stopped.value)
+
+
+def test_the_component_is_cached_by_tools_and_source(runtime: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WASMRUN_HOME", str(runtime.parents[3]))  # the module's home (home/cache/agent/runtimes)
+    assert javascript.ensure_component() == runtime
+    assert runtime.name == f"javascript-{javascript.cache_key()}.wasm"
+    assert javascript.component_path().stat().st_mtime == runtime.stat().st_mtime
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
+           lambda n: n not in {"do", "if", "in", "for", "let", "new", "try", "var", "case", "else", "enum", "null",
+                               "this", "true", "void", "with", "await", "break", "catch", "class", "const",
+                               "false", "super", "throw", "while", "yield", "delete", "export", "import",
+                               "return", "switch", "typeof", "default", "extends", "finally", "package",
+                               "private", "continue", "debugger", "function", "arguments", "interface",
+                               "protected", "implements", "instanceof", "public", "static", "eval",
+                               "undefined", "async", "of", "process", "console", "require"}),
+       keyword=st.sampled_from(["var", "let", "const"]), value=st.integers(-10**6, 10**6),
+       with_await=st.booleans())
+def test_any_top_level_declaration_is_visible_to_the_next_exec(session: Session, name: str, keyword: str,
+                                                                value: int, with_await: bool) -> None:
+    init = f"await Promise.resolve({value})" if with_await else str(value)
+    assert session.exec(f"{keyword} {name} = {init};") == (0, "", "")
+    assert session.exec(f"console.log({name})") == (0, f"{value}\n", "")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200) | st.from_regex(r"(let|const|class|await|async|function|\{|\}|\(|\)|=|;| |x|\n)*"))
+def test_preparing_any_text_never_fails_but_with_a_compile_error(text: str) -> None:
+    """tree-sitter's rewrite of any text (hostile or broken) gives text or leaves it alone."""
+    for typescript in (False, True):
+        rewritten, _ = js_cells.persist_declarations(text, typescript=typescript)
+        assert isinstance(rewritten, str)
