@@ -104,8 +104,8 @@ def test_top_level_let_const_and_class_live_on_and_may_be_declared_again(session
     # a notebook cell runs again: declaring the same const twice is no error
     assert session.exec("const b = 10; let a = 20; console.log(a + b)") == (0, "30\n", "")
     # but what is local to a block or function stays there
-    assert session.exec("{ let hidden = 1 } function f() { const inner = 2 } console.log(typeof hidden, typeof inner)") \
-        == (0, "undefined undefined\n", "")
+    code = "{ let hidden = 1 } function f() { const inner = 2 } console.log(typeof hidden, typeof inner)"
+    assert session.exec(code) == (0, "undefined undefined\n", "")
 
 
 def test_top_level_await_keeps_its_declarations(session: Session) -> None:

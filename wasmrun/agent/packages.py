@@ -23,6 +23,7 @@ A name without a version uses the newest version already in the cache, else PyPI
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -191,10 +192,8 @@ def tree_size(root: Path) -> int:
     total = 0
     for directory, _, names in os.walk(root):
         for item in names:
-            try:
+            with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(directory, item)).st_size
-            except OSError:
-                pass
     return total
 
 
@@ -210,7 +209,5 @@ def _make_read_only(root: Path) -> None:
 def _make_writable(root: Path) -> None:
     """So a failed install's scratch directory can be removed."""
     for directory, _, _ in os.walk(root):
-        try:
+        with contextlib.suppress(OSError):
             os.chmod(directory, 0o755)
-        except OSError:
-            pass

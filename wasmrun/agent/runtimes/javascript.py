@@ -36,7 +36,9 @@ WASI_VERSION = "0.2.12"
 WORLD = f"""package {CELL_PACKAGE};
 
 interface cell {{
-  record request {{ code: string, stdin: list<u8>, args: list<string>, env: list<tuple<string, string>>, paths: list<string> }}
+  record request {{
+    code: string, stdin: list<u8>, args: list<string>, env: list<tuple<string, string>>, paths: list<string>
+  }}
   /// Runs code in the interpreter's persistent global scope; returns the exit code.
   run: func(req: request) -> s32;
 }}

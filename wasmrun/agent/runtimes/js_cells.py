@@ -35,7 +35,8 @@ from wasmrun import component_tools
 
 COMPILE_TIMEOUT_S = 10.0
 #: The TypeScript options every cell is compiled with (the client's tsconfig is never read).
-TSCONFIG = '{"compilerOptions":{"useDefineForClassFields":true,"experimentalDecorators":false,"verbatimModuleSyntax":false}}'
+TSCONFIG = ('{"compilerOptions":{"useDefineForClassFields":true,"experimentalDecorators":false,'
+            '"verbatimModuleSyntax":false}}')
 ESBUILD_OPTIONS = ("--supported:async-await=false", "--supported:async-generator=false",
                    "--supported:for-await=false", "--charset=utf8", "--log-level=error", "--color=false",
                    "--log-limit=1", f"--tsconfig-raw={TSCONFIG}")
