@@ -31,21 +31,31 @@ def runtime(tmp_path_factory: pytest.TempPathFactory, install_component_tools: C
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(tools))
         patch.setenv("WASMRUN_HOME", str(base / "home"))
-        yield javascript.ensure_component()
+        yield javascript.build()
+
+
+@pytest.fixture(scope="module")
+def compiled(runtime: Path) -> tuple[Any, Any]:
+    """(engine, component): compiled once for the module (seconds), instantiated per session."""
+    import wasmtime
+    from wasmtime.component import Component
+
+    config = wasmtime.Config()
+    config.consume_fuel = True
+    config.epoch_interruption = True
+    engine = wasmtime.Engine(config)
+    return engine, Component.from_file(engine, str(runtime))
 
 
 class Session:
     """One instance of the runtime with its own store, stdout and stderr going to files, so each
     exec's output can be read back."""
 
-    def __init__(self, component: Path, directory: Path, timeout_s: float = 30.0) -> None:
+    def __init__(self, compiled: tuple[Any, Any], directory: Path, timeout_s: float = 30.0) -> None:
         import wasmtime
-        from wasmtime.component import Component, Linker
+        from wasmtime.component import Linker
 
-        config = wasmtime.Config()
-        config.consume_fuel = True
-        config.epoch_interruption = True
-        self.engine = wasmtime.Engine(config)
+        self.engine, component = compiled
         self.store = wasmtime.Store(self.engine)
         self.out, self.err = directory / "stdout", directory / "stderr"
         wasi = wasmtime.WasiConfig()
@@ -57,22 +67,19 @@ class Session:
         linker.add_wasip2()
         self.store.set_fuel(10**12)
         self.store.set_epoch_deadline(1)
-        instance = linker.instantiate(self.store, Component.from_file(self.engine, str(component)))
+        instance = linker.instantiate(self.store, component)
         interface = instance.get_export_index(self.store, javascript.CELL_INTERFACE)
         self.run = instance.get_func(self.store, instance.get_export_index(self.store, "run", interface))
         self.seen = (0, 0)
 
     def exec(self, code: str, *, language: str = "javascript", stdin: bytes = b"", args: tuple[str, ...] = (),
              env: dict[str, str] | None = None) -> tuple[int, str, str]:
-        """(exit code, stdout, stderr) of one exec; a compile error is exit code 1 with its message."""
+        """(exit code, stdout, stderr) of one exec, its code prepared by the runtime's transform."""
         from wasmtime.component import Record
 
-        try:
-            prepared = javascript.prepare(code, language)  # type: ignore[arg-type]
-        except js_cells.CellCompileError as exc:
-            return 1, "", exc.message + "\n"
         request: Any = Record()
-        request.code, request.stdin, request.args = prepared.code, stdin, list(args)
+        request.code = javascript.transform(language, code, javascript.DEFAULT_FILENAME)
+        request.filename, request.stdin, request.args = javascript.DEFAULT_FILENAME, stdin, list(args)
         request.env, request.paths = list((env or {}).items()), []
         self.store.set_epoch_deadline(1)
         timer = threading.Timer(self.timeout_s, self.engine.increment_epoch)
@@ -89,8 +96,8 @@ class Session:
 
 
 @pytest.fixture
-def session(runtime: Path, tmp_path: Path) -> Session:
-    return Session(runtime, tmp_path)
+def session(compiled: tuple[Any, Any], tmp_path: Path) -> Session:
+    return Session(compiled, tmp_path)
 
 
 def test_var_functions_and_globals_live_on_into_the_next_exec(session: Session) -> None:
@@ -162,10 +169,10 @@ def test_an_unhandled_rejection_fails_the_exec(session: Session) -> None:
 
 
 def test_argv_env_and_stdin_are_the_execs_own(session: Session) -> None:
-    code = "console.log(JSON.stringify([process.argv.slice(2), process.env, require('fs').readFileSync(0, 'utf8')]))"
+    code = "console.log(JSON.stringify([process.argv.slice(1), process.env, require('fs').readFileSync(0, 'utf8')]))"
     first = session.exec(code, args=("a", "b c"), env={"K": "V"}, stdin="héllo\n".encode())
-    assert first == (0, '[["a","b c"],{"K":"V"},"héllo\\n"]\n', "")
-    assert session.exec(code) == (0, '[[],{},""]\n', "")  # nothing carried over from the exec before
+    assert first == (0, '[["<exec>","a","b c"],{"K":"V"},"héllo\\n"]\n', "")
+    assert session.exec(code) == (0, '[["<exec>"],{},""]\n', "")  # nothing carried over from the exec before
     events = "process.stdin.setEncoding('utf8'); process.stdin.on('data', d => console.log('data', d))" \
              ".on('end', () => console.log('end'))"
     assert session.exec(events, stdin=b"xyz") == (0, "data xyz\nend\n", "")
@@ -193,7 +200,9 @@ console.log(await total(), Unit.Cm);
 def test_a_typescript_syntax_error_is_exit_1_with_one_line(session: Session) -> None:
     status, out, err = session.exec("let x: = 1", language="typescript")
     assert (status, out) == (1, "")
-    assert err == 'SyntaxError: Unexpected "=" (cell.ts:1:7)\n'
+    assert err == 'SyntaxError: Unexpected "=" (<exec>:1:7)\n'
+    with pytest.raises(js_cells.CellCompileError, match=r'^SyntaxError: Unexpected "=" \(main\.ts:1:7\)$'):
+        javascript.prepare("let x: = 1", "typescript", "main.ts")
     # a type error is not checked (speed): it runs
     assert session.exec("const s: number = 'text'; console.log(s)", language="typescript") == (0, "text\n", "")
 
@@ -203,18 +212,18 @@ def test_a_javascript_syntax_error_is_exit_1(session: Session) -> None:
     assert status == 1 and err.startswith("SyntaxError")
 
 
-def test_an_infinite_loop_is_stopped_by_the_epoch_deadline(runtime: Path, tmp_path: Path) -> None:
+def test_an_infinite_loop_is_stopped_by_the_epoch_deadline(compiled: tuple[Any, Any], tmp_path: Path) -> None:
     import wasmtime
 
-    session = Session(runtime, tmp_path, timeout_s=0.5)
+    session = Session(compiled, tmp_path, timeout_s=0.5)
     with pytest.raises(wasmtime.WasmtimeError) as stopped:
         session.exec("while (true) {}")
     assert "interrupt" in str(stopped.value)
 
 
 def test_the_component_is_cached_by_tools_and_source(runtime: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WASMRUN_HOME", str(runtime.parents[3]))  # the module's home (home/cache/agent/runtimes)
-    assert javascript.ensure_component() == runtime
+    monkeypatch.setenv("WASMRUN_HOME", str(runtime.parents[2]))  # the module's home (home/cache/agent)
+    assert javascript.build() == runtime
     assert runtime.name == f"javascript-{javascript.cache_key()}.wasm"
     assert javascript.component_path().stat().st_mtime == runtime.stat().st_mtime
 

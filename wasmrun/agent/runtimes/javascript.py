@@ -25,30 +25,12 @@ from pathlib import Path
 from typing import Literal
 
 from wasmrun import component_tools
-from wasmrun.agent.runtimes import js_cells
+from wasmrun.agent.runtimes import CELL_INTERFACE, CELL_WIT, WASI_VERSION, WORLD, Runtime, js_cells
+
+__all__ = ["CELL_INTERFACE", "RUNTIMES", "build", "prepare", "transform"]
 
 RUNTIME_JS = Path(__file__).with_name("js_runtime.js")
-#: The interface every agent runtime exports (the Python one too); the JavaScript export is
-#: the ``cell`` object of ``js_runtime.js``.
-CELL_PACKAGE = "wasmrun:sandbox@0.1.0"
-CELL_INTERFACE = f"{CELL_PACKAGE.split('@')[0]}/cell@{CELL_PACKAGE.split('@')[1]}"
-WASI_VERSION = "0.2.12"
-WORLD = f"""package {CELL_PACKAGE};
-
-interface cell {{
-  record request {{
-    code: string, stdin: list<u8>, args: list<string>, env: list<tuple<string, string>>, paths: list<string>
-  }}
-  /// Runs code in the interpreter's persistent global scope; returns the exit code.
-  run: func(req: request) -> s32;
-}}
-
-world sandbox {{
-  include wasi:cli/imports@{WASI_VERSION};
-  export cell;
-}}
-"""
-BUILD_TIMEOUT_S = 300.0
+DEFAULT_FILENAME = js_cells.DEFAULT_FILENAME
 
 
 def prelude() -> Path:
@@ -66,38 +48,41 @@ def cache_key() -> str:
     """What the built component depends on: the pinned tools and the sources (a change to any
     builds a new component)."""
     digest = hashlib.sha256()
-    for part in (component_tools.COMPONENTIZE_QJS.spec, component_tools.JCO.spec, WORLD, runtime_source()):
+    for part in (component_tools.COMPONENTIZE_QJS.spec, component_tools.JCO.spec, CELL_WIT, runtime_source()):
         digest.update(part.encode("utf-8"))
         digest.update(b"\0")
-    return digest.hexdigest()[:24]
+    return digest.hexdigest()[:20]
 
 
-def cache_dir() -> Path:
+def default_cache_dir() -> Path:
     from wasmrun.locations import Locations
 
-    return Locations.from_environment().cache_dir / "agent" / "runtimes"
+    return Locations.from_environment().cache_dir
 
 
-def component_path() -> Path:
-    return cache_dir() / f"javascript-{cache_key()}.wasm"
+def component_path(cache_dir: Path | None = None) -> Path:
+    return (cache_dir or default_cache_dir()) / "agent" / f"javascript-{cache_key()}.wasm"
 
 
-def ensure_component() -> Path:
-    """The runtime component, built first when the cache has none for these tools and sources
-    (about 2 to 10 s; under a lock, so concurrent workers build it once)."""
-    target = component_path()
+def build(cache_dir: Path | None = None) -> Path:
+    """The runtime component in ``cache_dir`` (wasmrun's cache directory by default), built
+    first when it has none for these tools and sources (2 to 10 s; under a lock, so concurrent
+    workers build it once). The pinned esbuild is installed too, for the cells."""
+    target = component_path(cache_dir)
+    js_cells.esbuild_binary()
     if target.is_file():
         return target
     from wasmrun.locking import file_lock
 
-    with file_lock(cache_dir() / ".javascript.lock"):
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(target.with_suffix(".lock")):
         if target.is_file():
             return target
-        build(target)
+        _build(target)
     return target
 
 
-def build(target: Path) -> None:
+def _build(target: Path) -> None:
     """componentize-qjs over the runtime source against the ``sandbox`` world, into ``target``
     (renamed into place only when complete)."""
     from wasmrun.languages.javascript.build import componentize
@@ -106,11 +91,10 @@ def build(target: Path) -> None:
     try:
         wit = scratch / "wit"
         wit.mkdir()
-        (wit / "world.wit").write_text(WORLD, encoding="utf-8")
+        (wit / "world.wit").write_text(CELL_WIT, encoding="utf-8")
         shutil.copytree(component_tools.wasi_wit_packages(WASI_VERSION), wit / "deps")
         out = scratch / "runtime.wasm"
-        componentize(runtime_source(), wit, out, scratch, "sandbox")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        componentize(runtime_source(), wit, out, scratch, WORLD)
         staged = target.with_name(f".{target.name}.{os.getpid()}")
         shutil.copyfile(out, staged)
         os.replace(staged, target)
@@ -118,6 +102,21 @@ def build(target: Path) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def prepare(source: str, language: Literal["javascript", "typescript"]) -> js_cells.Prepared:
-    """The code ``run`` evaluates for one exec (see :func:`wasmrun.agent.runtimes.js_cells.prepare`)."""
-    return js_cells.prepare(source, typescript=language == "typescript")
+def prepare(source: str, language: Literal["javascript", "typescript"],
+            filename: str = DEFAULT_FILENAME) -> js_cells.Prepared:
+    """The code ``run`` evaluates for one exec; a compile error raises
+    :class:`~wasmrun.agent.runtimes.js_cells.CellCompileError`."""
+    return js_cells.prepare(source, typescript=language in ("typescript", "ts"), filename=filename)
+
+
+def transform(language: str, code: str, filename: str) -> str:
+    """The protocol's host-side step (:attr:`Runtime.transform`): the prepared cell, or, when it
+    does not compile, a cell that fails with the compiler's one line (exit code 1)."""
+    try:
+        return prepare(code, "typescript" if language in ("typescript", "ts") else "javascript", filename).code
+    except js_cells.CellCompileError as error:
+        return js_cells.failing_cell(error)
+
+
+RUNTIMES = (Runtime(language="javascript", build=build, default_filename=DEFAULT_FILENAME, transform=transform,
+                    serves=("js", "typescript", "ts")),)

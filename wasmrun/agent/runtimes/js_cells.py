@@ -21,6 +21,7 @@ A syntax error is a :class:`CellCompileError` whose message is one line naming w
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
@@ -48,6 +49,9 @@ _FUNCTIONS = frozenset({"function_declaration", "generator_function_declaration"
                         "class_body"})
 
 
+DEFAULT_FILENAME = "<exec>"
+
+
 class CellCompileError(Exception):
     """The cell does not compile: exit code 1 with :attr:`message` on stderr."""
 
@@ -65,12 +69,23 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
 
 
-def prepare(source: str, *, typescript: bool) -> Prepared:
-    """``source`` made ready for the runtime's ``run`` (see the module's docstring)."""
+def prepare(source: str, *, typescript: bool, filename: str = DEFAULT_FILENAME) -> Prepared:
+    """``source`` made ready for the runtime's ``run`` (see the module's docstring); ``filename``
+    names the cell in compile errors."""
     rewritten, async_cell = persist_declarations(source, typescript=typescript)
     if not typescript and not _ASYNC.search(rewritten):
         return Prepared(rewritten, async_cell)
-    return Prepared(compile_cell(rewritten, typescript=typescript), async_cell)
+    return Prepared(compile_cell(rewritten, typescript=typescript, filename=filename), async_cell)
+
+
+def failing_cell(error: CellCompileError) -> str:
+    """Code that reports ``error`` as the cell's own failure: its one line on stderr (no stack),
+    exit code 1, the session's state untouched."""
+    name, _, detail = error.message.partition(": ")
+    if not detail or not name.isidentifier():
+        name, detail = "Error", error.message
+    return (f"throw Object.assign(new Error({json.dumps(detail)}), "
+            f"{{ name: {json.dumps(name)}, stack: \"\" }});\n")
 
 
 # --- 1. declarations -----------------------------------------------------------------------------
@@ -207,11 +222,11 @@ def esbuild_binary() -> list[str]:
     return [node(), str(root / "esbuild" / "bin" / "esbuild")]
 
 
-def compile_cell(source: str, *, typescript: bool) -> str:
+def compile_cell(source: str, *, typescript: bool, filename: str = DEFAULT_FILENAME) -> str:
     """esbuild over ``source`` (stdin) with the fixed options; a syntax error is a
     :class:`CellCompileError` with esbuild's first error in one line."""
-    argv = [*esbuild_binary(), f"--loader={'ts' if typescript else 'js'}",
-            f"--sourcefile=cell.{'ts' if typescript else 'js'}", *ESBUILD_OPTIONS]
+    argv = [*esbuild_binary(), f"--loader={'ts' if typescript else 'js'}", f"--sourcefile={filename}",
+            *ESBUILD_OPTIONS]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     with tempfile.TemporaryDirectory(prefix="wasmrun-cell-") as empty:
         try:
@@ -225,10 +240,10 @@ def compile_cell(source: str, *, typescript: bool) -> str:
 
 
 def _first_error(output: str) -> str:
-    """esbuild's ``✘ [ERROR] message`` and the ``cell.ts:1:7:`` under it, as one line."""
+    """esbuild's ``✘ [ERROR] message`` and the ``<exec>:1:7:`` under it, as one line."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     message = next((line.split("[ERROR]", 1)[1].strip() for line in lines if "[ERROR]" in line), "")
-    where = next((line.rstrip(":") for line in lines if re.match(r"^cell\.[jt]s:\d+:\d+:?$", line)), "")
+    where = next((line.rstrip(":") for line in lines if re.search(r"\S:\d+:\d+:$", line)), "")
     if not message:
         return f"SyntaxError: {lines[0] if lines else 'the compiler failed'}"
     return f"SyntaxError: {message}" + (f" ({where})" if where else "")

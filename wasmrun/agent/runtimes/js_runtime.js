@@ -113,7 +113,7 @@ const __wasmrunAgent = (() => {
     stdin.listeners = { data: [], end: [] };
     stdin.scheduled = false;
     stdin.encoding = null;
-    process.argv = ["wasmrun", "cell", ...(request.args || [])];
+    process.argv = ["wasmrun", String(request.filename || "<exec>"), ...(request.args || [])];
     process.env = Object.fromEntries(request.env || []);
     process.exitCode = undefined;
     delete globalThis.__wasmrunCell;
