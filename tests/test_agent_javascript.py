@@ -195,6 +195,19 @@ console.log(await total(), Unit.Cm);
     assert session.exec(code, language="typescript") == (0, "9 cm\n", "")
     assert session.exec("console.log(new Square(2).area())") == (0, "4\n", "")  # JavaScript sees it too
     assert session.exec("const n: number = shapes.length; console.log(n)", language="typescript") == (0, "1\n", "")
+    decorated = """
+function logged(method: any, context: ClassMethodDecoratorContext) {
+  return function (this: any, ...args: any[]) {
+    console.log(`calling ${String(context.name)}`);
+    return method.apply(this, args);
+  };
+}
+class Greeter { @logged hello(): string { return "hello" } }
+const mode = { strict: true } satisfies { strict: boolean };
+namespace Config { export const level = 2 }
+console.log(new Greeter().hello(), mode.strict, Config.level);
+"""
+    assert session.exec(decorated, language="typescript") == (0, "calling hello\nhello true 2\n", "")
 
 
 def test_a_typescript_syntax_error_is_exit_1_with_one_line(session: Session) -> None:

@@ -12,9 +12,9 @@ Two steps, both on source text only (never a file of the session, never the clie
 2. **Compiling** with esbuild (pinned, managed: :mod:`wasmrun.component_tools`) and wasmrun's fixed
    options: TypeScript's types stripped (no type check: speed), and async functions, async
    generators and ``for await`` lowered onto generators and the prelude's ``Promise``, whose jobs
-   the runtime runs (QuickJS runs none of its own once an export returns). esbuild gets the text
+   the runtime runs (QuickJS runs none of its own once an export returns); decorators lowered. esbuild gets the text
    on stdin, runs in an empty directory with an empty environment and a time cap. Plain
-   JavaScript with no ``async``/``await`` skips it (QuickJS reports its own syntax errors).
+   JavaScript with no ``async``, ``await`` or ``@`` skips it (QuickJS reports its own syntax errors).
 
 A syntax error is a :class:`CellCompileError` whose message is one line naming where.
 """
@@ -39,9 +39,10 @@ COMPILE_TIMEOUT_S = 10.0
 TSCONFIG = ('{"compilerOptions":{"useDefineForClassFields":true,"experimentalDecorators":false,'
             '"verbatimModuleSyntax":false}}')
 ESBUILD_OPTIONS = ("--supported:async-await=false", "--supported:async-generator=false",
-                   "--supported:for-await=false", "--charset=utf8", "--log-level=error", "--color=false",
-                   "--log-limit=1", f"--tsconfig-raw={TSCONFIG}")
-_ASYNC = re.compile(r"\b(async|await)\b")
+                   "--supported:for-await=false", "--supported:decorators=false", "--charset=utf8",
+                   "--log-level=error", "--color=false", "--log-limit=1", f"--tsconfig-raw={TSCONFIG}")
+#: What in plain JavaScript needs esbuild (QuickJS has no job queue of its own, nor decorators).
+_NEEDS_COMPILING = re.compile(r"\b(async|await)\b|@")
 #: Where the runtime finds a top-level-await cell's promise (js_runtime.js reads and deletes it).
 CELL_PROMISE = "globalThis.__wasmrunCell"
 _FUNCTIONS = frozenset({"function_declaration", "generator_function_declaration", "function_expression",
@@ -73,7 +74,7 @@ def prepare(source: str, *, typescript: bool, filename: str = DEFAULT_FILENAME) 
     """``source`` made ready for the runtime's ``run`` (see the module's docstring); ``filename``
     names the cell in compile errors."""
     rewritten, async_cell = persist_declarations(source, typescript=typescript)
-    if not typescript and not _ASYNC.search(rewritten):
+    if not typescript and not _NEEDS_COMPILING.search(rewritten):
         return Prepared(rewritten, async_cell)
     return Prepared(compile_cell(rewritten, typescript=typescript, filename=filename), async_cell)
 
