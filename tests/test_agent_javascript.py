@@ -58,7 +58,10 @@ class Session:
         self.engine, component = compiled
         self.store = wasmtime.Store(self.engine)
         self.out, self.err = directory / "stdout", directory / "stderr"
+        self.root = directory / "root"  # the session's directory, the guest's "/"
+        self.root.mkdir()
         wasi = wasmtime.WasiConfig()
+        wasi.preopen_dir(str(self.root), "/")
         wasi.stdout_file = str(self.out)
         wasi.stderr_file = str(self.err)
         self.store.set_wasi(wasi)
@@ -179,8 +182,49 @@ def test_argv_env_and_stdin_are_the_execs_own(session: Session) -> None:
 
 
 def test_the_host_environment_is_not_visible(session: Session) -> None:
-    assert session.exec("console.log(Object.keys(process.env).length, typeof require('fs').writeFileSync)") \
-        == (0, "0 undefined\n", "")
+    assert session.exec("console.log(Object.keys(process.env).length)") == (0, "0\n", "")
+    status, _, err = session.exec("require('child_process')")
+    assert status == 1 and "Cannot find module 'child_process'" in err
+
+
+def test_fs_reads_and_writes_the_sessions_files(session: Session) -> None:
+    (session.root / "input.csv").write_text("a,b\n1,2\n")
+    code = """
+const fs = require("fs"), path = require("path");
+const rows = fs.readFileSync("input.csv", "utf8").trim().split("\\n");
+fs.mkdirSync("out/deep", { recursive: true });
+fs.writeFileSync(path.join("/out", "deep", "rows.txt"), String(rows.length));
+fs.writeFileSync("out/bytes.bin", new Uint8Array([0, 255, 10]));
+fs.appendFileSync("out/deep/rows.txt", "!");
+console.log(fs.readdirSync("out"), fs.statSync("out/bytes.bin").size, fs.existsSync("missing"));
+"""
+    assert session.exec(code) == (0, "[ 'bytes.bin', 'deep' ] 3 false\n", "")
+    assert (session.root / "out" / "deep" / "rows.txt").read_text() == "2!"
+    assert (session.root / "out" / "bytes.bin").read_bytes() == b"\x00\xff\n"
+    code = "const text = await require('fs').promises.readFile('/out/deep/rows.txt', 'utf8'); " \
+           "require('fs').rmSync('out', { recursive: true }); console.log(text, require('fs').readdirSync('/'))"
+    assert session.exec(code) == (0, "2! [ 'input.csv' ]\n", "")
+
+
+def test_fs_cannot_leave_the_sessions_directory(session: Session, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("host secret")
+    (session.root / "link").symlink_to(secret)
+    (session.root / "dirlink").symlink_to(tmp_path)
+    reads = {"../secret.txt": "ENOENT", str(secret): "ENOENT", "/../../secret.txt": "ENOENT", "link": "EPERM",
+             "dirlink/secret.txt": "EPERM"}
+    for target, code in reads.items():
+        status, out, err = session.exec(f"require('fs').readFileSync({target!r}, 'utf8')")
+        assert (status, out) == (1, ""), target
+        assert err.startswith(f"Error: {code}: ") and "host secret" not in err, err
+    writes = {"../escape.txt": "undefined", "dirlink/escape.txt": "EPERM", "missing/dir/escape.txt": "ENOENT"}
+    for target, code in writes.items():
+        attempt = f"try {{ require('fs').writeFileSync({target!r}, 'x') }} catch (e) {{ console.log(e.code) }}"
+        assert session.exec(attempt) == (0, "" if code == "undefined" else f"{code}\n", ""), target
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["root", "secret.txt", "stderr", "stdout"]
+    assert secret.read_text() == "host secret"
+    # ".." stops at the session's root, as on a real root directory: this one lands inside
+    assert (session.root / "escape.txt").read_text() == "x"
 
 
 def test_typescript_compiles_with_fixed_options_and_shares_the_scope(session: Session) -> None:

@@ -30,6 +30,7 @@ from wasmrun.agent.runtimes import CELL_INTERFACE, CELL_WIT, WASI_VERSION, WORLD
 __all__ = ["CELL_INTERFACE", "RUNTIMES", "build", "prepare", "transform"]
 
 RUNTIME_JS = Path(__file__).with_name("js_runtime.js")
+FS_JS = Path(__file__).with_name("js_fs.js")
 DEFAULT_FILENAME = js_cells.DEFAULT_FILENAME
 
 
@@ -40,8 +41,8 @@ def prelude() -> Path:
 
 
 def runtime_source() -> str:
-    """The module componentize-qjs builds: the prelude, then the agent's cell runner."""
-    return prelude().read_text(encoding="utf-8") + "\n" + RUNTIME_JS.read_text(encoding="utf-8")
+    """The module componentize-qjs builds: the prelude, ``fs`` and ``path``, the cell runner."""
+    return "\n".join(part.read_text(encoding="utf-8") for part in (prelude(), FS_JS, RUNTIME_JS))
 
 
 def cache_key() -> str:

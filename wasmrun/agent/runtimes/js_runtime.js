@@ -1,6 +1,6 @@
 // wasmrun's agent runtime for JavaScript and TypeScript, appended to the prelude of JavaScript
 // commands (wasmrun/languages/javascript/prelude.js: console, process, Promise, timers, the event
-// loop). One QuickJS instance serves one session; each exec is a "cell" that run() evaluates by
+// loop) and to js_fs.js (fs and path over the session's files). One QuickJS instance serves one session; each exec is a "cell" that run() evaluates by
 // indirect eval in the one global scope, so `var`s, functions and globalThis properties live on
 // into the next cell. The host has already prepared the cell (wasmrun/agent/runtimes/js_cells.py):
 // TypeScript stripped, async functions lowered onto the prelude's Promise (QuickJS runs no job of
@@ -83,20 +83,19 @@ const __wasmrunAgent = (() => {
   stdin.once = stdin.on;
   stdin.addListener = stdin.on;
 
-  function readFileSync(file, options) {
-    if (file !== 0 && file !== "/dev/stdin") {
-      const error = new Error(`ENOSYS: the sandbox's JavaScript has no file system API, open '${file}'`);
-      error.code = "ENOSYS";
-      throw error;
-    }
-    const encoding = typeof options === "string" ? options : options && options.encoding;
-    return encoding ? decode(stdinBytes) : stdinBytes.slice();
-  }
-  const modules = { fs: { readFileSync } };
+  // Node's fs over the session's files (js_fs.js), reading standard input as fd 0.
+  const fs = Object.assign({}, __wasmrunFs.fs, {
+    readFileSync(file, options) {
+      if (file !== 0 && file !== "/dev/stdin") return __wasmrunFs.fs.readFileSync(file, options);
+      const encoding = typeof options === "string" ? options : options && options.encoding;
+      return encoding ? decode(stdinBytes) : stdinBytes.slice();
+    },
+  });
+  const modules = { fs, "fs/promises": fs.promises, path: __wasmrunFs.path };
   globalThis.require = (name) => {
     const key = String(name).replace(/^node:/, "");
-    if (key in modules) return modules[key];
-    const error = new Error(`Cannot find module '${name}': the sandbox's JavaScript has no modules but 'fs' (stdin only)`);
+    if (Object.prototype.hasOwnProperty.call(modules, key)) return modules[key];
+    const error = new Error(`Cannot find module '${name}': the sandbox's JavaScript has only 'fs', 'fs/promises' and 'path'`);
     error.code = "MODULE_NOT_FOUND";
     throw error;
   };
