@@ -21,16 +21,26 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory, install_component_tools: Callable[..., Path]) -> Iterator[Path]:
-    """The runtime component, built once for the module into a fresh cache with freshly installed tools."""
+def shared_tools(tmp_path_factory: pytest.TempPathFactory, install_component_tools: Callable[..., Path]) -> Path:
+    """The managed tools (componentize-qjs, esbuild, jco's WIT), installed once for the module."""
     require_tool("node")
     require_tool("npm")
-    base = tmp_path_factory.mktemp("agent-js")
-    tools = install_component_tools(base / "tools", (component_tools.COMPONENTIZE_QJS, component_tools.ESBUILD,
-                                                     component_tools.JCO))
+    return install_component_tools(tmp_path_factory.mktemp("agent-js-tools"), (
+        component_tools.COMPONENTIZE_QJS, component_tools.ESBUILD, component_tools.JCO))
+
+
+@pytest.fixture(autouse=True)
+def tools(shared_tools: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(shared_tools))
+    return shared_tools
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory, shared_tools: Path) -> Iterator[Path]:
+    """The runtime component, built once for the module into a fresh cache."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(tools))
-        patch.setenv("WASMRUN_HOME", str(base / "home"))
+        patch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(shared_tools))
+        patch.setenv("WASMRUN_HOME", str(tmp_path_factory.mktemp("agent-js-home")))
         yield javascript.build()
 
 
@@ -310,3 +320,25 @@ def test_preparing_any_text_never_fails_but_with_a_compile_error(text: str) -> N
     for typescript in (False, True):
         rewritten, _ = js_cells.persist_declarations(text, typescript=typescript)
         assert isinstance(rewritten, str)
+
+
+@pytest.mark.parametrize("code", [
+    "(" * 50_000 + ")" * 50_000, "let " + "[" * 5000 + "x" + "]" * 5000 + " = 1",
+    "const [" + "[" * 3000 + "a" + "]" * 3000 + "] = await f()", "await " + "(" * 5000 + "1" + ")" * 5000,
+    "x".join(["{"] * 20_000), "`${" * 3000, "/*", "'\\u{110000}'", "\x00\ud800", "class { @",
+])
+def test_hostile_cells_are_prepared_or_refused_without_a_host_error(code: str) -> None:
+    for language in ("javascript", "typescript"):
+        assert isinstance(javascript.transform(language, code, "<exec>"), str)
+
+
+def test_parsing_a_hostile_cell_is_cut_short() -> None:
+    """Deep broken nesting makes tree-sitter's error recovery take seconds: the rewrite gives up
+    within its budget and leaves the cell to the compiler."""
+    import time
+
+    code = ("x".join(["{"] * 200) + "\n") * 300
+    for typescript in (False, True):
+        started = time.monotonic()
+        assert js_cells.persist_declarations(code, typescript=typescript) == (code, False)
+        assert time.monotonic() - started < js_cells.PARSE_BUDGET_S + 1.0

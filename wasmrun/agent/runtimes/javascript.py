@@ -26,6 +26,7 @@ from typing import Literal
 
 from wasmrun import component_tools
 from wasmrun.agent.runtimes import CELL_INTERFACE, CELL_WIT, WASI_VERSION, WORLD, Runtime, js_cells
+from wasmrun.errors import WasmrunError
 
 __all__ = ["CELL_INTERFACE", "RUNTIMES", "build", "prepare", "transform"]
 
@@ -70,7 +71,7 @@ def build(cache_dir: Path | None = None) -> Path:
     first when it has none for these tools and sources (2 to 10 s; under a lock, so concurrent
     workers build it once). The pinned esbuild is installed too, for the cells."""
     target = component_path(cache_dir)
-    js_cells.esbuild_binary()
+    js_cells.warm()
     if target.is_file():
         return target
     from wasmrun.locking import file_lock
@@ -117,6 +118,8 @@ def transform(language: str, code: str, filename: str) -> str:
         return prepare(code, "typescript" if language in ("typescript", "ts") else "javascript", filename).code
     except js_cells.CellCompileError as error:
         return js_cells.failing_cell(error)
+    except (OSError, WasmrunError) as error:  # esbuild missing and not installable, or not runnable
+        return js_cells.failing_cell(js_cells.CellCompileError(f"Error: the compiler cannot run: {error}"))
 
 
 RUNTIMES = (Runtime(language="javascript", build=build, default_filename=DEFAULT_FILENAME, transform=transform,

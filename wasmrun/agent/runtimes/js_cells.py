@@ -27,14 +27,16 @@ import platform
 import re
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from wasmrun import component_tools
 
 COMPILE_TIMEOUT_S = 10.0
+#: The most time parsing a cell for its declarations may take (the host's CPU, not the sandbox's).
+PARSE_BUDGET_S = 0.5
 #: The TypeScript options every cell is compiled with (the client's tsconfig is never read).
 TSCONFIG = ('{"compilerOptions":{"useDefineForClassFields":true,"experimentalDecorators":false,'
             '"verbatimModuleSyntax":false}}')
@@ -43,6 +45,7 @@ ESBUILD_OPTIONS = ("--supported:async-await=false", "--supported:async-generator
                    "--log-level=error", "--color=false", "--log-limit=1", f"--tsconfig-raw={TSCONFIG}")
 #: What in plain JavaScript needs esbuild (QuickJS has no job queue of its own, nor decorators).
 _NEEDS_COMPILING = re.compile(r"\b(async|await)\b|@")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 #: Where the runtime finds a top-level-await cell's promise (js_runtime.js reads and deletes it).
 CELL_PROMISE = "globalThis.__wasmrunCell"
 _FUNCTIONS = frozenset({"function_declaration", "generator_function_declaration", "function_expression",
@@ -73,6 +76,7 @@ class Prepared:
 def prepare(source: str, *, typescript: bool, filename: str = DEFAULT_FILENAME) -> Prepared:
     """``source`` made ready for the runtime's ``run`` (see the module's docstring); ``filename``
     names the cell in compile errors."""
+    source = _LONE_SURROGATE.sub("\ufffd", source)  # JSON can carry them; UTF-8 cannot
     rewritten, async_cell = persist_declarations(source, typescript=typescript)
     if not typescript and not _NEEDS_COMPILING.search(rewritten):
         return Prepared(rewritten, async_cell)
@@ -110,12 +114,21 @@ def persist_declarations(source: str, *, typescript: bool) -> tuple[str, bool]:
     """(the cell with its top-level declarations made global, whether it has top-level await).
     A cell tree-sitter cannot parse is returned as it is: the compiler or QuickJS reports it."""
     data = source.encode("utf-8")
-    root = _parser(typescript).parse(data).root_node
+    deadline = time.monotonic() + PARSE_BUDGET_S
+    try:  # tree-sitter's error recovery is slow on hostile nesting: given up on an error or past the budget
+        tree = _parser(typescript).parse(lambda offset, _: data[offset:offset + 65536],
+                                         progress_callback=lambda _, error: error or time.monotonic() > deadline)
+    except ValueError:  # cancelled
+        return source, False
+    root = tree.root_node
     if root.has_error:
         return source, False
     statements = list(root.named_children)
     if any(_has_top_level_await(node) for node in statements):
-        return _async_cell(data, statements), True
+        try:
+            return _async_cell(data, statements), True
+        except RecursionError:  # a pattern nested thousands deep: left for the compiler to judge
+            return source, False
     edits: list[tuple[int, int, bytes]] = []
     for node in statements:
         if node.type == "lexical_declaration":
@@ -127,14 +140,19 @@ def persist_declarations(source: str, *, typescript: bool) -> tuple[str, bool]:
     return _apply(data, edits).decode("utf-8"), False
 
 
-def _has_top_level_await(node: Any) -> bool:
-    if node.type == "await_expression":
-        return True
-    if node.type == "for_in_statement" and any(child.type == "await" for child in node.children):
-        return True
-    if node.type in _FUNCTIONS:
-        return False
-    return any(_has_top_level_await(child) for child in node.children)
+def _has_top_level_await(statement: Any) -> bool:
+    """Whether an ``await`` (or ``for await``) is in ``statement`` outside any function (a loop,
+    not recursion: a hostile cell nests thousands deep)."""
+    pending = [statement]
+    while pending:
+        node = pending.pop()
+        if node.type == "await_expression":
+            return True
+        if node.type == "for_in_statement" and any(child.type == "await" for child in node.children):
+            return True
+        if node.type not in _FUNCTIONS:
+            pending.extend(node.children)
+    return False
 
 
 def _async_cell(data: bytes, statements: list[Any]) -> str:
@@ -250,7 +268,9 @@ def _first_error(output: str) -> str:
     return f"SyntaxError: {message}" + (f" ({where})" if where else "")
 
 
-def default_tools_ready() -> Path:
-    """Install the pinned esbuild now (a runtime's preparation calls it so the first exec does
-    not pay the install)."""
-    return component_tools.ensure(component_tools.ESBUILD)
+def warm() -> None:
+    """Install the pinned esbuild and load both grammars now (the runtime's build calls it), so
+    the first exec does not pay for them."""
+    esbuild_binary()
+    _parser(False)
+    _parser(True)
