@@ -342,3 +342,82 @@ def test_parsing_a_hostile_cell_is_cut_short() -> None:
         started = time.monotonic()
         assert js_cells.persist_declarations(code, typescript=typescript) == (code, False)
         assert time.monotonic() - started < js_cells.PARSE_BUDGET_S + 1.0
+
+
+# -- through the sandbox: the worker processes, their limits, sessions -----------------------------
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory, shared_tools: Path) -> Iterator[Callable[..., Any]]:
+    """A started Sandbox serving JavaScript only (Python's runtime is another module's), driven from
+    an event loop in a thread: ``call(coroutine)`` runs it there and returns its result."""
+    import asyncio
+
+    from wasmrun.agent import runtimes
+    from wasmrun.agent import sandbox as sandbox_module
+    from wasmrun.agent.models import ServerLimits
+
+    base = tmp_path_factory.mktemp("agent-js-sandbox")
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def call(coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=900)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(shared_tools))
+        patch.setattr(sandbox_module, "available",
+                      lambda: {k: v for k, v in runtimes.available().items() if v.language == "javascript"})
+        box = sandbox_module.Sandbox(base / "state", ServerLimits(), workers=1, cache_dir=base / "cache")
+        call(box.start())
+        call(box.wait_ready(900))
+        call.box = box  # type: ignore[attr-defined]
+        try:
+            yield call
+        finally:
+            call(box.stop(1.0))
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+
+
+def test_javascript_and_typescript_share_a_sessions_state_through_the_sandbox(sandbox: Callable[..., Any]) -> None:
+    from wasmrun.agent.models import ExecRequest
+
+    box = sandbox.box  # type: ignore[attr-defined]
+    session = box.create_session("tenant").session_id
+
+    def run(**request: Any) -> Any:
+        return sandbox(box.exec("tenant", session, ExecRequest(**request)))
+
+    assert run(language="js", source="var x = 41; const y = 1").exit_code == 0
+    result = run(language="javascript", source="console.log(x + y)")
+    assert (result.stdout, result.exit_code, result.state_lost) == ("42\n", 0, False)
+    result = run(language="ts", source="const n: number = x * 2; console.log(n)")
+    assert (result.stdout, result.exit_code) == ("82\n", 0)
+    result = run(language="typescript", source="let z: = 1")
+    assert (result.stdout, result.stderr, result.exit_code) == ("", 'SyntaxError: Unexpected "=" (<exec>:1:7)\n', 1)
+    box.write_file("tenant", session, "data/in.txt", b"from the file API")
+    result = run(language="js", source="const fs = require('fs'); console.log(fs.readFileSync('data/in.txt', 'utf8'));"
+                                        "fs.writeFileSync('out.txt', process.argv.slice(2).join(' '))", args=["a", "b"])
+    assert (result.stdout, result.exit_code) == ("from the file API\n", 0)
+    assert box.read_file("tenant", session, "out.txt") == b"a b"
+    result = run(language="js", source="console.log(process.env.K, require('fs').readFileSync(0, 'utf8'))",
+                 env={"K": "V"}, stdin="in")
+    assert result.stdout == "V in\n"
+
+
+def test_an_infinite_loop_is_stopped_by_the_workers_timeout_and_the_state_is_lost(
+        sandbox: Callable[..., Any]) -> None:
+    from wasmrun.agent.models import ExecRequest
+
+    box = sandbox.box  # type: ignore[attr-defined]
+    session = box.create_session("tenant").session_id
+
+    def run(**request: Any) -> Any:
+        return sandbox(box.exec("tenant", session, ExecRequest(**request)))
+
+    run(language="js", source="var kept = 1; require('fs').writeFileSync('kept.txt', 'yes')")
+    result = run(language="js", source="console.log('spinning'); while (true) {}", timeout=1)
+    assert (result.error, result.stdout) == ("timeout", "spinning\n")
+    result = run(language="js", source="console.log(typeof kept, require('fs').readFileSync('kept.txt', 'utf8'))")
+    assert (result.stdout, result.exit_code, result.state_lost) == ("undefined yes\n", 0, True)
