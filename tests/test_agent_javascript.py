@@ -155,6 +155,8 @@ def test_process_exit_returns_its_code_without_killing_the_instance(session: Ses
     assert session.exec("console.log('before'); process.exit(3); console.log('after')") == (3, "before\n", "")
     assert session.exec("setTimeout(() => process.exit(5), 1)") == (5, "", "")
     assert session.exec("process.exitCode = 4") == (4, "", "")
+    caught = "try { process.exit(6) } catch (e) { console.log('caught') } setTimeout(() => console.log('never'), 0)"
+    assert session.exec(caught) == (6, "caught\n", "")
     assert session.exec("count += 1; console.log(count)") == (0, "2\n", "")  # exitCode is per exec
 
 
@@ -342,6 +344,17 @@ def test_parsing_a_hostile_cell_is_cut_short() -> None:
         started = time.monotonic()
         assert js_cells.persist_declarations(code, typescript=typescript) == (code, False)
         assert time.monotonic() - started < js_cells.PARSE_BUDGET_S + 1.0
+        # the parser starts afresh after a parse it gave up on
+        assert js_cells.persist_declarations("const y = 1", typescript=typescript) == ("var y = 1", False)
+
+
+def test_cells_are_prepared_in_many_threads_at_once() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    cells = [f"const v{i} = {i}; class C{i} {{}}" for i in range(200)]
+    with ThreadPoolExecutor(8) as pool:
+        prepared = list(pool.map(lambda cell: js_cells.persist_declarations(cell, typescript=False)[0], cells))
+    assert prepared == [f"var v{i} = {i}; var C{i} = class C{i} {{}};" for i in range(200)]
 
 
 # -- through the sandbox: the worker processes, their limits, sessions -----------------------------
@@ -391,7 +404,7 @@ def test_javascript_and_typescript_share_a_sessions_state_through_the_sandbox(sa
 
     assert run(language="js", source="var x = 41; const y = 1").exit_code == 0
     result = run(language="javascript", source="console.log(x + y)")
-    assert (result.stdout, result.exit_code, result.state_lost) == ("42\n", 0, False)
+    assert (result.stdout, result.exit_code, result.state_lost) == ("42\n", 0, False), result
     result = run(language="ts", source="const n: number = x * 2; console.log(n)")
     assert (result.stdout, result.exit_code) == ("82\n", 0)
     result = run(language="typescript", source="let z: = 1")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,54 @@ def test_concurrent_installs_of_one_package_install_it_once(tmp_path: Path) -> N
         results = list(pool.map(lambda _: packages.install(["six==1.15.0"], tmp_path), range(4)))
     assert results == [["/.packages/six/1.15.0"]] * 4
     assert [p.name for p in (tmp_path / "six").iterdir()] == ["1.15.0"]
+
+
+# -- imported by the sandbox's Python ---------------------------------------------------------------
+
+def test_an_installed_package_is_imported_by_the_sandboxs_python_read_only(
+        tmp_path_factory: pytest.TempPathFactory, install_component_tools: Callable[..., Path]) -> None:
+    """The real Python runtime in a real worker process, the cache preopened read-only at
+    ``/.packages`` and the returned paths on ``sys.path``, as the sandbox runs an exec."""
+    import asyncio
+
+    from wasmrun import component_tools
+    from wasmrun.agent.models import Limits
+    from wasmrun.agent.runtimes import python
+    from wasmrun.agent.workers import WorkerPool
+
+    base = tmp_path_factory.mktemp("agent-packages")
+    cache, root = base / "packages", base / "session"
+    root.mkdir()
+    paths = packages.install(["tabulate==0.9.0"], cache)
+    tools = install_component_tools(base / "tools", (component_tools.COMPONENTIZE_PY, component_tools.JCO))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(tools))
+        component = python.build(base / "cache")
+    code = """
+import tabulate
+print(tabulate.__version__, tabulate.__file__)
+print(tabulate.tabulate([[1, 2]], headers=["a", "b"], tablefmt="plain"))
+try:
+    open(tabulate.__file__, "a").write("# changed")
+except OSError as exc:
+    print("refused:", type(exc).__name__)
+"""
+
+    async def scenario() -> dict[str, object]:
+        pool = WorkerPool(1)
+        await pool.start()
+        try:
+            await pool.load("python", str(component), str(base / "compiled"))
+            message = {"session": "s", "language": "python", "root": str(root), "packages": str(cache),
+                       "has_state": False, "fresh": False, "limits": Limits().model_dump(),
+                       "request": {"code": code, "filename": "<exec>", "stdin": "", "args": [], "env": {},
+                                   "paths": paths}}
+            return await pool.exec(0, message, 60.0, None)
+        finally:
+            await pool.stop(1.0)
+
+    reply = asyncio.run(scenario())
+    assert reply["exit_code"] == 0, reply
+    assert reply["stdout"] == ("0.9.0 /.packages/tabulate/0.9.0/tabulate/__init__.py\n"
+                               "  a    b\n  1    2\nrefused: PermissionError\n")
+    assert "# changed" not in (cache / "tabulate" / "0.9.0" / "tabulate" / "__init__.py").read_text()

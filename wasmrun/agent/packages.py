@@ -49,6 +49,14 @@ NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 _POLL_S = 0.1
 
 
+def default_cache() -> Path:
+    """Where the server keeps installed packages unless told otherwise: ``agent/packages`` in
+    wasmrun's cache directory."""
+    from wasmrun.locations import Locations
+
+    return Locations.from_environment().cache_dir / "agent" / "packages"
+
+
 def parse(spec: object) -> tuple[str, str | None]:
     """(normalised name, version or None) of a spec, or :class:`BadRequest` naming it."""
     if not isinstance(spec, str) or len(spec) > MAX_SPEC_CHARS:

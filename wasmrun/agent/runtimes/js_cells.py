@@ -27,6 +27,7 @@ import platform
 import re
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import cache
@@ -95,19 +96,35 @@ def failing_cell(error: CellCompileError) -> str:
 
 # --- 1. declarations -----------------------------------------------------------------------------
 
-@cache
+_local = threading.local()
+
+
 def _parser(typescript: bool) -> Any:
+    """This thread's parser for the language (a tree-sitter parser is not to be shared between
+    threads, and the sandbox prepares cells in a pool of them)."""
+    parsers = _local.__dict__.setdefault("parsers", {})
+    if typescript not in parsers:
+        parsers[typescript] = _new_parser(typescript)
+    return parsers[typescript]
+
+
+@cache
+def _language(typescript: bool) -> Any:
     import tree_sitter
 
     if typescript:
         import tree_sitter_typescript
 
-        language = tree_sitter.Language(tree_sitter_typescript.language_typescript())
-    else:
-        import tree_sitter_javascript
+        return tree_sitter.Language(tree_sitter_typescript.language_typescript())
+    import tree_sitter_javascript
 
-        language = tree_sitter.Language(tree_sitter_javascript.language())
-    return tree_sitter.Parser(language)
+    return tree_sitter.Language(tree_sitter_javascript.language())
+
+
+def _new_parser(typescript: bool) -> Any:
+    import tree_sitter
+
+    return tree_sitter.Parser(_language(typescript))
 
 
 def persist_declarations(source: str, *, typescript: bool) -> tuple[str, bool]:
@@ -115,10 +132,12 @@ def persist_declarations(source: str, *, typescript: bool) -> tuple[str, bool]:
     A cell tree-sitter cannot parse is returned as it is: the compiler or QuickJS reports it."""
     data = source.encode("utf-8")
     deadline = time.monotonic() + PARSE_BUDGET_S
+    parser = _parser(typescript)
     try:  # tree-sitter's error recovery is slow on hostile nesting: given up on an error or past the budget
-        tree = _parser(typescript).parse(lambda offset, _: data[offset:offset + 65536],
-                                         progress_callback=lambda _, error: error or time.monotonic() > deadline)
-    except ValueError:  # cancelled
+        tree = parser.parse(lambda offset, _: data[offset:offset + 65536],
+                            progress_callback=lambda _, error: error or time.monotonic() > deadline)
+    except ValueError:  # cancelled; without a reset the parser's next parse would resume this one
+        parser.reset()
         return source, False
     root = tree.root_node
     if root.has_error:

@@ -101,9 +101,14 @@ const __wasmrunAgent = (() => {
   };
 
   process.stdin = stdin;
+  // process.exit(n): the exec ends with n even when the code catches what it throws (Node's
+  // cannot be caught); promises and timers still pending are dropped.
+  let exiting;
   process.exit = (code) => {
     const value = code === undefined ? process.exitCode : code;
-    throw new Exit(Number(value || 0) & 0xff);
+    exiting = Number(value || 0) & 0xff;
+    reset();
+    throw new Exit(exiting);
   };
 
   function begin(request) {
@@ -115,6 +120,7 @@ const __wasmrunAgent = (() => {
     process.argv = ["wasmrun", String(request.filename || "<exec>"), ...(request.args || [])];
     process.env = Object.fromEntries(request.env || []);
     process.exitCode = undefined;
+    exiting = undefined;
     delete globalThis.__wasmrunCell;
   }
 
@@ -124,6 +130,7 @@ const __wasmrunAgent = (() => {
     delete globalThis.__wasmrunCell;
     let failed = false, failure;
     if (cell && typeof cell.then === "function") cell.then(undefined, (error) => { failed = true; failure = error; });
+    if (exiting !== undefined) return exiting; // process.exit() was called and its throw caught
     drain();
     if (failed) throw failure;
     const [rejected] = unhandled;
@@ -153,7 +160,7 @@ const __wasmrunAgent = (() => {
       }
     }
     try { reset(); } catch (ignored) { /* nothing left to run */ }
-    return status;
+    return exiting !== undefined ? exiting : status;
   }
 
   return { run };
