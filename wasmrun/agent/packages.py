@@ -11,14 +11,14 @@ is a :class:`~wasmrun.agent.errors.BadRequest` naming it, and pip never runs), a
   package that ships only native wheels finds no match, and a wheel with a ``.so``/``.pyd``
   inside is refused after unpacking (the sandbox's CPython cannot load native extensions);
 * dependencies resolved by pip from PyPI under the same rules, installed beside the package;
-* with a time cap (the process group is killed) and a size cap on what it downloads and unpacks
+* with a time cap for the whole call (the process group is killed) and a size cap on what it downloads and unpacks
   (its scratch directory is measured while it runs; past the cap it is killed).
 
 Each package lands in ``CACHE/<name>/<version>/`` (pip's ``--target``), made read-only, built in a
 scratch directory and renamed into place whole, under a lock per package name, so concurrent
 installs of one package install it once and a reader never sees half of one. The sandbox sees the
 cache read-only at ``/.packages``; :func:`install` returns the guest paths to put on ``sys.path``.
-A name without a version uses the newest version already in the cache, else PyPI's latest.
+A name without a version uses the version installed last in the cache, else PyPI's latest.
 """
 
 from __future__ import annotations
@@ -80,15 +80,16 @@ def install(specs: list[str], cache: Path, *, timeout_s: float = TIMEOUT_S, max_
     if len(specs) > MAX_PACKAGES:
         raise BadRequest(f"{len(specs)} packages asked; at most {MAX_PACKAGES} per exec")
     parsed = [parse(spec) for spec in specs]
+    deadline = time.monotonic() + timeout_s  # for the whole call, not each package
     paths = []
     for (name, version), spec in zip(parsed, specs, strict=True):
-        directory = _install_one(spec, name, version, cache, timeout_s, max_bytes, python_version)
+        directory = _install_one(spec, name, version, cache, deadline, max_bytes, python_version)
         paths.append(f"{GUEST_ROOT}/{directory.relative_to(cache).as_posix()}")
     return list(dict.fromkeys(paths))
 
 
 def installed(cache: Path, name: str, version: str | None) -> Path | None:
-    """The package's directory in the cache, if it is there (the newest one for no version)."""
+    """The package's directory in the cache, if it is there (the one installed last for no version)."""
     home = cache / name
     if version is not None:
         found = home / version
@@ -97,7 +98,7 @@ def installed(cache: Path, name: str, version: str | None) -> Path | None:
     return max(versions, key=lambda p: p.stat().st_mtime) if versions else None
 
 
-def _install_one(spec: str, name: str, version: str | None, cache: Path, timeout_s: float, max_bytes: int,
+def _install_one(spec: str, name: str, version: str | None, cache: Path, deadline: float, max_bytes: int,
                  python_version: str) -> Path:
     found = installed(cache, name, version)
     if found is not None:
@@ -111,16 +112,15 @@ def _install_one(spec: str, name: str, version: str | None, cache: Path, timeout
             return found
         scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache))
         try:
-            return _download_and_unpack(spec, name, version, cache, scratch, timeout_s, max_bytes, python_version)
+            return _download_and_unpack(spec, name, version, cache, scratch, deadline, max_bytes, python_version)
         finally:
             _make_writable(scratch)
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _download_and_unpack(spec: str, name: str, version: str | None, cache: Path, scratch: Path, timeout_s: float,
+def _download_and_unpack(spec: str, name: str, version: str | None, cache: Path, scratch: Path, deadline: float,
                          max_bytes: int, python_version: str) -> Path:
     wheels, site = scratch / "wheels", scratch / "site"
-    deadline = time.monotonic() + timeout_s
     _pip(["download", "--only-binary", ":all:", "--python-version", python_version, "--implementation", "py",
           "--abi", "none", "--platform", "any", "--dest", str(wheels), f"{name}=={version}" if version else name],
          spec, scratch, deadline, max_bytes)

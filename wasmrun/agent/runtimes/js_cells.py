@@ -29,7 +29,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -65,13 +65,12 @@ class CellCompileError(Exception):
         self.message = message
 
 
-@dataclass
+@dataclass(frozen=True)
 class Prepared:
     """The code the runtime evaluates; ``async_cell`` when it is wrapped for top-level await."""
 
     code: str
     async_cell: bool = False
-    notes: list[str] = field(default_factory=list)
 
 
 def prepare(source: str, *, typescript: bool, filename: str = DEFAULT_FILENAME) -> Prepared:
