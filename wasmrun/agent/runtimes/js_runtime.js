@@ -8,19 +8,7 @@
 // top-level await wrapped in an async function whose promise is left in globalThis.__wasmrunCell.
 
 const __wasmrunAgent = (() => {
-  const { Exit, write, drain, reset, errorText, inspect, unhandled } = __wasmrun;
-
-  function encode(text) {
-    const bytes = [];
-    for (const ch of String(text)) {
-      const c = ch.codePointAt(0);
-      if (c < 0x80) bytes.push(c);
-      else if (c < 0x800) bytes.push(0xc0 | (c >> 6), 0x80 | (c & 63));
-      else if (c < 0x10000) bytes.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-      else bytes.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-    }
-    return new Uint8Array(bytes);
-  }
+  const { Exit, write, drain, reset, errorText, inspect, unhandled, utf8 } = __wasmrun;
 
   // UTF-8 to text; a malformed sequence becomes U+FFFD, as TextDecoder does.
   function decode(bytes) {
@@ -44,7 +32,7 @@ const __wasmrunAgent = (() => {
   if (typeof globalThis.TextEncoder === "undefined") {
     globalThis.TextEncoder = class TextEncoder {
       get encoding() { return "utf-8"; }
-      encode(text = "") { return encode(text); }
+      encode(text = "") { return utf8(String(text)); }
     };
   }
   if (typeof globalThis.TextDecoder === "undefined") {
