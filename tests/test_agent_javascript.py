@@ -157,6 +157,9 @@ def test_process_exit_returns_its_code_without_killing_the_instance(session: Ses
     assert session.exec("process.exitCode = 4") == (4, "", "")
     caught = "try { process.exit(6) } catch (e) { console.log('caught') } setTimeout(() => console.log('never'), 0)"
     assert session.exec(caught) == (6, "caught\n", "")
+    assert session.exec("await null; console.log('a'); process.exit(3); console.log('b')") == (3, "a\n", "")
+    later = "async function f() { await null; process.exit(4) } f(); setTimeout(() => console.log('never'), 5)"
+    assert session.exec(later) == (4, "", "")
     assert session.exec("count += 1; console.log(count)") == (0, "2\n", "")  # exitCode is per exec
 
 
