@@ -86,13 +86,13 @@ class Session:
         self.seen = (0, 0)
 
     def exec(self, code: str, *, language: str = "javascript", stdin: bytes = b"", args: tuple[str, ...] = (),
-             env: dict[str, str] | None = None) -> tuple[int, str, str]:
+             env: dict[str, str] | None = None, filename: str = javascript.DEFAULT_FILENAME) -> tuple[int, str, str]:
         """(exit code, stdout, stderr) of one exec, its code prepared by the runtime's transform."""
         from wasmtime.component import Record
 
         request: Any = Record()
-        request.code = javascript.transform(language, code, javascript.DEFAULT_FILENAME)
-        request.filename, request.stdin, request.args = javascript.DEFAULT_FILENAME, stdin, list(args)
+        request.code = javascript.transform(language, code, filename)
+        request.filename, request.stdin, request.args = filename, stdin, list(args)
         request.env, request.paths = list((env or {}).items()), []
         self.store.set_epoch_deadline(1)
         timer = threading.Timer(self.timeout_s, self.engine.increment_epoch)
@@ -219,6 +219,27 @@ console.log(fs.readdirSync("out"), fs.statSync("out/bytes.bin").size, fs.existsS
     code = "const text = await require('fs').promises.readFile('/out/deep/rows.txt', 'utf8'); " \
            "require('fs').rmSync('out', { recursive: true }); console.log(text, require('fs').readdirSync('/'))"
     assert session.exec(code) == (0, "2! [ 'input.csv' ]\n", "")
+
+
+def test_require_loads_the_sessions_own_files_and_refuses_packages(session: Session) -> None:
+    (session.root / "lib").mkdir()
+    (session.root / "lib" / "util.js").write_text(
+        "const helper = require('./helper');\nexports.twice = (n) => helper.mul(n, 2);\nexports.dir = __dirname;\n")
+    (session.root / "lib" / "helper.js").write_text("module.exports = { mul: (a, b) => a * b, n: ++globalThis.loads };")
+    (session.root / "lib" / "data.json").write_text('{"k": [1, 2]}')
+    (session.root / "lib" / "later.js").write_text("exports.f = async () => 1;")
+    code = "globalThis.loads = 0; const u = require('./lib/util');" \
+           "console.log(u.twice(21), u.dir, require('/lib/data.json').k, require('./lib/util.js') === u, loads)"
+    assert session.exec(code) == (0, "42 /lib [ 1, 2 ] true 1\n", "")
+    # each exec loads a file again: an edited file is seen
+    (session.root / "lib" / "helper.js").write_text("module.exports = { mul: (a, b) => a + b };")
+    assert session.exec("console.log(require('./lib/util').twice(21))") == (0, "23\n", "")
+    # relative to the entry file's directory when the exec has one
+    assert session.exec("console.log(require('./helper').mul(1, 2))", filename="/lib/main.js") == (0, "3\n", "")
+    status, _, err = session.exec("require('./lib/later')")
+    assert status == 1 and "async/await and import/export are not supported in it" in err
+    status, _, err = session.exec("require('lodash')")
+    assert status == 1 and err.startswith("Error: Cannot find module 'lodash': the sandbox's JavaScript has no")
 
 
 def test_fs_cannot_leave_the_sessions_directory(session: Session, tmp_path: Path) -> None:
@@ -420,6 +441,10 @@ def test_javascript_and_typescript_share_a_sessions_state_through_the_sandbox(sa
     result = run(language="js", source="console.log(process.env.K, require('fs').readFileSync(0, 'utf8'))",
                  env={"K": "V"}, stdin="in")
     assert result.stdout == "V in\n"
+    files = {"src/main.js": "const { greet } = require('./greet');\nconsole.log(greet(process.argv[1]))",
+             "src/greet.js": "exports.greet = (who) => `hello from ${who}`;"}
+    result = run(language="js", files=files, entry="src/main.js")
+    assert (result.stdout, result.exit_code) == ("hello from /src/main.js\n", 0)
 
 
 def test_an_infinite_loop_is_stopped_by_the_workers_timeout_and_the_state_is_lost(

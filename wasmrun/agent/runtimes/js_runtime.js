@@ -80,13 +80,51 @@ const __wasmrunAgent = (() => {
     },
   });
   const modules = { fs, "fs/promises": fs.promises, path: __wasmrunFs.path };
-  globalThis.require = (name) => {
-    const key = String(name).replace(/^node:/, "");
-    if (Object.prototype.hasOwnProperty.call(modules, key)) return modules[key];
-    const error = new Error(`Cannot find module '${name}': the sandbox's JavaScript has only 'fs', 'fs/promises' and 'path'`);
+  const path = __wasmrunFs.path;
+
+  function notFound(name, why) {
+    const error = new Error(`Cannot find module '${name}': ${why}`);
     error.code = "MODULE_NOT_FOUND";
-    throw error;
-  };
+    return error;
+  }
+
+  // CommonJS require of the session's own .js/.cjs/.json files (a path starting with ./, ../ or
+  // /), resolved as Node does: X, X.js, X.cjs, X.json, X/index.js; each runs once per exec. Such a
+  // file runs as it is, without the host's compilation, so one with async/await (whose promises
+  // QuickJS would never settle) or import/export is refused with the reason.
+  let required = new Map();
+  function requireFrom(dir) {
+    return (name) => {
+      const key = String(name).replace(/^node:/, "");
+      if (Object.prototype.hasOwnProperty.call(modules, key)) return modules[key];
+      if (!/^(\.{1,2}(\/|$)|\/)/.test(key)) {
+        throw notFound(name, "the sandbox's JavaScript has no packages: only 'fs', 'fs/promises', 'path' and the session's own files");
+      }
+      const base = path.resolve(dir, key);
+      const file = [base, `${base}.js`, `${base}.cjs`, `${base}.json`, `${base}/index.js`].find((candidate) => {
+        try { return fs.statSync(candidate).isFile(); } catch (error) { return false; }
+      });
+      if (file === undefined) throw notFound(name, `no ${base}(.js|.cjs|.json|/index.js) in the session`);
+      if (required.has(file)) return required.get(file).exports;
+      const source = fs.readFileSync(file, "utf8").replace(/^#!.*/, "");
+      const module = { exports: {}, id: file, filename: file, loaded: false };
+      required.set(file, module);
+      if (file.endsWith(".json")) {
+        module.exports = JSON.parse(source);
+      } else {
+        if (/\b(async|await)\b|^\s*(import|export)\b/m.test(source)) {
+          required.delete(file);
+          throw new Error(`${file}: a required file runs without the host's compilation: async/await and ` +
+            "import/export are not supported in it (put them in the exec's own code)");
+        }
+        const body = new Function("exports", "require", "module", "__filename", "__dirname", source);
+        body.call(module.exports, module.exports, requireFrom(path.dirname(file)), module, file, path.dirname(file));
+      }
+      module.loaded = true;
+      return module.exports;
+    };
+  }
+  globalThis.require = requireFrom("/");
 
   process.stdin = stdin;
   // process.exit(n): the exec ends with n even when the code catches what it throws (Node's
@@ -109,6 +147,9 @@ const __wasmrunAgent = (() => {
     process.env = Object.fromEntries(request.env || []);
     process.exitCode = undefined;
     exiting = undefined;
+    required = new Map();
+    const filename = String(request.filename || "");
+    globalThis.require = requireFrom(filename.startsWith("/") ? path.dirname(filename) : "/");
     delete globalThis.__wasmrunCell;
   }
 
