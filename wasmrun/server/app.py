@@ -14,9 +14,9 @@ URL layout:
 ``/__wasmrun/static/...``, ``info.json``, ``inspect.json``, ``status.json``, ``events``, ``ping``
     the page's files, what it needs to know, the module report, the build state, the live-reload
     stream, and the token ``wasmrun stop`` checks.
-``/__wasmrun/component/DIGEST/...``, ``/__wasmrun/npm/preview2-shim/...``
-    a component served: the served component transpiled by jco, and the WASI 0.2 browser shim
-    (:mod:`wasmrun.server.component_js`), both from wasmrun's own files (no CDN).
+``/__wasmrun/component/DIGEST/...``
+    a component served: the served component transpiled by jco and bundled with the WASI 0.2
+    browser shim (:mod:`wasmrun.server.component_js`), from wasmrun's own files (no CDN).
 anything else
     a file from the output directory, then the project directory (see :mod:`wasmrun.server.paths`).
 """
@@ -543,7 +543,7 @@ class Handler(BaseHTTPRequestHandler):
                 self._not_found(head)
             else:
                 self._file(found, head)
-        elif rest[:1] in (["component"], ["npm"]):
+        elif rest[:1] == ["component"]:
             root = dev.component_root(rest[:2])
             found = resolve_in_roots("/" + "/".join(quote(s) for s in rest[2:]), [root]) if root else None
             if found is None:
@@ -701,11 +701,9 @@ class DevServer:
         info = self.info()
         data = json.dumps(info).replace("</", "<\\/")
         head = f'<script id="wasmrun-info" type="application/json">{data}</script>'
-        if info.get("import_map"):  # before any module script: the component's shim imports
-            head += f'<script type="importmap">{json.dumps(info["import_map"])}</script>'
-            for url, kind in info.get("preload", []):  # fetched at once, not as scripts discover them
-                head += (f'<link rel="modulepreload" href="{escape(url)}">' if kind == "module" else
-                         f'<link rel="preload" href="{escape(url)}" as="fetch" type="application/wasm" crossorigin>')
+        for url, kind in info.get("preload", []):  # a component's bundle (and large core modules), at once
+            head += (f'<link rel="modulepreload" href="{escape(url)}">' if kind == "module" else
+                     f'<link rel="preload" href="{escape(url)}" as="fetch" type="application/wasm" crossorigin>')
         if info["wasm"] and info["mode"] == "module":
             url = escape(info["wasm"])
             head += f'<link rel="preload" href="{url}" as="fetch" type="application/wasm" crossorigin>'
@@ -754,25 +752,20 @@ class DevServer:
         try:
             transpiled = component_js.transpile(wasm)
         except Exception as exc:  # noqa: BLE001  (no node, no network for the first install: on the page)
-            return {"component": {"error": build_error_text(exc)}, "import_map": None}
+            return {"component": {"error": build_error_text(exc)}}
         with self._component_lock:
             self._component = transpiled
-        return {"component": transpiled.page_info(), "import_map": transpiled.import_map(),
-                "preload": transpiled.preloads()}
+        return {"component": transpiled.page_info(), "preload": transpiled.preloads()}
 
     def component_root(self, prefix: list[str]) -> Path | None:
-        """The directory a ``/__wasmrun/component/DIGEST/`` or ``/__wasmrun/npm/preview2-shim/``
-        URL serves from: the served component's transpiled files, the shim's browser build."""
-        from wasmrun.server import component_js
-
+        """The directory a ``/__wasmrun/component/DIGEST/`` URL serves from: the served
+        component's transpiled files (the bundle and its large core modules)."""
         with self._component_lock:
             transpiled = self._component
         if transpiled is None:
             return None
         if prefix == ["component", transpiled.digest]:
             return Path(transpiled.directory)
-        if prefix == ["npm", "preview2-shim"]:
-            return component_js.shim_dir()
         return None
 
     def cross_origin_isolated(self) -> bool:

@@ -1,17 +1,53 @@
 // Transpile a component for the browser with jco's transpiler (the library behind
-// `jco transpile`): node transpile.mjs JCO_TRANSPILE_INDEX COMPONENT OUT_DIR NAME
-// Writes NAME.js (an ES module importing @bytecodealliance/preview2-shim/*) and the core
-// modules beside it, and prints {files, imports, exports} as JSON on stdout.
-import { readFile, writeFile, mkdir } from "node:fs/promises";
+// `jco transpile`), then bundle it with the WASI 0.2 browser shim into ONE ES module with esbuild:
+//   node transpile.mjs JCO_TRANSPILE_INDEX ESBUILD_MAIN NODE_MODULES COMPONENT OUT_DIR NAME INLINE_BYTES
+// Core modules of at most INLINE_BYTES are inlined (base64) into the bundle; larger ones are
+// written beside it (OUT_DIR/NAME.coreN.wasm) and fetched by it. The bundle first hands the shim's
+// `cli` module to `globalThis.wasmrunShim` (when the page set one) so that stdout, stderr, stdin,
+// argv and the environment are wired before the component is instantiated.
+// Prints {files, imports, exports} as JSON on stdout: the files written, the shim modules the
+// component imports, and its exports as jco names them.
+import { readFile, writeFile, mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 
-const [index, component, outDir, name] = process.argv.slice(2);
+const [index, esbuildMain, nodeModules, component, outDir, name, inline] = process.argv.slice(2);
 const { transpileBytes } = await import(pathToFileURL(index).href);
-const result = await transpileBytes(await readFile(component), { name, emitTypescriptDeclarations: false, minify: true });
+const { build } = await import(pathToFileURL(esbuildMain).href);
+
+const result = await transpileBytes(await readFile(component), {
+  name, emitTypescriptDeclarations: false, minify: true, base64Cutoff: Number(inline),
+});
+const glue = join(outDir, "glue");
 for (const [file, data] of Object.entries(result.files)) {
-  const path = join(outDir, file);
+  const path = join(glue, file);
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, data);
 }
-process.stdout.write(JSON.stringify({ files: Object.keys(result.files), imports: result.imports, exports: result.exports }));
+
+// The shim's cli module is handed over first: ES modules evaluate in import order, so this runs
+// before the component module's top-level await instantiates it.
+await writeFile(join(glue, "wasmrun-shim.js"), [
+  'import * as cli from "@bytecodealliance/preview2-shim/cli";',
+  "globalThis.wasmrunShim?.(cli);",
+].join("\n"));
+await writeFile(join(glue, "wasmrun-entry.js"), [
+  'import "./wasmrun-shim.js";',
+  `export * from "./${name}.js";`,
+].join("\n"));
+const bundle = `${name}.js`;
+await build({
+  entryPoints: [join(glue, "wasmrun-entry.js")],
+  bundle: true, format: "esm", platform: "browser", target: "es2022", minify: true,
+  outfile: join(outDir, bundle), nodePaths: [nodeModules], logLevel: "error", legalComments: "none",
+});
+// the core modules not inlined sit beside the bundle, where its `new URL(..., import.meta.url)` looks
+const files = [bundle];
+for (const file of Object.keys(result.files)) {
+  if (file.endsWith(".wasm")) {
+    await writeFile(join(outDir, file), result.files[file]);
+    files.push(file);
+  }
+}
+await rm(glue, { recursive: true, force: true });
+process.stdout.write(JSON.stringify({ files, imports: result.imports, exports: result.exports }));

@@ -15,13 +15,14 @@ ends as KeyboardInterrupt, which the CLI turns into 130.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -214,12 +215,17 @@ def _float_text(text: str) -> str:
 # Running
 
 
+def _settings(request: RunRequest) -> dict[str, Any]:
+    """The engine settings that change generated code (so they are in the compiled cache's key)."""
+    # epoch interruption is always on: --timeout and Ctrl-C (SIGINT) both stop the module through it
+    return {"consume_fuel": request.fuel is not None, "epoch_interruption": True}
+
+
 def _engine(request: RunRequest) -> tuple[Any, dict[str, Any]]:
     import wasmtime
 
     config = wasmtime.Config()
-    # epoch interruption is always on: --timeout and Ctrl-C (SIGINT) both stop the module through it
-    settings: dict[str, Any] = {"consume_fuel": request.fuel is not None, "epoch_interruption": True}
+    settings = _settings(request)
     config.consume_fuel = settings["consume_fuel"]
     config.epoch_interruption = settings["epoch_interruption"]
     return wasmtime.Engine(config), settings
@@ -230,17 +236,23 @@ def _first_line(exc: Exception) -> str:
     return lines[-1] if lines else type(exc).__name__
 
 
+def _artifact_kind(component: bool) -> Any:
+    import wasmtime
+
+    if component:
+        from wasmtime.component import Component
+
+        return Component
+    return wasmtime.Module
+
+
 def _compile(engine: Any, binary: bytes, settings: dict[str, Any], request: RunRequest, *,
-             component: bool) -> tuple[Any, bool]:
+             component: bool, digest: str | None = None) -> tuple[Any, bool]:
     import wasmtime
 
     from wasmrun.wasm.compile_cache import load_or_compile
 
-    kind: Any = wasmtime.Module
-    if component:
-        from wasmtime.component import Component
-
-        kind = Component
+    kind = _artifact_kind(component)
 
     def compile_() -> Any:
         try:
@@ -257,7 +269,85 @@ def _compile(engine: Any, binary: bytes, settings: dict[str, Any], request: RunR
         deserialize=lambda data: kind.deserialize(engine, data),
         serialize=lambda artifact: bytes(artifact.serialize()),
         cache_dir=request.cache_dir,
+        digest=digest,
+        deserialize_file=lambda path: kind.deserialize_file(engine, path),
     ))
+
+
+@dataclass
+class _Recalled:
+    """A module file run before and unchanged since: its plan, its compiled artifact's key, and
+    the check of that artifact, started at once."""
+
+    plan: _Plan
+    key: str
+    verification: Any  # compile_cache.Verification
+
+
+def _recall(request: RunRequest) -> _Recalled | None:
+    """The digest and plan of a module file run before and unchanged since
+    (:mod:`wasmrun.wasm.known_files`), without reading it, with its artifact's check started
+    (before wasmtime is imported, to overlap with that); None otherwise. Only for a plain run (no
+    ``--invoke``): its plan depends on the module alone."""
+    if request.cache_dir is None or request.invoke is not None:
+        return None
+    from wasmrun.wasm import compile_cache, known_files
+
+    known = known_files.recall(request.cache_dir, request.wasm_path)
+    if known is None:
+        return None
+    digest, facts = known
+    try:
+        plan = _Plan(**facts)
+    except TypeError:  # an entry another wasmrun wrote
+        return None
+    key = compile_cache.key_for_digest(digest, {**_settings(request), "component": plan.run_interfaces is not None})
+    return _Recalled(plan, key, compile_cache.Verification(key, request.cache_dir))
+
+
+def _load_recalled(engine: Any, request: RunRequest, recalled: _Recalled) -> Any:
+    """The cached artifact of a recalled module (checked against its digest), or None."""
+    from wasmrun.wasm import compile_cache
+
+    kind = _artifact_kind(recalled.plan.run_interfaces is not None)
+    cache_dir = request.cache_dir or Path()
+    return _interruptible(lambda: compile_cache.load(
+        recalled.key, lambda data: kind.deserialize(engine, data), cache_dir,
+        deserialize_file=lambda path: kind.deserialize_file(engine, path), verification=recalled.verification))
+
+
+@dataclass
+class _Read:
+    """A module read whole and planned: its bytes (and their digest when a cache is used), the
+    plan, ``--invoke``'s arguments parsed, and the ``stat`` taken before reading."""
+
+    binary: bytes
+    plan: _Plan
+    call_args: list[Any]
+    digest: str | None
+    reading: Any  # known_files.Reading, or None
+
+
+def _read(request: RunRequest) -> _Read:
+    """Read the module, plan the run and parse ``--invoke``'s arguments: every refusal that the
+    module's bytes can tell, before wasmtime is imported."""
+    from wasmrun.wasm import known_files
+    from wasmrun.wasm.compile_cache import binary_digest
+    from wasmrun.wasm.reader import read_file
+
+    reading = None
+    if request.cache_dir is not None and request.invoke is None:
+        with contextlib.suppress(OSError):  # read_file says why the path cannot be read
+            reading = known_files.Reading(request.wasm_path)
+    binary = read_file(request.wasm_path)
+    plan = _plan(binary, request)
+    call_args: list[Any] = []
+    if request.invoke and plan.run_interfaces is None and plan.component_call is None:
+        words = request.args if plan.words is None else plan.words
+        call_args = [parse_value(a, t, f"argument {i + 1} of {plan.entry}")
+                     for i, (a, t) in enumerate(zip(words, plan.params, strict=True))]
+    digest = binary_digest(binary) if request.cache_dir is not None else None
+    return _Read(binary, plan, call_args, digest, reading)
 
 
 R = TypeVar("R")
@@ -552,25 +642,35 @@ def _plan(binary: bytes, request: RunRequest) -> _Plan:
 
 
 def run_module(request: RunRequest) -> RunOutcome:
-    """Instantiate and run; the outcome's exit code is ``proc_exit``'s (0 after ``_start`` returns)."""
-    from wasmrun.wasm.reader import read_file
+    """Instantiate and run; the outcome's exit code is ``proc_exit``'s (0 after ``_start`` returns).
 
-    binary = read_file(request.wasm_path)
-    plan = _plan(binary, request)
-    is_component = plan.run_interfaces is not None or plan.component_call is not None
-    call_args: list[Any] = []
-    if request.invoke and not is_component:
-        words = request.args if plan.words is None else plan.words
-        call_args = [parse_value(a, t, f"argument {i + 1} of {plan.entry}")
-                     for i, (a, t) in enumerate(zip(words, plan.params, strict=True))]
+    A module file run before (unchanged, no ``--invoke``) is not read again: its digest and plan
+    are recalled from its ``stat`` and its compiled artifact loaded (:mod:`known_files`)."""
+    recalled = _recall(request)
+    read = _read(request) if recalled is None else None
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     engine, settings = _engine(request)
-    artifact, cached = _compile(engine, binary, settings, request, component=is_component)
+    artifact = None
+    if recalled is not None:
+        plan = recalled.plan
+        artifact = _load_recalled(engine, request, recalled)
+    if artifact is None:
+        read = read or _read(request)
+        plan = read.plan
+        is_component = plan.run_interfaces is not None or plan.component_call is not None
+        artifact, cached = _compile(engine, read.binary, settings, request, component=is_component, digest=read.digest)
+        if read.reading is not None and read.digest is not None and request.cache_dir is not None:
+            from wasmrun.wasm import known_files
+
+            known_files.remember(request.cache_dir, request.wasm_path, read.reading, read.digest, asdict(plan))
+    else:
+        cached = True
+    call_args = read.call_args if read is not None else []
     if plan.component_call is not None:
         outcome = _call_component(engine, artifact, request, plan.component_call)
-    elif is_component:
-        outcome = _run_component(engine, artifact, request, plan.run_interfaces or [])
+    elif plan.run_interfaces is not None:
+        outcome = _run_component(engine, artifact, request, plan.run_interfaces)
     else:
         outcome = _run_core(engine, artifact, request, plan, call_args)
     outcome.from_cache = cached

@@ -130,9 +130,10 @@ async function runWasi(info) {
   }
 }
 
-// A component runs as jco transpiled it (info.component.js, preloaded from the head), its WASI
-// 0.2 imports from the preview2 shim the import map in the head points at; its output goes to the
-// console through the shim's stdout and stderr handlers.
+// A component runs as jco transpiled it, bundled with the WASI 0.2 preview2 shim into one ES
+// module (info.component.js, preloaded from the head). The bundle hands the shim's cli module to
+// `window.wasmrunShim` before it instantiates the component, and the page wires the program's
+// output to the console, its standard input, argv and environment there.
 
 /** The shim's output stream handler, writing into the page's console. */
 function shimStream(stream) {
@@ -144,16 +145,29 @@ function shimStream(stream) {
   };
 }
 
+/** The shim's input stream handler: the driver's stdin (empty without one), then end of file. */
+function shimStdin() {
+  let rest = hostStdin();
+  return {
+    blockingRead(length) {
+      if (!rest.length) throw { tag: "closed" };
+      const chunk = rest.subarray(0, Number(length));
+      rest = rest.subarray(chunk.length);
+      return chunk;
+    },
+  };
+}
+
 async function runComponent(info) {
   const component = info.component;
   setStatus("running", "loading…");
-  if (component.imports.includes("@bytecodealliance/preview2-shim/cli")) {
-    const cli = await import("@bytecodealliance/preview2-shim/cli");
+  window.wasmrunShim = (cli) => {
     cli._setStdout(shimStream("stdout"));
     cli._setStderr(shimStream("stderr"));
+    cli._setStdin(shimStdin());
     cli._setArgs(info.args);
     cli._setEnv(info.env);
-  }
+  };
   const mod = await import(new URL(component.js, location.href).href);
   wasmrun.component = mod;
   if (component.command) {
