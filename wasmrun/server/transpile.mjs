@@ -40,6 +40,9 @@ await build({
   entryPoints: [join(glue, "wasmrun-entry.js")],
   bundle: true, format: "esm", platform: "browser", target: "es2022", minify: true,
   outfile: join(outDir, bundle), nodePaths: [nodeModules], logLevel: "error", legalComments: "none",
+  // jco's loader of core modules that are not inlined imports node:fs/promises when run by Node
+  // only: left as is, never reached in a browser
+  external: ["node:*"],
 });
 // the core modules not inlined sit beside the bundle, where its `new URL(..., import.meta.url)` looks
 const files = [bundle];
