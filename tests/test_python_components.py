@@ -436,6 +436,38 @@ def test_second_build_is_a_cache_hit(corpus: tuple[Path, Path], shared_env: dict
     assert json.loads(again.stdout)["cached"] is True
 
 
+# -- in Chromium: the same component on wasmrun's page (jco's transpile bundled with the shim) -----
+
+BROWSER_CASES = [
+    ("exit_code", ["7"], ""),
+    ("stdin", [], "1\n2\n39\n"),
+    ("argv", ["one", "two words"], ""),
+    ("zero_division", [], ""),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.toolchain("chromium")
+@pytest.mark.parametrize(("name", "args", "stdin"), BROWSER_CASES, ids=[n for n, _, _ in BROWSER_CASES])
+def test_the_component_runs_in_chromium_as_under_cpython(corpus: tuple[Path, Path], shared_env: dict[str, str],
+                                                         name: str, args: list[str], stdin: str) -> None:
+    """``run --headless`` of the whole-Python component: output, standard input, argv, the exit
+    code of ``sys.exit(7)`` and an uncaught exception's last line, as CPython gives them."""
+    import importlib.util
+    import shutil
+
+    require_tool("playwright", found=importlib.util.find_spec("playwright") is not None)
+    require_tool("chromium", found=shutil.which("chromium") is not None)
+    require_tool("node")
+    project, wasm = corpus
+    expected = subprocess.run([sys.executable, f"corpus/{name}.py", *args], input=stdin, capture_output=True,
+                              text=True, check=False, cwd=project, env={"PATH": os.environ.get("PATH", "")})
+    got = wasmrun(shared_env, "run", "--headless", wasm, "--", name, *args, stdin=stdin)
+    assert got.stdout == expected.stdout, (got.returncode, got.stderr[-2000:])
+    assert got.returncode == expected.returncode
+    assert (got.stderr.strip().splitlines() or [""])[-1] == (expected.stderr.strip().splitlines() or [""])[-1]
+
+
 # -- templates: a command and a WIT library -------------------------------------------------------
 
 @pytest.mark.slow

@@ -44,6 +44,7 @@ def run_headless(path: str | Path, serve: ServeOptions, build: BuildOptions, hea
     try:
         server = open_server(path, serve, build)
         server.start()
+        server.prepare_page()  # a component transpiled before the page's time limits start
         session.open(page_url(server))
         return session.wait()
     finally:

@@ -897,6 +897,12 @@ class DevServer:
             self.close()
         return interrupted
 
+    def prepare_page(self) -> None:
+        """Do now what the page's first request would otherwise wait for: read the module served
+        and transpile it when it is a component (tens of seconds for a whole language's runtime
+        the first time). A driver calls this before it navigates (``run --headless``)."""
+        self._read_module()
+
     def _read_module(self, result: BuildResult | None = None) -> None:
         """Read the module served (of ``result``, or the current one) ahead of the requests."""
         with contextlib.suppress(Exception):  # a malformed module is for the page to explain

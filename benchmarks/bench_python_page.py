@@ -1,0 +1,125 @@
+"""A Python program's output on wasmrun's page beside the same program run by Pyodide, in Chromium
+(issue 16).
+
+``wasmrun run hello`` (``main.py`` built by componentize-py into a component, transpiled by jco and
+bundled with the WASI 0.2 shim) beside a minimal page that loads Pyodide (npm ``pyodide``, served
+locally by ``python -m http.server``: no CDN) and runs the same source with ``runPython``. Two
+servers, loads alternating, each in a fresh browser context (a first visit, nothing cached),
+timed by the browser itself from navigation start to the line appearing (``bench_server.py``'s
+observer). Both are loaded once before timing: building and transpiling the component (kept in
+wasmrun's caches) are not what a page load costs.
+
+Where Pyodide comes from: ``npm install pyodide@PYODIDE_VERSION --ignore-scripts`` into
+``~/.cache/wasmrun-bench/pyodide`` (or ``$WASMRUN_BENCH_CACHE/pyodide``), once, on the first run;
+without npm the row is skipped.
+
+Target: wasmrun's page no later than Pyodide's (at most 1.0x).
+
+    python benchmarks/bench_python_page.py [--runs N] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from _common import Row, Target, add_runs_arguments, chosen_runs, console_script, measured, report, skipped
+from bench_server import CHROMIUM, LAUNCH_ARGS, free_port, load_once, serving
+
+TARGET = Target(1.0)
+PYODIDE_VERSION = "314.0.8"
+LINE = "hello from Python"
+SOURCE = f'print("{LINE}")\n'
+NAME = "navigation to output: wasmrun run hello.py (a component)"
+YARDSTICK = f"Pyodide {PYODIDE_VERSION}, minimal page, python -m http.server"
+
+PYODIDE_PAGE = """<!doctype html>
+<meta charset="utf-8"><title>pyodide</title>
+<pre id="out"></pre>
+<script type="module">
+import { loadPyodide } from "./pyodide/pyodide.mjs";
+const out = document.getElementById("out");
+const pyodide = await loadPyodide({ indexURL: "./pyodide/", stdout: (line) => { out.textContent += line + "\\n"; } });
+pyodide.runPython(%s);
+</script>
+"""
+
+
+def bench_cache() -> Path:
+    return Path(os.environ.get("WASMRUN_BENCH_CACHE", Path.home() / ".cache" / "wasmrun-bench"))
+
+
+def pyodide_package() -> Path:
+    """npm ``pyodide``'s directory, installed into the benchmark cache on first use."""
+    where = bench_cache() / "pyodide"
+    package = where / "node_modules" / "pyodide"
+    if not (package / "package.json").is_file() or PYODIDE_VERSION not in (package / "package.json").read_text():
+        where.mkdir(parents=True, exist_ok=True)
+        npm = shutil.which("npm")
+        if npm is None:
+            raise FileNotFoundError("npm")
+        subprocess.run([npm, "install", "--prefix", str(where), "--ignore-scripts", "--no-audit", "--no-fund",
+                        "--silent", f"pyodide@{PYODIDE_VERSION}"], check=True)
+    return package
+
+
+def measure(browser: object, wasmrun: str, tmp: Path, env: dict[str, str], runs: int) -> Row:
+    import json
+
+    project = tmp / "hello"
+    project.mkdir()
+    (project / "main.py").write_text(SOURCE, encoding="utf-8")
+    subprocess.run([wasmrun, "compile", str(project)], env=env, check=True, capture_output=True)  # cached for run
+    site = tmp / "pyodide-site"
+    site.mkdir()
+    shutil.copytree(pyodide_package(), site / "pyodide")
+    (site / "index.html").write_text(PYODIDE_PAGE % json.dumps(SOURCE), encoding="utf-8")
+    ports = {"wasmrun": free_port(), "pyodide": free_port()}
+    argv = {"wasmrun": [wasmrun, "run", "--port", str(ports["wasmrun"]), str(project)],
+            "pyodide": [sys.executable, "-m", "http.server", str(ports["pyodide"]), "--bind", "127.0.0.1",
+                        "--directory", str(site)]}
+    wanted = {"wasmrun": [("#console", LINE)], "pyodide": [("#out", LINE)]}
+    with serving(argv["wasmrun"], ports["wasmrun"], env) as ours, \
+            serving(argv["pyodide"], ports["pyodide"], env) as theirs:
+        urls = {"wasmrun": ours.url, "pyodide": theirs.url}
+        for kind, url in urls.items():  # warm: transpiling, the servers' first request
+            load_once(browser, url, wanted[kind])
+        times: dict[str, list[float]] = {"wasmrun": [], "pyodide": []}
+        for round_no in range(runs):
+            order = ["wasmrun", "pyodide"] if round_no % 2 == 0 else ["pyodide", "wasmrun"]
+            for kind in order:
+                times[kind].append(load_once(browser, urls[kind], wanted[kind])["shown_ms"] / 1000)
+    return measured(NAME, " ".join(argv["wasmrun"]), YARDSTICK, " ".join(argv["pyodide"]), times["wasmrun"],
+                    times["pyodide"], target=TARGET)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    add_runs_arguments(parser, 10, quick=4)
+    runs = chosen_runs(parser.parse_args())
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return report("python_page", [skipped(NAME, YARDSTICK, "tool missing (playwright)")])
+    if not Path(CHROMIUM).is_file():
+        return report("python_page", [skipped(NAME, YARDSTICK, f"tool missing ({CHROMIUM})")])
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return report("python_page", [skipped(NAME, YARDSTICK, "tool missing (node and npm)")])
+    wasmrun = console_script("wasmrun")
+    with tempfile.TemporaryDirectory(prefix="wasmrun-bench-python-page-") as tmp, sync_playwright() as pw:
+        env = {**os.environ, "WASMRUN_HOME": str(Path(tmp) / "home"), "WASMRUN_LOAD_PLUGINS": ""}
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            row = measure(browser, wasmrun, Path(tmp), env, runs)
+        finally:
+            browser.close()
+    return report("python_page", [row])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
