@@ -1,13 +1,13 @@
 """A Python program's output on wasmrun's page beside the same program run by Pyodide, in Chromium
 (issue 16).
 
-``wasmrun run hello`` (``main.py`` built by componentize-py into a component, transpiled by jco and
-bundled with the WASI 0.2 shim) beside a minimal page that loads Pyodide (npm ``pyodide``, served
-locally by ``python -m http.server``: no CDN) and runs the same source with ``runPython``. Two
-servers, loads alternating, each in a fresh browser context (a first visit, nothing cached),
-timed by the browser itself from navigation start to the line appearing (``bench_server.py``'s
-observer). Both are loaded once before timing: building and transpiling the component (kept in
-wasmrun's caches) are not what a page load costs.
+``wasmrun run hello.wasm`` (``main.py`` built by ``wasmrun compile`` beforehand, by componentize-py
+into a component; the page runs it transpiled by jco and bundled with the WASI 0.2 shim) beside a
+minimal page that loads Pyodide (npm ``pyodide``, served locally by ``python -m http.server``: no
+CDN) and runs the same source with ``runPython``. Two servers, loads alternating, each in a fresh
+browser context (a first visit, nothing cached), timed by the browser itself from navigation
+start to the line appearing (``bench_server.py``'s observer). Both are loaded once before timing:
+building and transpiling the component (kept in wasmrun's caches) are not what a page load costs.
 
 Where Pyodide comes from: ``npm install pyodide@PYODIDE_VERSION --ignore-scripts`` into
 ``~/.cache/wasmrun-bench/pyodide`` (or ``$WASMRUN_BENCH_CACHE/pyodide``), once, on the first run;
@@ -35,7 +35,7 @@ TARGET = Target(1.0)
 PYODIDE_VERSION = "314.0.8"
 LINE = "hello from Python"
 SOURCE = f'print("{LINE}")\n'
-NAME = "navigation to output: wasmrun run hello.py (a component)"
+NAME = "navigation to output: wasmrun run hello.wasm (whole Python)"
 YARDSTICK = f"Pyodide {PYODIDE_VERSION}, minimal page, python -m http.server"
 
 PYODIDE_PAGE = """<!doctype html>
@@ -74,13 +74,15 @@ def measure(browser: object, wasmrun: str, tmp: Path, env: dict[str, str], runs:
     project = tmp / "hello"
     project.mkdir()
     (project / "main.py").write_text(SOURCE, encoding="utf-8")
-    subprocess.run([wasmrun, "compile", str(project)], env=env, check=True, capture_output=True)  # cached for run
+    built = subprocess.run([wasmrun, "compile", "--json", str(project)], env=env, check=True, capture_output=True,
+                           text=True)
+    wasm = json.loads(built.stdout)["wasm_path"]
     site = tmp / "pyodide-site"
     site.mkdir()
     shutil.copytree(pyodide_package(), site / "pyodide")
     (site / "index.html").write_text(PYODIDE_PAGE % json.dumps(SOURCE), encoding="utf-8")
     ports = {"wasmrun": free_port(), "pyodide": free_port()}
-    argv = {"wasmrun": [wasmrun, "run", "--port", str(ports["wasmrun"]), str(project)],
+    argv = {"wasmrun": [wasmrun, "run", "--port", str(ports["wasmrun"]), wasm],
             "pyodide": [sys.executable, "-m", "http.server", str(ports["pyodide"]), "--bind", "127.0.0.1",
                         "--directory", str(site)]}
     wanted = {"wasmrun": [("#console", LINE)], "pyodide": [("#out", LINE)]}
