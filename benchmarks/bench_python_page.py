@@ -89,7 +89,11 @@ def measure(browser: object, wasmrun: str, tmp: Path, env: dict[str, str], runs:
     with serving(argv["wasmrun"], ports["wasmrun"], env) as ours, \
             serving(argv["pyodide"], ports["pyodide"], env) as theirs:
         urls = {"wasmrun": ours.url, "pyodide": theirs.url}
-        for kind, url in urls.items():  # warm: transpiling, the servers' first request
+        import urllib.request
+
+        with urllib.request.urlopen(ours.url, timeout=900) as first:  # waits for the transpile (tens of s)
+            first.read()
+        for kind, url in urls.items():  # warm: the servers' first request, Chromium's caches
             load_once(browser, url, wanted[kind])
         times: dict[str, list[float]] = {"wasmrun": [], "pyodide": []}
         for round_no in range(runs):

@@ -71,6 +71,9 @@ class Transpiled:
 
 _lock = threading.Lock()
 _memo: dict[str, Transpiled] = {}
+#: The digest of each component file this process has read, by its path and ``stat`` identity:
+#: the page asks on every load, and a whole-Python component is 40 MB to read and hash.
+_digests: dict[tuple[str, tuple[int, ...]], str] = {}
 
 
 def transpiled_root() -> Path:
@@ -81,12 +84,21 @@ def transpiled_root() -> Path:
 
 def transpile(component: Path) -> Transpiled:
     """The component at ``component`` transpiled (from the cache when it was before)."""
+    from wasmrun.wasm.known_files import identity
+
+    seen = (str(component.absolute()), tuple(identity(component.stat())))
+    with _lock:
+        known = _digests.get(seen)
+        if known is not None and known in _memo and _memo[known].directory.is_dir():
+            return _memo[known]
     data = component.read_bytes()
     # the component, and how it is transpiled: another script or jco-transpile is another entry
     how = (SCRIPT.read_bytes() + component_tools.JCO_TRANSPILE.spec.encode() + component_tools.ESBUILD.spec.encode()
            + str(INLINE_CORE_BYTES).encode())
     digest = hashlib.sha256(data + b"\0" + how).hexdigest()[:32]
     with _lock:
+        if seen == (str(component.absolute()), tuple(identity(component.stat()))):  # unchanged while read
+            _digests[seen] = digest
         if digest in _memo and _memo[digest].directory.is_dir():
             return _memo[digest]
         directory = transpiled_root() / digest
