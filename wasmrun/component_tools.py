@@ -13,7 +13,8 @@ directory, or ``WASMRUN_TOOLS_DIR``), one subdirectory per tool and version:
   (``@bytecodealliance/preview2-shim``): ``npm install`` of those two (105 MB, most of it
   binaryen), for ``wasmrun run`` of a component.
 * for JavaScript and TypeScript projects: ``componentize-qjs`` (QuickJS, with its prebuilt
-  binding for the platform), ``esbuild`` (the bundler) and ``typescript`` (only for a project
+  binding for the platform), ``esbuild`` (the bundler, which also bundles a transpiled component
+  with the browser shim for ``wasmrun run``) and ``typescript`` (only for a project
   without its own), each ``npm install``-ed without install scripts.
 * ``componentize-py`` (PyPI, 46 MB, CPython 3.14 for WASI inside): whole-Python programs and
   libraries as components (:mod:`wasmrun.languages.python.components`).
@@ -92,7 +93,8 @@ COMPONENTIZE_QJS = ManagedTool(
     "componentize-qjs", "0.4.5", "npm", "componentize-qjs", "node_modules/componentize-qjs/bin/componentize-qjs",
     "JavaScript and TypeScript projects (QuickJS into a component)", with_packages=("componentize-qjs@0.4.5",))
 ESBUILD = ManagedTool("esbuild", "0.28.2", "npm", "esbuild", "node_modules/esbuild/bin/esbuild",
-                      "JavaScript and TypeScript projects (bundling the npm packages a program imports)",
+                      "JavaScript and TypeScript projects (bundling the npm packages a program imports); "
+                      "wasmrun run of a component (one ES module with the WASI shim)",
                       with_packages=("esbuild@0.28.2",))
 TYPESCRIPT = ManagedTool("typescript", "5.9.3", "npm", "typescript", "node_modules/typescript/bin/tsc",
                          "TypeScript projects without typescript in their node_modules",
