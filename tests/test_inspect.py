@@ -263,6 +263,6 @@ _JSON = st.recursive(_JSON_SCALARS, lambda children: st.lists(children) | st.dic
 @hypothesis.given(report=st.dictionaries(st.text(), _JSON))
 def test_report_json_always_reads_back_as_the_report(report: dict[str, object]) -> None:
     """inspect --json's own layout (an entry a line, the C encoder for each) is still exactly the JSON of the report."""
-    from wasmrun.wasm.inspect import report_json
+    from wasmrun.wasm.report_json import report_json
 
     assert json.loads(report_json(report)) == report

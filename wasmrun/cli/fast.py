@@ -140,10 +140,11 @@ def verify_main(file: str, *, detailed: bool, as_json: bool) -> int:
 
 def inspect_main(file: str, *, as_json: bool) -> int:
     """Describe a module; print the report; return 0, 1 (malformed or invalid) or 2 (usage)."""
-    from wasmrun.wasm.inspect import inspect_file, invalid_line, render_text, report_json
+    from wasmrun.wasm.inspect import inspect_file, invalid_line, render_text
+    from wasmrun.wasm.report_json import report_json
 
     try:
-        report = inspect_file(Path(file))
+        report = inspect_file(Path(file), columnar=True)
     except WasmrunError as exc:
         _report(exc)
         return exc.exit_code

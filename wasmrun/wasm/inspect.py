@@ -8,13 +8,13 @@ which ``exec`` also uses to refuse modules that need JS glue.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from wasmrun.errors import WasmFormatError
 from wasmrun.wasm.reader import EXTERNAL_KINDS, Import, Limits, WasmModule, read_file
+from wasmrun.wasm.report_json import EntryTable, plain
 from wasmrun.wasm.validate import BackgroundValidation, describe, validator_name
 
 SCHEMA = "wasmrun.inspect"
@@ -36,15 +36,21 @@ _GO_MODULES = frozenset({"go", "gojs"})
 _ASSEMBLYSCRIPT_ENV = frozenset({"abort", "trace", "seed"})
 
 
-@dataclass(frozen=True)
 class Conclusion:
     """How to run a module: ``kind`` is one of wasi-command, wasi-reactor, library, component,
-    js-glue; ``glue`` names the glue for js-glue (emscripten, wasm-bindgen, go, assemblyscript)."""
+    js-glue; ``glue`` names the glue for js-glue (emscripten, wasm-bindgen, go, assemblyscript);
+    ``command`` the wasmrun command line that runs it, when there is one."""
 
-    kind: str
-    summary: str
-    glue: str | None = None
-    command: str | None = None  # the wasmrun command line that runs it, when there is one
+    __slots__ = ("command", "glue", "kind", "summary")
+
+    def __init__(self, kind: str, summary: str, glue: str | None = None, command: str | None = None) -> None:
+        self.kind = kind
+        self.summary = summary
+        self.glue = glue
+        self.command = command
+
+    def __repr__(self) -> str:
+        return f"Conclusion({self.kind!r}, {self.summary!r}, glue={self.glue!r}, command={self.command!r})"
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "glue": self.glue, "summary": self.summary, "command": self.command}
@@ -117,6 +123,13 @@ def _type_text(type_texts: list[str], type_index: int) -> str:
     return type_texts[type_index] if type_index < len(type_texts) else f"type {type_index}"
 
 
+def _type_texts(type_texts: list[str], type_indices: Sequence[int]) -> list[str]:
+    """:func:`_type_text` of each index, in one pass when all are in range (as the reader checks)."""
+    if not type_indices or max(type_indices) < len(type_texts):
+        return list(map(type_texts.__getitem__, type_indices))
+    return [_type_text(type_texts, index) for index in type_indices]
+
+
 def _limits(limits: Limits, page: int | None) -> dict[str, Any]:
     out = limits.as_dict()
     if page is not None:
@@ -143,13 +156,15 @@ def _import_entry(type_texts: list[str], imp: Import, index: int) -> dict[str, A
 
 
 def inspect_module(module: WasmModule, file: str | None = None, *, validate: bool = True,
-                   validation: BackgroundValidation | None = None) -> dict[str, Any]:
+                   validation: BackgroundValidation | None = None, columnar: bool = False) -> dict[str, Any]:
     """The full report as a JSON-ready dict (see docs/reference/inspect-json.md).
 
     With ``validate`` (the default) wasmtime's validator judges the module too, on another
     thread while the report is built (or ``validation``, already started by the caller): an
     invalid module gets an ``invalid`` error finding with the validator's reason and offset, and
-    the conclusion ``invalid``."""
+    the conclusion ``invalid``. With ``columnar`` the function imports and exports stay
+    :class:`~wasmrun.wasm.report_json.EntryTable` columns, for :func:`report_json` and
+    :func:`render_text` (which read them without making a dict per entry); else they are lists."""
     if validate and validation is None:
         validation = BackgroundValidation(module.data, component=module.is_component)
     report = _report(module, file or (str(module.path) if module.path else "FILE"))
@@ -164,7 +179,7 @@ def inspect_module(module: WasmModule, file: str | None = None, *, validate: boo
                                           "message": f"invalid: {reason}; no engine will instantiate it"})
             report["conclusion"] = Conclusion("invalid", f"invalid {module.kind}: {reason}: nothing can run it "
                                               "until it is rebuilt").as_dict()
-    return report
+    return report if columnar else plain(report)
 
 
 def invalid_line(report: dict[str, Any]) -> str | None:
@@ -216,30 +231,34 @@ def _report(module: WasmModule, file: str) -> dict[str, Any]:
     type_texts = [str(t) for t in module.types]  # each type's text once, however many use it
     report["types"] = [{"index": i, "kind": t.kind, "params": list(t.params), "results": list(t.results),
                         "text": type_texts[i]} for i, t in enumerate(module.types)]
-    imports: dict[str, list[dict[str, Any]]] = {kind: [] for kind in EXTERNAL_KINDS}
-    func_imports, n_texts = imports["func"], len(type_texts)
-    for imp in module.imports:
-        # a function import of a known type is nearly every import: built inline (20,000 of them
-        # must not cost a call each); _import_entry words the rest
-        if imp.kind == "func" and imp.type.__class__ is int and imp.type < n_texts:
-            func_imports.append({"index": len(func_imports), "module": imp.module, "name": imp.name,
-                                 "type": type_texts[imp.type]})
-        else:
-            imports[imp.kind].append(_import_entry(type_texts, imp, len(imports[imp.kind])))
+    # function imports and exports are nearly every entry of a long list: kept as columns
+    # (report_json.EntryTable), 20,000 of them cost no dict and no call each
+    imports: dict[str, Any] = {kind: [] for kind in EXTERNAL_KINDS}
+    func_imports = module.imported("func")
+    imported_texts: list[str] = []
+    if func_imports:
+        modules, import_names, _, type_indices, _ = zip(*func_imports, strict=True)  # Import's fields, column-wise
+        imported_texts = _type_texts(type_texts, type_indices)
+        imports["func"] = EntryTable(("index", "module", "name", "type"),
+                                     (range(len(func_imports)), modules, import_names, imported_texts))
+    for kind in EXTERNAL_KINDS[1:]:
+        imports[kind] = [_import_entry(type_texts, imp, index) for index, imp in enumerate(module.imported(kind))]
     report["imports"] = imports
-    exports: dict[str, list[dict[str, Any]]] = {kind: [] for kind in EXTERNAL_KINDS}
+    exports: dict[str, Any] = {kind: [] for kind in EXTERNAL_KINDS}
     # each function's type text, imported ones first, as the function index space has them
-    function_texts = [_type_text(type_texts, i.type) for i in module.imported("func")]  # type: ignore[arg-type]
-    function_texts += [_type_text(type_texts, t) for t in module.functions]
-    n_functions, func_exports_out, name_of = len(function_texts), exports["func"], func_names.get
+    function_texts = imported_texts + _type_texts(type_texts, module.functions)
+    n_functions = len(function_texts)
+    func_exports = module.exported("func")
+    if func_exports:
+        export_names = [exp.name for exp in func_exports]
+        indices = [exp.index for exp in func_exports]
+        texts: list[str | None] = (list(map(function_texts.__getitem__, indices)) if max(indices) < n_functions
+                                   else [function_texts[i] if i < n_functions else None for i in indices])
+        exports["func"] = EntryTable(("name", "index", "type", "function_name"),
+                                     (export_names, indices, texts, list(map(func_names.get, indices))))
     for exp in module.exports:
-        index = exp.index
-        if exp.kind == "func":
-            func_exports_out.append({"name": exp.name, "index": index,
-                                     "type": function_texts[index] if index < n_functions else None,
-                                     "function_name": name_of(index)})
-        else:
-            exports[exp.kind].append({"name": exp.name, "index": index})
+        if exp.kind != "func":
+            exports[exp.kind].append({"name": exp.name, "index": exp.index})
     report["exports"] = exports
 
     n_imported = module.imported_function_count
@@ -345,50 +364,6 @@ def _report(module: WasmModule, file: str) -> dict[str, Any]:
     return report
 
 
-def report_json(report: dict[str, Any]) -> str:
-    """The report as JSON for ``inspect --json``: objects indented, each entry of a list on a line
-    of its own. (``json.dumps(indent=...)`` falls back to the pure-Python encoder: 0.2 s for a
-    module with 20,000 imports; this leaves each entry to the C one.)"""
-    encode, encode_all = _entry_encoder()
-
-    def dump(value: Any, pad: str) -> str:
-        if isinstance(value, dict) and value:
-            inner = pad + "  "
-            items = (f"{inner}{encode(str(key))}: {dump(item, inner)}" for key, item in value.items())
-            return "{\n" + ",\n".join(items) + f"\n{pad}}}"
-        if isinstance(value, list) and value:
-            inner = pad + "  "
-            return "[\n" + inner + f",\n{inner}".join(encode_all(value)) + f"\n{pad}]"
-        return encode(value)
-
-    return dump(report, "")
-
-
-def _entry_encoder() -> tuple[Callable[[Any], str], Callable[[list[Any]], Iterable[str]]]:
-    """Compact JSON of one value, and of each value of a list, as ``json.JSONEncoder(default=str)``
-    writes it, but with the C encoder made once rather than once per value (a third of the time
-    for 40,000 entries)."""
-    import json.encoder
-    from itertools import repeat
-
-    fallback = json.JSONEncoder(default=str).encode
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # pragma: no cover - CPython without its _json accelerator
-        return fallback, lambda values: map(fallback, values)
-    c_encode = make(None, str, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
-
-    def encode(value: Any) -> str:
-        return "".join(c_encode(value, 0))
-
-    def encode_all(values: list[Any]) -> Iterable[str]:
-        return map("".join, map(c_encode, values, repeat(0)))
-
-    sample = {"a": [1, 2.5, None, True, "\u00e9"], "b": {"c": float("inf")}}
-    if encode(sample) != fallback(sample):  # pragma: no cover - a C encoder that works otherwise
-        return fallback, lambda values: map(fallback, values)
-    return encode, encode_all
-
-
 def _safe(module: WasmModule, attr: str) -> Any:
     """A custom section's decoding, or None when it is malformed (reported as a finding)."""
     try:
@@ -424,9 +399,10 @@ def summary(module: WasmModule) -> dict[str, Any]:
     }
 
 
-def inspect_file(path: Path) -> dict[str, Any]:
-    """The report for a file; the validator runs while the structure is read. A malformed
-    structure raises WasmFormatError naming the file; see :func:`read_file` for what else is refused."""
+def inspect_file(path: Path, *, columnar: bool = False) -> dict[str, Any]:
+    """The report for a file (``columnar`` as in :func:`inspect_module`); the validator runs while
+    the structure is read. A malformed structure raises WasmFormatError naming the file; see
+    :func:`read_file` for what else is refused."""
     data = read_file(path)
     try:
         module = WasmModule(data, path)
@@ -434,7 +410,7 @@ def inspect_file(path: Path) -> dict[str, Any]:
         module.parse_all()
     except WasmFormatError as exc:
         raise WasmFormatError(f"{path}: {exc.message}") from None
-    return inspect_module(module, str(path), validation=validation)
+    return inspect_module(module, str(path), validation=validation, columnar=columnar)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import stat
 import struct
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -216,13 +215,40 @@ class ByteReader:
 # What the sections hold
 
 
-@dataclass(frozen=True)
-class Limits:
-    min: int
-    max: int | None = None
-    shared: bool = False
-    index64: bool = False
-    page_size: int | None = None  # memories with the custom-page-sizes proposal
+class _Record:
+    """A plain record: its fields are its ``__slots__``, set by its ``__init__``; two are equal
+    when they are of one class with equal fields. Read-only by convention. (Each
+    dataclass cost a millisecond at import, and ``import dataclasses`` ten more: a fifth of
+    ``inspect``'s start-up.)"""
+
+    __slots__: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash((self.__class__, self._values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{self.__class__.__name__}({fields})"
+
+
+class Limits(_Record):
+    __slots__ = ("index64", "max", "min", "page_size", "shared")
+
+    def __init__(self, min: int, max: int | None = None, shared: bool = False, index64: bool = False,
+                 page_size: int | None = None) -> None:  # page_size: memories with the custom-page-sizes proposal
+        self.min = min
+        self.max = max
+        self.shared = shared
+        self.index64 = index64
+        self.page_size = page_size
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"min": self.min, "max": self.max}
@@ -235,12 +261,15 @@ class Limits:
         return out
 
 
-@dataclass(frozen=True)
-class FuncType:
-    params: tuple[str, ...]
-    results: tuple[str, ...]
-    kind: str = "func"  # "func", "struct" or "array" (GC)
-    fields: tuple[str, ...] = ()
+class FuncType(_Record):
+    __slots__ = ("fields", "kind", "params", "results")
+
+    def __init__(self, params: tuple[str, ...], results: tuple[str, ...], kind: str = "func",
+                 fields: tuple[str, ...] = ()) -> None:
+        self.params = params
+        self.results = results
+        self.kind = kind  # "func", "struct" or "array" (GC)
+        self.fields = fields
 
     def __str__(self) -> str:
         if self.kind != "func":
@@ -248,27 +277,33 @@ class FuncType:
         return f"({', '.join(self.params)}) -> ({', '.join(self.results)})"
 
 
-@dataclass(frozen=True)
-class TableType:
-    element: str
-    limits: Limits
+class TableType(_Record):
+    __slots__ = ("element", "limits")
+
+    def __init__(self, element: str, limits: Limits) -> None:
+        self.element = element
+        self.limits = limits
 
 
-@dataclass(frozen=True)
-class GlobalType:
-    valtype: str
-    mutable: bool
+class GlobalType(_Record):
+    __slots__ = ("mutable", "valtype")
+
+    def __init__(self, valtype: str, mutable: bool) -> None:
+        self.valtype = valtype
+        self.mutable = mutable
 
     def __str__(self) -> str:
         return f"mut {self.valtype}" if self.mutable else self.valtype
 
 
-@dataclass(frozen=True)
-class ConstExpr:
+class ConstExpr(_Record):
     """A constant expression: its text (``i32.const 1024``) and its value when it is one constant."""
 
-    text: str
-    value: int | float | None = None
+    __slots__ = ("text", "value")
+
+    def __init__(self, text: str, value: int | float | None = None) -> None:
+        self.text = text
+        self.value = value
 
 
 class Import(NamedTuple):  # a tuple: modules import thousands, and a tuple is made fastest
@@ -279,85 +314,119 @@ class Import(NamedTuple):  # a tuple: modules import thousands, and a tuple is m
     offset: int
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass is made field by field through object.__setattr__
-class Export:
-    name: str
-    kind: str
-    index: int
-    offset: int
+class Export(_Record):
+    __slots__ = ("index", "kind", "name", "offset")
+
+    def __init__(self, name: str, kind: str, index: int, offset: int) -> None:
+        self.name = name
+        self.kind = kind
+        self.index = index
+        self.offset = offset
 
 
-@dataclass(frozen=True)
-class Global:
-    type: GlobalType
-    init: ConstExpr
-    offset: int
+class Global(_Record):
+    __slots__ = ("init", "offset", "type")
+
+    def __init__(self, type: GlobalType, init: ConstExpr, offset: int) -> None:
+        self.type = type
+        self.init = init
+        self.offset = offset
 
 
-@dataclass(frozen=True)
-class Table:
-    type: TableType
-    init: ConstExpr | None
-    offset: int
+class Table(_Record):
+    __slots__ = ("init", "offset", "type")
+
+    def __init__(self, type: TableType, init: ConstExpr | None, offset: int) -> None:
+        self.type = type
+        self.init = init
+        self.offset = offset
 
 
-@dataclass(frozen=True)
-class ElementSegment:
-    mode: str  # active, passive, declarative
-    table: int | None
-    offset_expr: ConstExpr | None
-    element_type: str
-    count: int
-    functions: tuple[int, ...]  # for the function-index forms
-    offset: int
+class ElementSegment(_Record):
+    __slots__ = ("count", "element_type", "functions", "mode", "offset", "offset_expr", "table")
+
+    def __init__(self, mode: str, table: int | None, offset_expr: ConstExpr | None, element_type: str, count: int,
+                 functions: tuple[int, ...], offset: int) -> None:
+        self.mode = mode  # active, passive, declarative
+        self.table = table
+        self.offset_expr = offset_expr
+        self.element_type = element_type
+        self.count = count
+        self.functions = functions  # for the function-index forms
+        self.offset = offset
 
 
-@dataclass(frozen=True)
-class DataSegment:
-    mode: str  # active, passive
-    memory: int | None
-    offset_expr: ConstExpr | None
-    size: int
-    data_offset: int  # where its bytes start in the file
-    offset: int
+class DataSegment(_Record):
+    __slots__ = ("data_offset", "memory", "mode", "offset", "offset_expr", "size")
+
+    def __init__(self, mode: str, memory: int | None, offset_expr: ConstExpr | None, size: int, data_offset: int,
+                 offset: int) -> None:
+        self.mode = mode  # active, passive
+        self.memory = memory
+        self.offset_expr = offset_expr
+        self.size = size
+        self.data_offset = data_offset  # where its bytes start in the file
+        self.offset = offset
 
 
-@dataclass(frozen=True)
-class FunctionBody:
-    offset: int  # of the body (after its size)
-    size: int
+class FunctionBody(_Record):
+    __slots__ = ("offset", "size")
+
+    def __init__(self, offset: int, size: int) -> None:
+        self.offset = offset  # of the body (after its size)
+        self.size = size
 
 
-@dataclass
-class NameSection:
-    module: str | None = None
-    functions: dict[int, str] = field(default_factory=dict)
-    globals: dict[int, str] = field(default_factory=dict)
-    memories: dict[int, str] = field(default_factory=dict)
-    tables: dict[int, str] = field(default_factory=dict)
-    types: dict[int, str] = field(default_factory=dict)
-    data: dict[int, str] = field(default_factory=dict)
-    elements: dict[int, str] = field(default_factory=dict)
-    tags: dict[int, str] = field(default_factory=dict)
-    local_functions: int = 0  # functions with local names
-    subsections: list[int] = field(default_factory=list)
+class NameSection(_Record):
+    __slots__ = (
+        "data",
+        "elements",
+        "functions",
+        "globals",
+        "local_functions",
+        "memories",
+        "module",
+        "subsections",
+        "tables",
+        "tags",
+        "types",
+    )
+    __hash__ = None  # type: ignore[assignment]  # filled in as it is read
+
+    def __init__(self) -> None:
+        self.module: str | None = None
+        self.functions: dict[int, str] = {}
+        self.globals: dict[int, str] = {}
+        self.memories: dict[int, str] = {}
+        self.tables: dict[int, str] = {}
+        self.types: dict[int, str] = {}
+        self.data: dict[int, str] = {}
+        self.elements: dict[int, str] = {}
+        self.tags: dict[int, str] = {}
+        self.local_functions = 0  # functions with local names
+        self.subsections: list[int] = []
 
 
-@dataclass
-class Dylink:
-    memory_size: int = 0
-    memory_align: int = 0
-    table_size: int = 0
-    table_align: int = 0
-    needed: list[str] = field(default_factory=list)
-    exports: list[tuple[str, int]] = field(default_factory=list)
-    imports: list[tuple[str, str, int]] = field(default_factory=list)
+class Dylink(_Record):
+    __slots__ = ("exports", "imports", "memory_align", "memory_size", "needed", "table_align", "table_size")
+    __hash__ = None  # type: ignore[assignment]  # filled in as it is read
+
+    def __init__(self) -> None:
+        self.memory_size = 0
+        self.memory_align = 0
+        self.table_size = 0
+        self.table_align = 0
+        self.needed: list[str] = []
+        self.exports: list[tuple[str, int]] = []
+        self.imports: list[tuple[str, str, int]] = []
 
 
-@dataclass(frozen=True)
-class ComponentExtern:
-    name: str
-    kind: str
+class ComponentExtern(_Record):
+    __slots__ = ("kind", "name")
+
+    def __init__(self, name: str, kind: str) -> None:
+        self.name = name
+        self.kind = kind
 
 
 # ---------------------------------------------------------------------------------------------
@@ -667,8 +736,11 @@ class WasmModule:
         func_types = {i for i, t in enumerate(self.types[:0x80]) if t.kind == "func"}
         module_names: dict[bytes, str] = {}
         new_tuple = tuple.__new__  # an Import without the Python-level __new__ a NamedTuple call runs
-        for _ in range(r.count("imports", 4)):
-            start = r.pos
+        append = out.append
+        count = r.count("imports", 4)
+        pos = r.pos
+        for _ in range(count):
+            start = pos
             # The common import, inline: short names, a function, a one-byte type index. Anything
             # else (or anything wrong) takes the general road below, which says what is wrong.
             module_size = data[start] if start < end else 0x80
@@ -685,19 +757,20 @@ class WasmModule:
                     except UnicodeDecodeError:
                         pass
                     else:
-                        out.append(new_tuple(Import, (module, name, "func", data[kind_at + 1], start)))
-                        r.pos = kind_at + 2
+                        append(new_tuple(Import, (module, name, "func", data[kind_at + 1], start)))
+                        pos = kind_at + 2
                         continue
+            r.pos = start
             module = r.name()
             name = r.name()
             kind_at = r.pos
             kind = r.u8()
             desc: int | TableType | Limits | GlobalType
             if kind == 0:
-                pos = r.pos  # a function's type index: one byte in the common case, inline
-                if pos < end and data[pos] < 0x80 and data[pos] < n_types and self.types[data[pos]].kind == "func":
-                    desc = data[pos]
-                    r.pos = pos + 1
+                at = r.pos  # a function's type index: one byte in the common case, inline
+                if at < end and data[at] < 0x80 and data[at] < n_types and self.types[data[at]].kind == "func":
+                    desc = data[at]
+                    r.pos = at + 1
                 else:
                     desc = self._typeidx(r)
             elif kind == 1:
@@ -712,7 +785,9 @@ class WasmModule:
                 desc = self._typeidx(r)
             else:
                 raise r.fail(f"unknown import kind 0x{kind:02x}", kind_at)
-            out.append(Import(module, name, EXTERNAL_KINDS[kind], desc, start))
+            append(Import(module, name, EXTERNAL_KINDS[kind], desc, start))
+            pos = r.pos
+        r.pos = pos
         r.expect_end()
         return out
 
@@ -855,32 +930,59 @@ class WasmModule:
         section = self.section(7)
         if section is None:
             return []
+        spaces = [self.space_size(kind) for kind in EXTERNAL_KINDS]
+        inline = self._common_exports(section, spaces)
+        return inline if inline is not None else self._checked_exports(section, spaces)
+
+    def _common_exports(self, section: RawSection, spaces: list[int]) -> list[Export] | None:
+        """The exports when every one is of the common form (a short UTF-8 name, a known kind, an
+        index of up to three bytes in range, no name twice), read inline: else None, and
+        :meth:`_checked_exports` reads them, saying what is wrong."""
+        r = self._reader(section)
+        count = r.count("exports", 3)
+        data, pos, end = self.data, r.pos, r.end
+        names: list[str] = []
+        kinds: list[str] = []
+        indices: list[int] = []
+        starts: list[int] = []
+        kind_names, n_kinds = EXTERNAL_KINDS, len(EXTERNAL_KINDS)
+        for _ in range(count):
+            size = data[pos] if pos < end else 0x80
+            kind_at = pos + 1 + size
+            if size >= 0x80 or kind_at + 1 >= end:
+                return None
+            kind = data[kind_at]
+            index = data[kind_at + 1]
+            after = kind_at + 2
+            if index >= 0x80:
+                second = data[after] if after < end else 0x80
+                if second < 0x80:
+                    index = (index & 0x7F) | (second << 7)
+                    after += 1
+                else:
+                    index, after = _short_uleb(data, kind_at + 1, end)
+            if kind >= n_kinds or not 0 <= index < spaces[kind]:
+                return None
+            try:
+                names.append(data[pos + 1:kind_at].decode("utf-8"))
+            except UnicodeDecodeError:
+                return None
+            kinds.append(kind_names[kind])
+            indices.append(index)
+            starts.append(pos)
+            pos = after
+        if pos != end or len(set(names)) != count:
+            return None
+        return list(map(Export, names, kinds, indices, starts))
+
+    def _checked_exports(self, section: RawSection, spaces: list[int]) -> list[Export]:
         r = self._reader(section)
         out: list[Export] = []
         seen: set[str] = set()
         data, end = self.data, r.end
-        spaces = [self.space_size(kind) for kind in EXTERNAL_KINDS]
-        append, add = out.append, seen.add
         for _ in range(r.count("exports", 3)):
             start = r.pos
-            # The common export, inline: a short name, a known kind, a one- or two-byte index in
-            # range, a name not seen before. Anything else takes the general road below.
             size = data[start] if start < end else 0x80
-            kind_at = start + 1 + size
-            if size < 0x80 and kind_at + 1 < end:
-                kind = data[kind_at]
-                index, after = _short_uleb(data, kind_at + 1, end)
-                if kind < len(EXTERNAL_KINDS) and 0 <= index < spaces[kind]:
-                    try:
-                        name = data[start + 1:kind_at].decode("utf-8")
-                    except UnicodeDecodeError:
-                        name = ""
-                    else:
-                        if name not in seen:
-                            add(name)
-                            append(Export(name, EXTERNAL_KINDS[kind], index, start))
-                            r.pos = after
-                            continue
             if size < 0x80 and start + 1 + size <= end:  # a short name, inline
                 r.pos = start + 1 + size
                 try:
@@ -899,11 +1001,7 @@ class WasmModule:
             kind_name = EXTERNAL_KINDS[kind]
             size = spaces[kind]
             index_at = r.pos
-            if index_at < end and data[index_at] < 0x80:  # a one-byte index, inline
-                index = data[index_at]
-                r.pos = index_at + 1
-            else:
-                index = r.u32()
+            index = r.u32()
             if index >= size:
                 raise r.fail(f"{kind_name} index {index} out of range ({size} {kind_name}s)", index_at)
             out.append(Export(name, kind_name, index, start))
@@ -1060,22 +1158,36 @@ class WasmModule:
     def _namemap(self, r: ByteReader) -> dict[int, str]:
         out: dict[int, str] = {}
         data, end = self.data, r.end
-        for _ in range(r.count("names", 2)):
+        count = r.count("names", 2)
+        pos = r.pos
+        for _ in range(count):
             # The common entry, inline: an index of up to three bytes and a short UTF-8 name.
             # Anything else takes the general road below, which says what is wrong.
-            index, name_at = _short_uleb(data, r.pos, end)
+            index = data[pos] if pos + 1 < end else 0x80
+            name_at = pos + 1
+            if index >= 0x80:
+                second = data[name_at] if name_at + 1 < end else 0x80
+                if second < 0x80:
+                    index = (index & 0x7F) | (second << 7)
+                    name_at += 1
+                else:
+                    index, name_at = _short_uleb(data, pos, end)
             if index >= 0 and name_at < end:
                 size = data[name_at]
-                if size < 0x80 and name_at + 1 + size <= end:
+                after = name_at + 1 + size
+                if size < 0x80 and after <= end:
                     try:
-                        out[index] = data[name_at + 1:name_at + 1 + size].decode("utf-8")
+                        out[index] = data[name_at + 1:after].decode("utf-8")
                     except UnicodeDecodeError:
                         pass
                     else:
-                        r.pos = name_at + 1 + size
+                        pos = after
                         continue
+            r.pos = pos
             index = r.u32()
             out[index] = r.name()
+            pos = r.pos
+        r.pos = pos
         return out
 
     @cached_property
