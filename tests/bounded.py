@@ -39,6 +39,7 @@ from wasmrun.errors import WasmFormatError
 from wasmrun.wasm.features import used_features
 from wasmrun.wasm.inspect import inspect_module, render_text
 from wasmrun.wasm.reader import WasmModule
+from wasmrun.wasm.report_json import report_json
 from wasmrun.wasm.verify import verify_bytes
 
 def peak_rss():
@@ -50,10 +51,12 @@ def peak_rss():
 
 def read(data):
     try:
+        WasmModule(data).wasi_command_outline()  # exec's plan, before the full reader
         module = WasmModule(data)
         module.parse_all()
         report = inspect_module(module)
         render_text(report)
+        report_json(inspect_module(module, validate=False, columnar=True))
         if not module.is_component:
             used_features(module)
     except WasmFormatError as exc:

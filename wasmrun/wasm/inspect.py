@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from wasmrun.errors import WasmFormatError
-from wasmrun.wasm.reader import EXTERNAL_KINDS, Import, Limits, WasmModule, read_file
+from wasmrun.wasm.reader import EXTERNAL_KINDS, WASI_MODULES, Import, Limits, WasmModule, read_file
 from wasmrun.wasm.report_json import EntryTable, plain
 from wasmrun.wasm.validate import BackgroundValidation, describe, validator_name
 
@@ -25,7 +25,6 @@ SCHEMA_VERSION = 1
 LARGE_FUNCTION_BYTES = 100_000
 #: How many of the largest functions the report lists.
 LARGEST_FUNCTIONS = 10
-WASI_MODULES = frozenset({"wasi_snapshot_preview1", "wasi_unstable"})
 WASM_PAGE = 65536
 
 _EMSCRIPTEN_PREFIXES = ("emscripten_", "_emscripten_", "__syscall_", "invoke_", "__cxa_", "_embind_", "_abort_js",

@@ -593,6 +593,11 @@ def _plan(binary: bytes, request: RunRequest) -> _Plan:
 
     try:
         module = WasmModule(binary, request.wasm_path)
+        # the common case, a WASI command run by its _start, without reading every import and export
+        outline = None if request.invoke else module.wasi_command_outline()
+        if outline is not None:
+            start_type, memories = outline
+            return _Plan(None, "_start", list(start_type.params), list(start_type.results), memories=memories)
         conclusion = classify(module, str(request.wasm_path))
         exports = {e.name: e for e in module.exports} if not module.is_component else {}
     except WasmFormatError as exc:

@@ -5,7 +5,7 @@ length. Enough for tools that move sections around; :mod:`wasmrun.wasm.reader` d
 from __future__ import annotations
 
 from collections.abc import Iterator, Set
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from wasmrun.errors import WasmFormatError
 
@@ -66,8 +66,7 @@ def bare_message(exc: WasmFormatError) -> str:
     return exc.message[: -len(suffix)] if exc.offset is not None and exc.message.endswith(suffix) else exc.message
 
 
-@dataclass(frozen=True)
-class RawSection:
+class RawSection(NamedTuple):  # not a dataclass: ``import dataclasses`` costs 10 ms of every start-up
     """One section: its id, where its header starts, and where its payload lies."""
 
     id: int
