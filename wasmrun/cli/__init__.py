@@ -8,6 +8,10 @@ import signal
 import sys
 from types import FrameType
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing at every start-up
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 
 class Terminated(KeyboardInterrupt):
     """Raised in the main thread on SIGTERM. A ``KeyboardInterrupt``, so that SIGTERM takes the
@@ -73,6 +77,8 @@ def _main(argv: list[str] | None) -> None:
         except Exception as exc:  # noqa: BLE001 - the same one line as typer's route
             sys.exit(unexpected_error(exc))
         if code is not None:
+            if argv is None:  # the process's own entry point, not a caller's main([...])
+                _leave(code)
             sys.exit(code)
         if "--headless" in args:  # the browser launches while typer loads (see wasmrun.headless.prelaunch)
             from wasmrun.headless.prelaunch import prelaunch, wanted
@@ -93,6 +99,17 @@ def _main(argv: list[str] | None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(closed_output())
+
+
+def _leave(code: int) -> NoReturn:
+    """End the process once a typer-free command is done: flush stdout and stderr and leave with
+    ``os._exit``, without the interpreter's teardown (freeing a report's 100,000 objects and every
+    loaded module one by one: 20 ms of a 200 ms ``inspect --json``). Nothing is left to finish:
+    those commands have written their files and their threads are done. A closed stdout raises
+    BrokenPipeError here, handled as everywhere."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def closed_output() -> int:

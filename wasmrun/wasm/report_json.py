@@ -54,16 +54,28 @@ class EntryTable(Sequence[dict[str, Any]]):
         return f"EntryTable({list(self)!r})"
 
     def json_entries(self, encode: Callable[[Any], str]) -> Iterator[str]:
-        """Each entry as compact JSON, exactly as ``encode(entry)`` writes it: the keys go into one
-        template, each column is encoded in one pass (a repeated value once), and the template is
-        filled row by row in C."""
-        template = "{" + ", ".join(encode(key).replace("%", "%%") + ": %s" for key in self.keys) + "}"
-        return map(template.__mod__, zip(*(_encoded_column(column, encode) for column in self.columns), strict=True))
+        """Each entry as compact JSON, exactly as ``encode(entry)`` writes it: the keys (and a column
+        holding one string throughout) go into one template, each other column is encoded in one
+        pass, and the template is filled row by row in C."""
+        slots: list[str] = []
+        variable: list[Iterable[str]] = []
+        for key, column in zip(self.keys, self.columns, strict=True):
+            encoded = _encoded_column(column, encode)
+            if isinstance(encoded, str):
+                slots.append(f"{encode(key)}: {encoded}".replace("%", "%%"))
+            else:
+                slots.append(encode(key).replace("%", "%%") + ": %s")
+                variable.append(encoded)
+        template = "{" + ", ".join(slots) + "}"
+        if not variable:
+            return repeat(template % (), len(self))
+        return map(template.__mod__, zip(*variable, strict=True))
 
 
-def _encoded_column(column: Sequence[Any], encode: Callable[[Any], str]) -> Iterable[str]:
+def _encoded_column(column: Sequence[Any], encode: Callable[[Any], str]) -> str | Iterable[str]:
     """Each value of ``column`` as JSON, as ``encode`` writes it: integers (not bools) by
-    ``int.__repr__``, strings by the encoder's own string function, a repeated string once."""
+    ``int.__repr__``, strings by the encoder's own string function, a repeated string once; a
+    column of one string throughout as that string's JSON alone."""
     from json.encoder import encode_basestring_ascii as encode_string
 
     kinds = set(map(type, column))
@@ -71,6 +83,8 @@ def _encoded_column(column: Sequence[Any], encode: Callable[[Any], str]) -> Iter
         return map(int.__repr__, column)
     if kinds == {str}:
         distinct = set(column)
+        if len(distinct) == 1:
+            return encode_string(column[0])
         if len(distinct) * 2 <= len(column):
             return map({value: encode_string(value) for value in distinct}.__getitem__, column)
         return map(encode_string, column)
@@ -96,23 +110,29 @@ def report_json(report: dict[str, Any]) -> str:
     module with 20,000 imports; this leaves each entry to the C one, and an :class:`EntryTable`
     to its template.)"""
     encode, encode_all = _entry_encoder()
+    parts: list[str] = []  # joined once at the end: 4 MB of entries are copied once, not once a level
+    write = parts.append
 
-    def dump(value: Any, pad: str) -> str:
+    def dump(value: Any, pad: str) -> None:
+        inner = pad + "  "
         if isinstance(value, dict) and value:
-            inner = pad + "  "
-            items = (f"{inner}{encode(str(key))}: {dump(item, inner)}" for key, item in value.items())
-            return "{\n" + ",\n".join(items) + f"\n{pad}}}"
-        if isinstance(value, EntryTable) and value:
-            inner = pad + "  "
-            return "[\n" + inner + f",\n{inner}".join(value.json_entries(encode)) + f"\n{pad}]"
-        if isinstance(value, EntryTable):
-            return "[]"
-        if isinstance(value, list) and value:
-            inner = pad + "  "
-            return "[\n" + inner + f",\n{inner}".join(encode_all(value)) + f"\n{pad}]"
-        return encode(value)
+            write("{\n")
+            for number, (key, item) in enumerate(value.items()):
+                if number:
+                    write(",\n")
+                write(f"{inner}{encode(str(key))}: ")
+                dump(item, inner)
+            write(f"\n{pad}}}")
+        elif isinstance(value, (list, EntryTable)) and value:
+            write(f"[\n{inner}")
+            write(f",\n{inner}".join(value.json_entries(encode) if isinstance(value, EntryTable)
+                                      else encode_all(value)))
+            write(f"\n{pad}]")
+        else:
+            write("[]" if isinstance(value, EntryTable) else encode(value))
 
-    return dump(report, "")
+    dump(report, "")
+    return "".join(parts)
 
 
 def _entry_encoder() -> tuple[Callable[[Any], str], Callable[[list[Any]], Iterable[str]]]:
