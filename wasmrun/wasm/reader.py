@@ -1056,8 +1056,13 @@ class WasmModule:
                 kind = data[kind_at]
                 index = data[kind_at + 1]
                 after = kind_at + 2
-                if index >= 0x80:
-                    index, after = _short_uleb(data, kind_at + 1, end)
+                if index >= 0x80:  # two bytes inline, three by the call
+                    second = data[after] if after < end else 0x80
+                    if second < 0x80:
+                        index = (index & 0x7F) | (second << 7)
+                        after += 1
+                    else:
+                        index, after = _short_uleb(data, kind_at + 1, end)
                 if kind >= len(spaces) or not 0 <= index < spaces[kind]:
                     return None
                 name = data[pos + 1:kind_at]
