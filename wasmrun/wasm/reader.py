@@ -20,6 +20,7 @@ import os
 import stat
 import struct
 from functools import cached_property
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -796,7 +797,11 @@ class WasmModule:
     @cached_property
     def _imports_by_kind(self) -> dict[str, list[Import]]:
         by_kind: dict[str, list[Import]] = {kind: [] for kind in EXTERNAL_KINDS}
-        for item in self.imports:
+        imports = self.imports
+        if set(map(itemgetter(2), imports)) == {"func"}:  # (2: Import.kind) the common case, sorted in C
+            by_kind["func"] = list(imports)
+            return by_kind
+        for item in imports:
             by_kind[item.kind].append(item)
         return by_kind
 
@@ -1087,8 +1092,16 @@ class WasmModule:
                 names.setdefault(export.index, export.name)
         return names
 
+    @cached_property
+    def _exports_by_kind(self) -> dict[str, list[Export]]:
+        by_kind: dict[str, list[Export]] = {kind: [] for kind in EXTERNAL_KINDS}
+        for item in self.exports:
+            by_kind[item.kind].append(item)
+        return by_kind
+
     def exported(self, kind: str) -> list[Export]:
-        return [e for e in self.exports if e.kind == kind]
+        """The exports of one kind, in export order (a new list; the module keeps its own)."""
+        return list(self._exports_by_kind[kind])
 
     @cached_property
     def start(self) -> int | None:
