@@ -77,7 +77,7 @@ def _main(argv: list[str] | None) -> None:
         except Exception as exc:  # noqa: BLE001 - the same one line as typer's route
             sys.exit(unexpected_error(exc))
         if code is not None:
-            if argv is None:  # the process's own entry point, not a caller's main([...])
+            if argv is None and args[0] in LEAVE_AT_ONCE:  # the process's own entry point, not main([...])
                 _leave(code)
             sys.exit(code)
         if "--headless" in args:  # the browser launches while typer loads (see wasmrun.headless.prelaunch)
@@ -99,6 +99,11 @@ def _main(argv: list[str] | None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(closed_output())
+
+
+#: The typer-free commands that leave by :func:`_leave`: they read a module (and ``exec`` runs it,
+#: after any build it needs has finished); ``compile`` and ``run`` end the usual way.
+LEAVE_AT_ONCE = frozenset({"exec", "inspect", "verify"})
 
 
 def _leave(code: int) -> NoReturn:
