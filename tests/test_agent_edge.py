@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-pytest.importorskip("starlette", reason="starlette not installed")
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
@@ -243,6 +241,32 @@ def test_a_chunked_body_over_the_cap_is_refused_with_413_while_read() -> None:
 
     response = _client(_reading_app, cap=100).post("/x", content=chunks(), headers={"Content-Type": "application/json"})
     assert response.status_code == 413 and response.json()["code"] == "too_large"
+
+
+def test_a_stalled_body_is_refused_with_408() -> None:
+    import anyio
+
+    sent: list[dict[str, Any]] = []
+
+    async def stalling_receive() -> dict[str, Any]:
+        if not sent:
+            sent.append({})
+            return {"type": "http.request", "body": b'{"a"', "more_body": True}
+        await anyio.sleep(5)
+        return {"type": "http.request", "body": b"}", "more_body": False}
+
+    async def capture(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/sessions", "headers": [
+        (b"host", b"127.0.0.1:8430"), (b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")]}
+    guard = Guard(_reading_app, GuardOptions(allowed_hosts("127.0.0.1", 8430), 1000, body_timeout_s=0.3))
+    started = time.monotonic()
+    anyio.run(guard, scope, stalling_receive, capture)
+    assert time.monotonic() - started < 3
+    start = next(m for m in sent if m.get("type") == "http.response.start")
+    body = next(m for m in sent if m.get("type") == "http.response.body")
+    assert start["status"] == 408 and json.loads(body["body"])["code"] == "request_timeout"
 
 
 def test_wildcard_bind_without_names_accepts_any_host_but_still_checks_origin() -> None:
