@@ -12,6 +12,7 @@ import os
 import re
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -496,9 +497,13 @@ def test_an_mcp_client_lists_and_calls_the_tools_over_stdio(tmp_path: Path, agen
 
 # -- start-up and shutdown ---------------------------------------------------------------------
 
-def test_failed_authentications_are_rate_limited_per_address(tmp_path: Path, agent_env: dict[str, str]) -> None:
+def test_failed_authentications_are_limited_and_silent_connections_closed(tmp_path: Path,
+                                                                          agent_env: dict[str, str]) -> None:
     agent = start_agent(["--auth", str(_auth_file(tmp_path / "auth.toml")), "--workers", "1",
                          "--state-dir", str(tmp_path / "state")], agent_env, wait_ready=False)
+    host, port = agent.url.removeprefix("http://").rsplit(":", 1)
+    silent = socket.create_connection((host, int(port)))  # a client that never sends its request
+    opened = time.monotonic()
     try:
         statuses = [httpx.get(f"{agent.url}/sessions", headers={"Authorization": "Bearer guess"}).status_code
                     for _ in range(12)]
@@ -506,7 +511,11 @@ def test_failed_authentications_are_rate_limited_per_address(tmp_path: Path, age
         right_key = httpx.get(f"{agent.url}/sessions", headers={"Authorization": f"Bearer {KEYS['a']}"})
         assert right_key.status_code == 429 and "failed authentications" in right_key.json()["error"]
         assert httpx.get(f"{agent.url}/health").status_code == 200
+        silent.settimeout(30)
+        assert silent.recv(100) == b""  # closed by the server: its headers did not come in 10 s
+        assert 9 < time.monotonic() - opened < 20
     finally:
+        silent.close()
         assert agent.stop() == 0
 
 

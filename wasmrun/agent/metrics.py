@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,6 +48,7 @@ class _StatsCollector(Collector):
 
 class AgentMetrics:
     def __init__(self, stats: Callable[[], dict[str, float]]) -> None:
+        disable_created_metrics()  # no `_created` twin of every counter: noise for a scrape
         self.registry = CollectorRegistry()
         self.requests = Counter("wasmrun_agent_requests", "HTTP requests answered",
                                 ["method", "route", "status"], registry=self.registry)

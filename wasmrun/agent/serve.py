@@ -3,7 +3,8 @@
 The listening socket is bound here first (so a taken port or a refused address is one clear line,
 and ``--port 0`` has a real port to announce); the sandbox starts before the server and stops
 after it. uvicorn closes idle keep-alive connections after a few seconds, caps header size and
-the number of open connections; SIGTERM (or Ctrl-C) stops accepting, lets running requests and
+the number of open connections, and a request's headers must arrive within 10 s
+(:mod:`wasmrun.agent.connections`); SIGTERM (or Ctrl-C) stops accepting, lets running requests and
 execs finish within the grace period, then stops the sandbox's workers.
 """
 
@@ -26,6 +27,7 @@ from types import FrameType
 import uvicorn
 
 from wasmrun.agent.auth import AuthConfig, load_auth
+from wasmrun.agent.connections import DeadlineH11Protocol
 from wasmrun.agent.models import ServerLimits
 from wasmrun.errors import EXIT_INTERRUPTED, EXIT_OK, UsageError
 
@@ -114,7 +116,7 @@ def _serve_on(sock: socket.socket, options: AgentOptions, auth: AuthConfig | Non
 
     app = create_app(sandbox, server_options, on_started=started)
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, server_header=False, lifespan="on",
+        app, http=DeadlineH11Protocol, log_level="warning", access_log=False, server_header=False, lifespan="on",
         timeout_keep_alive=options.keep_alive_s, timeout_graceful_shutdown=max(1, round(options.grace_s)),
         h11_max_incomplete_event_size=64 * 1024, limit_concurrency=options.max_connections,
     )
