@@ -48,7 +48,7 @@ class _StatsCollector(Collector):
 
 class AgentMetrics:
     def __init__(self, stats: Callable[[], dict[str, float]]) -> None:
-        disable_created_metrics()  # no `_created` twin of every counter: noise for a scrape
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` twin of every counter: noise for a scrape
         self.registry = CollectorRegistry()
         self.requests = Counter("wasmrun_agent_requests", "HTTP requests answered",
                                 ["method", "route", "status"], registry=self.registry)
