@@ -35,10 +35,15 @@ def entry_json(entry: FileEntry) -> dict[str, Any]:
 
 
 class Operations:
-    def __init__(self, sandbox: Sandbox, metrics: AgentMetrics, auth: AuthConfig | None) -> None:
+    def __init__(self, sandbox: Sandbox, metrics: AgentMetrics, auth: AuthConfig | None,
+                 wait_ready_s: float | None = None) -> None:
+        """:param wait_ready_s: an exec that comes while the runtimes are still prepared waits up
+        to this long for them (MCP on stdio, whose client cannot see ``/ready``); None: it is
+        refused at once with 503 (HTTP, whose clients poll ``/ready``)."""
         self.sandbox = sandbox
         self.metrics = metrics
         self.auth = auth
+        self.wait_ready_s = wait_ready_s
         self._running: Counter[str] = Counter()  # execs running per tenant
 
     # sessions
@@ -68,6 +73,8 @@ class Operations:
             raise BadRequest("give 'source', or 'files' and 'entry'")
         if request.files and request.source is None and not request.entry:
             raise BadRequest("'files' needs 'entry': the file to run")
+        if self.wait_ready_s is not None and self.sandbox.not_ready() is not None:
+            await self.sandbox.wait_ready(self.wait_ready_s)
         config = self.auth.tenant(tenant) if self.auth else None
         cap = config.rate.max_concurrent_exec if config else None
         if cap is not None and self._running[tenant] >= cap:
@@ -123,5 +130,6 @@ class Operations:
         return {"env": self.sandbox.get_env(tenant, session_id)}
 
     def set_env(self, tenant: str, session_id: str, env: dict[str, str]) -> dict[str, Any]:
-        merged = self.sandbox.set_env(tenant, session_id, env)
+        """Add or overwrite variables; the others stay (as the Rust wasmrun's ``POST /env``)."""
+        merged = self.sandbox.set_env(tenant, session_id, {**self.sandbox.get_env(tenant, session_id), **env})
         return {"message": f"Set {len(env)} environment variable(s)", "env": merged}

@@ -32,6 +32,7 @@ from wasmrun.agent.models import ServerLimits
 from wasmrun.errors import EXIT_INTERRUPTED, EXIT_OK, UsageError
 
 DEFAULT_PORT = 8430
+READY_WAIT_S = 900.0  # MCP on stdio: an exec waits this long for the runtimes (the first build)
 
 
 @dataclass
@@ -180,7 +181,7 @@ def serve_mcp_stdio(options: AgentOptions) -> int:
     async def main() -> None:
         await sandbox.start()
         try:
-            await serve_stdio(Operations(sandbox, AgentMetrics(sandbox.stats), None))
+            await serve_stdio(Operations(sandbox, AgentMetrics(sandbox.stats), None, wait_ready_s=READY_WAIT_S))
         finally:
             await sandbox.stop(options.grace_s)
 
