@@ -66,8 +66,10 @@ class AgentMetrics:
         self.registry.register(_StatsCollector(stats))
 
     def exec_done(self, language: str, seconds: float, exit_code: int, error: str | None) -> None:
-        outcome = error or ("ok" if exit_code == 0 else "exit_nonzero")
-        self.execs.labels(language, outcome[:32]).inc()
+        # the error's kind only ("crash: <message>" -> "crash"): a label takes few values
+        kind = re.split(r"[:;]", error, maxsplit=1)[0].strip()[:16] if error else ""
+        outcome = kind or ("ok" if exit_code == 0 else "exit_nonzero")
+        self.execs.labels(language, outcome).inc()
         self.exec_seconds.labels(language).observe(seconds)
 
     def text(self) -> bytes:
