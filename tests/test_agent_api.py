@@ -190,6 +190,18 @@ def test_exit_codes_and_uncaught_exceptions(api: httpx.Client) -> None:
     assert "ZeroDivisionError" in failed["stderr"]
 
 
+def test_a_limit_stops_an_endless_loop_and_the_next_exec_says_state_lost(api: httpx.Client) -> None:
+    session = new_session(api, timeout_s=2)
+    run(api, session, "x = 1\nopen('kept.txt', 'w').write('kept')")
+    started = time.monotonic()
+    stopped = run(api, session, "while True:\n    pass")
+    assert stopped["error"] == "timeout" and stopped["exit_code"] != 0
+    assert time.monotonic() - started < 15
+    after = run(api, session, "print(open('kept.txt').read(), 'x' in globals())")
+    assert after["state_lost"] is True and after["stdout"] == "kept False\n"
+    assert run(api, session, "print('again')")["state_lost"] is False
+
+
 def test_an_exec_from_files_and_entry_runs_in_the_session_root(api: httpx.Client) -> None:
     session = new_session(api)
     main = "import os\nfrom pkg.helper import VALUE\nprint(VALUE, os.getcwd())"
