@@ -132,24 +132,30 @@ def warm_and_new(http: object, url: str, runs: int) -> tuple[Row, Row]:
                      new, spawn, target=NEW_SESSION))
 
 
-async def _clients(url: str, sessions: list[str], seconds: float) -> int:
-    """Execs completed by len(sessions) clients, each in its own session, in ``seconds``."""
+async def _clients(url: str, sessions: list[str], seconds: float) -> tuple[int, float]:
+    """Execs completed, and the seconds taken, by len(sessions) clients at once, each in its own
+    session, for ``seconds`` (then the execs under way finish). The clients' HTTP connections are
+    made and used once before the clock starts: making 20 clients (TLS contexts and all) is the
+    client's cost, not the server's."""
     import httpx
 
-    deadline = time.monotonic() + seconds
-    done = 0
+    limits = httpx.Limits(max_connections=len(sessions), max_keepalive_connections=len(sessions))
+    async with httpx.AsyncClient(timeout=120, limits=limits) as http:
+        await asyncio.gather(*(http.get(f"{url}/sessions/{s}") for s in sessions))  # one connection each
+        deadline = time.monotonic() + seconds
+        done = 0
 
-    async def one(session: str) -> None:
-        nonlocal done
-        async with httpx.AsyncClient(timeout=120) as http:
+        async def one(session: str) -> None:
+            nonlocal done
             while time.monotonic() < deadline:
                 response = await http.post(f"{url}/sessions/{session}/exec", json={"language": "python", "source": SUM})
                 if response.status_code != 200 or response.json().get("exit_code") != 0:
                     raise SystemExit(f"exec failed: {response.status_code} {response.text}")
                 done += 1
 
-    await asyncio.gather(*(one(s) for s in sessions))
-    return done
+        started = time.perf_counter()
+        await asyncio.gather(*(one(s) for s in sessions))
+        return done, time.perf_counter() - started
 
 
 def throughput(http: object, url: str, runs: int) -> Row:
@@ -161,11 +167,8 @@ def throughput(http: object, url: str, runs: int) -> Row:
     for round_no in range(max(3, runs // 3)):
         order = ["many", "one"] if round_no % 2 == 0 else ["one", "many"]
         for which in order:
-            chosen = sessions if which == "many" else sessions[:1]
-            started = time.perf_counter()
-            count = asyncio.run(_clients(url, chosen, seconds))
-            per_exec = (time.perf_counter() - started) / count
-            (many if which == "many" else single).append(per_exec)
+            count, took = asyncio.run(_clients(url, sessions if which == "many" else sessions[:1], seconds))
+            (many if which == "many" else single).append(took / count)
     row = measured(f"{CLIENTS} clients, sum(range(300000)): seconds per exec", f"{CLIENTS} clients at once",
                    "1 client alone", "the same exec, one client", many, single, target=THROUGHPUT)
     rate_many, rate_one = 1 / statistics.median(many), 1 / statistics.median(single)
