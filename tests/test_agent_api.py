@@ -42,7 +42,7 @@ def _auth_file(path: Path) -> Path:
         if tenant == "limited":
             lines += ["[tenants.rate]", "max_requests_per_min = 30", "burst = 5"]
         if tenant == "capped":
-            lines += ["[tenants.limits]", "timeout_s = 5"]
+            lines += ["[tenants.limits]", "timeout_s = 5", "[tenants.rate]", "max_concurrent_exec = 1"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -356,6 +356,24 @@ def test_limits_above_the_caps_are_400(api: httpx.Client, server: AgentProcess) 
         assert response.status_code == 400, response.text  # over the tenant's 5 s
         made = capped.post("/sessions")
         assert made.status_code == 200 and made.json()["limits"]["timeout_s"] == 5
+
+
+def test_a_tenants_concurrent_execs_are_capped_with_429(server: AgentProcess) -> None:
+    headers = {"Authorization": f"Bearer {KEYS['capped']}"}
+    with httpx.Client(base_url=f"{server.url}/api/v1", headers=headers) as capped:
+        sessions = [new_session(capped), new_session(capped)]
+
+    async def both() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", headers=headers, timeout=60) as http:
+            slow = asyncio.create_task(http.post(f"/sessions/{sessions[0]}/exec", json={
+                "language": "python", "source": "import time\ntime.sleep(1.5)\nprint('slow')"}))
+            await asyncio.sleep(0.5)
+            second = await http.post(f"/sessions/{sessions[1]}/exec", json={"language": "python", "source": "1"})
+            return [await slow, second]
+
+    slow, second = asyncio.run(both())
+    assert slow.status_code == 200 and slow.json()["stdout"] == "slow\n"
+    assert second.status_code == 429 and "at once" in second.json()["error"]
 
 
 def test_bad_bodies_are_400_naming_the_field(api: httpx.Client) -> None:
