@@ -325,3 +325,11 @@ def test_a_taken_port_is_one_line(tmp_path: Path) -> None:
         done = _agent("--port", str(port), "--state-dir", str(tmp_path))
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"error: cannot listen on 127.0.0.1:{port}: Address already in use"]
+
+
+def test_a_state_dir_that_cannot_be_used_is_one_line(tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    done = _agent("--port", "0", "--state-dir", str(a_file / "state"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"error: cannot use --state-dir {a_file / 'state'}: Not a directory"]

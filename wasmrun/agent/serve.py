@@ -89,6 +89,17 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def prepare_state_dir(path: Path) -> None:
+    """Make ``--state-dir`` (and check it is a writable directory) before anything starts."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(13, "not writable")
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise UsageError(f"cannot use --state-dir {path}: {reason}") from None
+
+
 def _load_auth(options: AgentOptions) -> AuthConfig | None:
     return None if options.auth_file is None else load_auth(options.auth_file, options.limits.session)
 
@@ -97,6 +108,7 @@ def serve(options: AgentOptions, announce: Callable[[str], None]) -> int:
     """Serve until SIGTERM (exit code 0) or Ctrl-C (130); ``announce`` gets the line saying where."""
     auth = _load_auth(options)
     check_bind(options.host, auth is not None)
+    prepare_state_dir(options.state_dir)
     sock = bind(options.host, options.port)
     try:
         return _serve_on(sock, options, auth, announce)
@@ -185,6 +197,7 @@ def serve_mcp_stdio(options: AgentOptions) -> int:
     from wasmrun.agent.operations import Operations
     from wasmrun.agent.sandbox import Sandbox
 
+    prepare_state_dir(options.state_dir)
     sandbox = Sandbox(options.state_dir, options.limits, options.workers)
 
     async def main() -> None:
