@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -333,3 +334,15 @@ def test_a_state_dir_that_cannot_be_used_is_one_line(tmp_path: Path) -> None:
     done = _agent("--port", "0", "--state-dir", str(a_file / "state"))
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"error: cannot use --state-dir {a_file / 'state'}: Not a directory"]
+
+
+def test_without_the_agent_extra_the_command_names_the_install(cli: Callable[..., Any], tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real(name, *a))
+    result = cli("agent", "--port", "0", "--state-dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: agent mode needs the agent extra (uvicorn not installed): pip install 'wasmrun[agent]'"]
