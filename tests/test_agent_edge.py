@@ -346,3 +346,72 @@ def test_without_the_agent_extra_the_command_names_the_install(cli: Callable[...
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
         "error: agent mode needs the agent extra (uvicorn not installed): pip install 'wasmrun[agent]'"]
+
+
+def _stream_client(exec_coroutine: Callable[..., Any], max_s: float) -> TestClient:
+    """A one-route app answering with the server's SSE helper over a stand-in ``ops.exec``."""
+    from types import SimpleNamespace
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.routing import Route
+
+    from wasmrun.agent.models import ExecRequest
+    from wasmrun.agent.server import _stream
+
+    state = SimpleNamespace(ops=SimpleNamespace(exec=exec_coroutine), background=set(),
+                            options=SimpleNamespace(stream_max_s=max_s, heartbeat_s=0.2))
+
+    async def route(request: Request) -> Any:
+        return _stream(state, "t", "s", ExecRequest(language="python", source="x", stream=True))  # type: ignore[arg-type]
+
+    return TestClient(Starlette(routes=[Route("/", route, methods=["POST"])]))
+
+
+def _events(text: str) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
+        if "event" in lines:
+            found.append((lines["event"], json.loads(lines["data"])))
+    return found
+
+
+def test_a_stream_sends_output_then_the_result_and_heartbeats_while_quiet() -> None:
+    import asyncio
+
+    async def exec_(tenant: str, session: str, request: Any, on_output: Any) -> dict[str, Any]:
+        await on_output("stdout", "a")
+        await asyncio.sleep(0.5)  # quiet: heartbeats come
+        await on_output("stderr", "b\n")
+        return {"stdout": "a", "stderr": "b\n", "exit_code": 0}
+
+    response = _stream_client(exec_, 30).post("/")
+    assert response.status_code == 200
+    assert _events(response.text) == [("output", {"stdout": "a", "stderr": ""}),
+                                      ("output", {"stdout": "", "stderr": "b\n"}),
+                                      ("result", {"stdout": "a", "stderr": "b\n", "exit_code": 0})]
+    assert ": ping" in response.text
+
+
+def test_a_stream_ends_at_its_maximum_duration_with_an_error_event() -> None:
+    import asyncio
+
+    async def endless(tenant: str, session: str, request: Any, on_output: Any) -> dict[str, Any]:
+        await asyncio.sleep(30)
+        return {}
+
+    started = time.monotonic()
+    response = _stream_client(endless, 0.5).post("/")
+    assert time.monotonic() - started < 10
+    assert [(name, data["code"]) for name, data in _events(response.text)] == [("error", "stream_timeout")]
+
+
+def test_a_refusal_after_the_stream_started_is_an_error_event() -> None:
+    from wasmrun.agent.errors import LimitExceeded
+
+    async def refused(tenant: str, session: str, request: Any, on_output: Any) -> dict[str, Any]:
+        raise LimitExceeded("too many execs")
+
+    assert _events(_stream_client(refused, 5).post("/").text) == [
+        ("error", {"error": "too many execs", "code": "limit_exceeded"})]
