@@ -225,6 +225,18 @@ def test_sessions_are_created_listed_shown_and_destroyed(api: httpx.Client) -> N
     assert api.get("/sessions/not-a-session").status_code == 404
 
 
+def test_an_idle_session_expires_with_410_and_its_id_stays_unknown_to_others(api: httpx.Client,
+                                                                             server: AgentProcess) -> None:
+    session = new_session(api, idle_timeout_s=1)
+    time.sleep(1.5)
+    for response in (api.get(f"/sessions/{session}"),
+                     api.post(f"/sessions/{session}/exec", json={"language": "python", "source": "1"})):
+        assert response.status_code == 410, response.text
+        assert response.json()["code"] == "session_expired"
+    with httpx.Client(base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {KEYS['b']}"}) as other:
+        assert other.get(f"/sessions/{session}").status_code == 404
+
+
 # -- files and environment ---------------------------------------------------------------------
 
 def test_files_are_written_read_listed_and_deleted(api: httpx.Client) -> None:
