@@ -541,8 +541,9 @@ def test_an_mcp_client_lists_and_calls_the_tools_over_stdio(tmp_path: Path, agen
 
 def test_failed_authentications_are_limited_and_silent_connections_closed(tmp_path: Path,
                                                                           agent_env: dict[str, str]) -> None:
+    # waits for /ready: a stop during the first runtime build waits for the build to end
     agent = start_agent(["--auth", str(_auth_file(tmp_path / "auth.toml")), "--workers", "1",
-                         "--state-dir", str(tmp_path / "state")], agent_env, wait_ready=False)
+                         "--state-dir", str(tmp_path / "state")], agent_env)
     host, port = agent.url.removeprefix("http://").rsplit(":", 1)
     silent = socket.create_connection((host, int(port)))  # a client that never sends its request
     opened = time.monotonic()
@@ -558,7 +559,7 @@ def test_failed_authentications_are_limited_and_silent_connections_closed(tmp_pa
         assert 9 < time.monotonic() - opened < 20
     finally:
         silent.close()
-        assert agent.stop() == 0
+        assert agent.stop(signal.SIGINT) == 130  # Ctrl-C: stopped as gracefully, exit code 130
 
 
 def test_sigterm_lets_a_running_exec_finish(tmp_path: Path, agent_env: dict[str, str]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -265,8 +266,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
-    import sys
-
     print(f"wasmrun agent: internal error on {request.method} {request.url.path}: "
           f"{type(exc).__name__}: {exc}", file=sys.stderr)
     return JSONResponse({"error": "internal error", "code": "internal"}, status_code=500)
