@@ -173,6 +173,23 @@ def test_python_keeps_its_state_between_execs_like_a_notebook(api: httpx.Client)
     assert fresh["stdout"] == "False\n"
 
 
+def test_javascript_and_typescript_keep_their_state_beside_python(api: httpx.Client) -> None:
+    session = new_session(api)
+
+    def js(language: str, source: str, **fields: Any) -> dict[str, Any]:
+        return run(api, session, source, language=language, **fields)
+
+    run(api, session, "x = 'python'")
+    assert js("js", "let x = 41\nfunction double(n) { return 2 * n }")["exit_code"] == 0
+    assert js("javascript", "console.log(x + 1, double(x), process.argv.slice(2))", args=["a"])["stdout"] == \
+        "42 82 [ 'a' ]\n"
+    typed = js("ts", "const n: number = 21\nconsole.log(n * 2, typeof x)")
+    assert typed["stdout"] == "42 number\n" and typed["exit_code"] == 0
+    assert run(api, session, "print(x)")["stdout"] == "python\n"  # each language keeps its own state
+    failed = js("js", "throw new Error('boom')")
+    assert failed["exit_code"] == 1 and "boom" in failed["stderr"]
+
+
 def test_stdin_args_and_env_are_per_exec(api: httpx.Client) -> None:
     session = new_session(api)
     source = "import os, sys\nprint(sys.stdin.read().upper(), sys.argv[1:], os.environ.get('GREETING'))"
