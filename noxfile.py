@@ -81,6 +81,6 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run every benchmark beside its yardstick and print the ratios (with the plugin packages
     and playwright installed, so every row can run)."""
-    _install_wheel(session, "c,test")
+    _install_wheel(session, "c,test,agent")
     _install_plugin_packages(session)
     session.run("python", "benchmarks/run_all.py", *session.posargs)

@@ -61,3 +61,16 @@ class Unavailable(AgentError):
     """Not ready yet (language runtimes still being prepared) or shutting down."""
 
     status, code = 503, "unavailable"
+
+
+class SlowRequest(AgentError):
+    """A request body that did not arrive in time (a slow or stalled client)."""
+
+    status, code = 408, "request_timeout"
+
+
+class UnsupportedMediaType(AgentError):
+    """A request body that is not ``application/json``: what a plain HTML form or a "simple"
+    cross-site request would send, so refusing it keeps web pages from driving the API."""
+
+    status, code = 415, "unsupported_media_type"

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from wasmrun.cli import (
+    agent_commands,
     build_commands,
     cache_commands,
     doctor_commands,
@@ -51,5 +52,6 @@ wasm_commands.register(app)
 doctor_commands.register(app)
 init_commands.register(app)
 run_commands.register(app)
+agent_commands.register(app)
 app.add_typer(plugin_commands.app, name="plugin")
 app.add_typer(cache_commands.app, name="cache")

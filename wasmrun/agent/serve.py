@@ -1,0 +1,211 @@
+"""Running agent mode: the API server on uvicorn, or MCP on stdio.
+
+The listening socket is bound here first (so a taken port or a refused address is one clear line,
+and ``--port 0`` has a real port to announce); the sandbox starts before the server and stops
+after it. uvicorn closes idle keep-alive connections after a few seconds, caps header size and
+the number of open connections, and a request's headers must arrive within 10 s
+(:mod:`wasmrun.agent.connections`); SIGTERM (or Ctrl-C) stops accepting, lets running requests and
+execs finish within the grace period, then stops the sandbox's workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+
+from wasmrun.agent.auth import AuthConfig, load_auth
+from wasmrun.agent.connections import DeadlineH11Protocol
+from wasmrun.agent.models import ServerLimits
+from wasmrun.errors import EXIT_INTERRUPTED, EXIT_OK, UsageError
+
+DEFAULT_PORT = 8430
+READY_WAIT_S = 900.0  # MCP on stdio: an exec waits this long for the runtimes (the first build)
+
+
+@dataclass
+class AgentOptions:
+    """The flags of ``wasmrun agent``."""
+
+    state_dir: Path
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    auth_file: Path | None = None
+    limits: ServerLimits = field(default_factory=ServerLimits)
+    workers: int | None = None
+    grace_s: float = 10.0
+    allow_hosts: list[str] = field(default_factory=list)
+    max_connections: int = 1000
+    keep_alive_s: int = 5
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, with_auth: bool) -> None:
+    """Anything but loopback runs other people's code for whoever reaches the port: only with keys."""
+    if not is_loopback(host) and not with_auth:
+        raise UsageError(f"--host {host} is not a loopback address: agent mode runs code for whoever can reach "
+                         "it, so it listens elsewhere only with --auth FILE (API keys)")
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket. Made with ``IPPROTO_TCP`` named (not ``socket.create_server``'s 0),
+    since asyncio sets ``TCP_NODELAY`` only on connections of such sockets: without it a response's
+    headers and body wait on the client's delayed ACK, 40 ms a request."""
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP,
+                                   flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UsageError(f"cannot listen on {host}: {exc}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise UsageError(f"cannot listen on {host}:{port}: {reason}") from None
+    return sock
+
+
+def prepare_state_dir(path: Path) -> None:
+    """Make ``--state-dir`` (and check it is a writable directory) before anything starts."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(13, "not writable")
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise UsageError(f"cannot use --state-dir {path}: {reason}") from None
+
+
+def _load_auth(options: AgentOptions) -> AuthConfig | None:
+    return None if options.auth_file is None else load_auth(options.auth_file, options.limits.session)
+
+
+def serve(options: AgentOptions, announce: Callable[[str], None]) -> int:
+    """Serve until SIGTERM (exit code 0) or Ctrl-C (130); ``announce`` gets the line saying where."""
+    auth = _load_auth(options)
+    check_bind(options.host, auth is not None)
+    prepare_state_dir(options.state_dir)
+    sock = bind(options.host, options.port)
+    try:
+        return _serve_on(sock, options, auth, announce)
+    finally:
+        sock.close()
+
+
+def _serve_on(sock: socket.socket, options: AgentOptions, auth: AuthConfig | None,
+              announce: Callable[[str], None]) -> int:
+    from wasmrun.agent.guard import allowed_hosts
+    from wasmrun.agent.sandbox import Sandbox
+    from wasmrun.agent.server import ServerOptions, create_app
+
+    port = sock.getsockname()[1]
+    shown_host = f"[{options.host}]" if ":" in options.host and not options.host.startswith("[") else options.host
+    sandbox = Sandbox(options.state_dir, options.limits, options.workers)
+    server_options = ServerOptions(
+        allowed_hosts=allowed_hosts(options.host, port, options.allow_hosts), auth=auth,
+        max_body_bytes=options.limits.max_request_bytes,
+        stream_max_s=options.limits.session.timeout_s + 60.0,
+    )
+
+    async def started() -> None:
+        where = "no keys, loopback only" if auth is None else f"{len(auth.tenants)} tenant(s)"
+        announce(f"wasmrun agent: serving http://{shown_host}:{port}/api/v1 ({where}); "
+                 f"MCP at /mcp; press Ctrl-C to stop")
+
+    app = create_app(sandbox, server_options, on_started=started)
+    config = uvicorn.Config(
+        app, http=DeadlineH11Protocol, log_level="warning", access_log=False, server_header=False, lifespan="on",
+        timeout_keep_alive=options.keep_alive_s, timeout_graceful_shutdown=max(1, round(options.grace_s)),
+        h11_max_incomplete_event_size=64 * 1024, limit_concurrency=options.max_connections,
+    )
+    server = _Server(config, on_exit=lambda: setattr(app.state.agent, "shutting_down", True))
+
+    async def main() -> None:
+        await sandbox.start()
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            spent = time.monotonic() - server.exit_requested_at if server.exit_requested_at else 0.0
+            await sandbox.stop(max(0.0, options.grace_s - spent))
+
+    asyncio.run(main())
+    return EXIT_INTERRUPTED if server.exit_signal == signal.SIGINT else EXIT_OK
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, with the signal that stopped it kept (and not raised again afterwards, as
+    uvicorn does: SIGTERM is how agent mode is meant to stop, so it ends with exit code 0)."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.exit_signal: int | None = None
+        self.exit_requested_at: float | None = None
+        self._on_exit = on_exit
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.exit_signal is None:
+            self.exit_signal = sig
+            self.exit_requested_at = time.monotonic()
+            self._on_exit()
+            print("wasmrun agent: stopping; running execs may finish (Ctrl-C again: stop now)",
+                  file=sys.stderr, flush=True)
+        if sig == signal.SIGINT and self.should_exit:
+            self.force_exit = True  # a second Ctrl-C: stop now
+        self.should_exit = True
+
+
+def serve_mcp_stdio(options: AgentOptions) -> int:
+    """``wasmrun agent --mcp``: MCP on stdin/stdout as the local tenant, until stdin closes."""
+    from wasmrun.agent.mcp_server import serve_stdio
+    from wasmrun.agent.metrics import AgentMetrics
+    from wasmrun.agent.operations import Operations
+    from wasmrun.agent.sandbox import Sandbox
+
+    prepare_state_dir(options.state_dir)
+    sandbox = Sandbox(options.state_dir, options.limits, options.workers)
+
+    async def main() -> None:
+        await sandbox.start()
+        try:
+            await serve_stdio(Operations(sandbox, AgentMetrics(sandbox.stats), None, wait_ready_s=READY_WAIT_S))
+        finally:
+            await sandbox.stop(options.grace_s)
+
+    asyncio.run(main())
+    return EXIT_OK
