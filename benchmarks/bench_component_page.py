@@ -14,15 +14,12 @@ Target: at most 1.25x the module's time.
 
 from __future__ import annotations
 
-import argparse
-import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
-from _common import REPO, Row, Target, add_runs_arguments, chosen_runs, console_script, measured, report, skipped
-from bench_server import CHROMIUM, HELLO, LAUNCH_ARGS, free_port, load_once, serving
+from _common import REPO, Row, Target, measured
+from bench_server import CHROMIUM, HELLO, alternating_loads, free_port, page_benchmark, serving
 
 TARGET = Target(1.25)
 NAME = "navigation to output: wasmrun run --target component wat-hello"
@@ -43,38 +40,13 @@ def measure(browser: object, wasmrun: str, tmp: Path, env: dict[str, str], runs:
     with serving(argv["component"], ports["component"], env) as component, \
             serving(argv["module"], ports["module"], env) as module:
         urls = {"component": component.url, "module": module.url}
-        for url in urls.values():  # warm: transpiling, the servers' first request, Chromium's caches
-            load_once(browser, url, [("#console", HELLO)])
-        times: dict[str, list[float]] = {"component": [], "module": []}
-        for round_no in range(runs):
-            order = ["component", "module"] if round_no % 2 == 0 else ["module", "component"]
-            for kind in order:
-                times[kind].append(load_once(browser, urls[kind], [("#console", HELLO)])["shown_ms"] / 1000)
+        times = alternating_loads(browser, urls, {kind: [("#console", HELLO)] for kind in urls}, runs)
     return measured(NAME, " ".join(argv["component"]), YARDSTICK, " ".join(argv["module"]), times["component"],
                     times["module"], target=TARGET)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    add_runs_arguments(parser, 20, quick=10)
-    runs = chosen_runs(parser.parse_args())
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return report("component_page", [skipped(NAME, YARDSTICK, "tool missing (playwright)")])
-    if not Path(CHROMIUM).is_file():
-        return report("component_page", [skipped(NAME, YARDSTICK, f"tool missing ({CHROMIUM})")])
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        return report("component_page", [skipped(NAME, YARDSTICK, "tool missing (node and npm)")])
-    wasmrun = console_script("wasmrun")
-    with tempfile.TemporaryDirectory(prefix="wasmrun-bench-component-page-") as tmp, sync_playwright() as pw:
-        env = {**os.environ, "WASMRUN_HOME": str(Path(tmp) / "home"), "WASMRUN_LOAD_PLUGINS": ""}
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        try:
-            row = measure(browser, wasmrun, Path(tmp), env, runs)
-        finally:
-            browser.close()
-    return report("component_page", [row], chromium=CHROMIUM)
+    return page_benchmark("component_page", NAME, YARDSTICK, 20, 10, measure, chromium=CHROMIUM)
 
 
 if __name__ == "__main__":

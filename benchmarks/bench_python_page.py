@@ -20,16 +20,14 @@ Target: wasmrun's page no later than Pyodide's (at most 1.0x).
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from _common import Row, Target, add_runs_arguments, chosen_runs, console_script, measured, report, skipped
-from bench_server import CHROMIUM, LAUNCH_ARGS, free_port, load_once, serving
+from _common import Row, Target, measured
+from bench_server import alternating_loads, free_port, page_benchmark, serving
 
 TARGET = Target(1.0)
 PYODIDE_VERSION = "314.0.8"
@@ -93,38 +91,13 @@ def measure(browser: object, wasmrun: str, tmp: Path, env: dict[str, str], runs:
 
         with urllib.request.urlopen(ours.url, timeout=900) as first:  # waits for the transpile (tens of s)
             first.read()
-        for kind, url in urls.items():  # warm: the servers' first request, Chromium's caches
-            load_once(browser, url, wanted[kind])
-        times: dict[str, list[float]] = {"wasmrun": [], "pyodide": []}
-        for round_no in range(runs):
-            order = ["wasmrun", "pyodide"] if round_no % 2 == 0 else ["pyodide", "wasmrun"]
-            for kind in order:
-                times[kind].append(load_once(browser, urls[kind], wanted[kind])["shown_ms"] / 1000)
+        times = alternating_loads(browser, urls, wanted, runs)
     return measured(NAME, " ".join(argv["wasmrun"]), YARDSTICK, " ".join(argv["pyodide"]), times["wasmrun"],
                     times["pyodide"], target=TARGET)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    add_runs_arguments(parser, 10, quick=4)
-    runs = chosen_runs(parser.parse_args())
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return report("python_page", [skipped(NAME, YARDSTICK, "tool missing (playwright)")])
-    if not Path(CHROMIUM).is_file():
-        return report("python_page", [skipped(NAME, YARDSTICK, f"tool missing ({CHROMIUM})")])
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        return report("python_page", [skipped(NAME, YARDSTICK, "tool missing (node and npm)")])
-    wasmrun = console_script("wasmrun")
-    with tempfile.TemporaryDirectory(prefix="wasmrun-bench-python-page-") as tmp, sync_playwright() as pw:
-        env = {**os.environ, "WASMRUN_HOME": str(Path(tmp) / "home"), "WASMRUN_LOAD_PLUGINS": ""}
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        try:
-            row = measure(browser, wasmrun, Path(tmp), env, runs)
-        finally:
-            browser.close()
-    return report("python_page", [row])
+    return page_benchmark("python_page", NAME, YARDSTICK, 10, 4, measure)
 
 
 if __name__ == "__main__":

@@ -180,6 +180,47 @@ def load_once(browser: Any, url: str, want: list[tuple[str, str]], *, trace: boo
         context.close()
 
 
+def alternating_loads(browser: Any, urls: dict[str, str], wanted: dict[str, list[tuple[str, str]]],
+                      runs: int) -> dict[str, list[float]]:
+    """Seconds until each page showed its output, ``runs`` times each: one warm-up load apiece
+    (the servers' first request, Chromium's caches), then the pages in alternating order so a
+    change in the machine's load falls on both sides."""
+    for kind, url in urls.items():
+        load_once(browser, url, wanted[kind])
+    times: dict[str, list[float]] = {kind: [] for kind in urls}
+    kinds = list(urls)
+    for round_no in range(runs):
+        for kind in (kinds if round_no % 2 == 0 else kinds[::-1]):
+            times[kind].append(load_once(browser, urls[kind], wanted[kind])["shown_ms"] / 1000)
+    return times
+
+
+def page_benchmark(report_name: str, row_name: str, yardstick: str, default_runs: int, quick_runs: int,
+                   measure: Any, **report_extra: Any) -> int:
+    """The ``main`` of a page benchmark: the runs asked for, the tools checked (a missing one is a
+    skipped row, not a failure), Chromium launched once, ``measure(browser, wasmrun, tmp, env, runs)``."""
+    parser = argparse.ArgumentParser()
+    add_runs_arguments(parser, default_runs, quick=quick_runs)
+    runs = chosen_runs(parser.parse_args())
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return report(report_name, [skipped(row_name, yardstick, "tool missing (playwright)")])
+    if not Path(CHROMIUM).is_file():
+        return report(report_name, [skipped(row_name, yardstick, f"tool missing ({CHROMIUM})")])
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return report(report_name, [skipped(row_name, yardstick, "tool missing (node and npm)")])
+    wasmrun = console_script("wasmrun")
+    with tempfile.TemporaryDirectory(prefix=f"wasmrun-bench-{report_name}-") as tmp, sync_playwright() as pw:
+        env = {**os.environ, "WASMRUN_HOME": str(Path(tmp) / "home"), "WASMRUN_LOAD_PLUGINS": ""}
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            row = measure(browser, wasmrun, Path(tmp), env, runs)
+        finally:
+            browser.close()
+    return report(report_name, [row], **report_extra)
+
+
 def navigation(browser: Any, wasmrun: str, tmp: Path, env: dict[str, str], runs: int) -> tuple[Row, dict[str, Any]]:
     project = tmp / "wat-hello"
     shutil.copytree(REPO / "examples" / "wat-hello", project, ignore=shutil.ignore_patterns("wasmrun-out"))
