@@ -620,3 +620,24 @@ def test_ci_warms_the_pinned_componentize_py() -> None:
     """scripts/toolchains/python.sh downloads the componentize-py version wasmrun pins."""
     script = (Path(__file__).resolve().parents[1] / "scripts" / "toolchains" / "python.sh").read_text()
     assert component_tools.COMPONENTIZE_PY.spec in script
+
+
+@pytest.mark.slow
+def test_a_pyproject_script_entry_with_its_package_under_src(shared_env: dict[str, str], tmp_path: Path) -> None:
+    """A project whose only Python is a package under ``src/`` named by ``[project.scripts]`` is
+    claimed and built; the entry function's return value is the exit status, as pip's launcher
+    gives it."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "greeter"\nversion = "0.1.0"\n\n'
+                                             '[project.scripts]\ngreet = "greeter.cli:main"\n', encoding="utf-8")
+    package = tmp_path / "src" / "greeter"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "cli.py").write_text("import sys\n\n\ndef main() -> int:\n    print('hello', *sys.argv[1:])\n"
+                                    "    return 3\n", encoding="utf-8")
+    built = wasmrun(shared_env, "compile", "--json", tmp_path)
+    assert built.returncode == 0, built.stderr
+    import json
+
+    wasm = json.loads(built.stdout)["wasm_path"]
+    got = wasmrun(shared_env, "exec", wasm, "a", "b")
+    assert (got.returncode, got.stdout) == (3, "hello a b\n"), got.stderr

@@ -104,12 +104,13 @@ def can_handle_project(project_dir: Path) -> Claim | None:
     if any((project_dir / name).exists() for name in FOREIGN_MANIFESTS):
         return None
     files = _py_files(project_dir)
-    if not files:
+    script = script_entry(project_dir)
+    if not files and script is None:  # a script entry's package may be all in subdirectories
         return None
     evidence = [p.relative_to(project_dir).as_posix() for p in files[:5]]
     if (project_dir / "pyproject.toml").is_file():
         evidence.append("pyproject.toml")
-    has_main = any(p.name in ENTRY_NAMES for p in files) or script_entry(project_dir) is not None
+    has_main = any(p.name in ENTRY_NAMES for p in files) or script is not None
     if not has_main:
         return Claim(evidence=evidence, fallback=True,
                      note="no main.py: claimed only when no other plugin claims the project")
@@ -123,7 +124,7 @@ def can_handle_project(project_dir: Path) -> Claim | None:
 @hookimpl
 def validate_project(project_dir: Path) -> list[str]:
     files = _py_files(project_dir)
-    if not files:
+    if not files and script_entry(project_dir) is None:
         return ["no .py files at the project root or in src/"]
     if _entry(files) is None and script_entry(project_dir) is None:
         names = ", ".join(p.name for p in files[:5])
