@@ -176,6 +176,8 @@ def test_an_import_that_is_not_installed_is_one_line(make_project: Callable[...,
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: esbuild: ") and "left-pad" in last, proc.stderr
     assert "Traceback" not in proc.stderr
+    # esbuild's diagnostic is shown, but not the stack of a Node wrapper around it
+    assert "Could not resolve" in proc.stderr and "node:child_process" not in proc.stderr, proc.stderr
 
 
 # -- TypeScript -----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ and event loop, and esbuild lowers async functions onto them.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -109,13 +110,22 @@ def bundle(project: JsProject, entry: Path, scratch: Path, *, library: bool) -> 
     return out, [p for p in read if not p.is_relative_to(scratch.resolve())]
 
 
+def _esbuild_argv() -> list[str | Path]:
+    """esbuild's own binary when npm installed one for this platform: its ``bin/esbuild`` is a Node
+    wrapper (install scripts are off) that adds a Node stack trace to every failed build."""
+    root = component_tools.ensure(component_tools.ESBUILD)
+    native = sorted((root / "node_modules" / "@esbuild").glob("*/bin/esbuild"))
+    if native and os.access(native[0], os.X_OK):
+        return [native[0]]
+    return [node(), root / component_tools.ESBUILD.marker]
+
+
 def _esbuild(project: JsProject, args: list[str | Path]) -> None:
-    esbuild = component_tools.ensure(component_tools.ESBUILD) / component_tools.ESBUILD.marker
     # A compiled TypeScript entry lives in the scratch directory: the project's node_modules is
     # where its bare imports are found.
     env = {"NODE_PATH": str(project.root.resolve() / "node_modules")}
     try:
-        toolchain.run([node(), esbuild, *args], cwd=project.root, env=env, what="esbuild", timeout=TIMEOUT_S)
+        toolchain.run([*_esbuild_argv(), *args], cwd=project.root, env=env, what="esbuild", timeout=TIMEOUT_S)
     except BuildError as exc:
         detail = [line.strip() for line in (exc.output or "").splitlines() if line.strip()]
         reason = next((line.removeprefix("✘ [ERROR] ") for line in detail if "[ERROR]" in line), "")
