@@ -130,6 +130,22 @@ def test_command_prints_reads_argv_and_env(js_hello: Path) -> None:
     assert proc.stderr == ""
 
 
+@pytest.mark.toolchain("chromium")
+def test_the_page_shows_what_exec_prints(js_hello: Path, shared_tools_dir: Path) -> None:
+    """``run --headless`` of a JavaScript project: the page (the component transpiled for the
+    browser) prints what ``exec`` prints, argv and environment included, and exits 0."""
+    import importlib.util
+
+    require_tool("playwright", found=importlib.util.find_spec("playwright") is not None)
+    require_tool("chromium", found=shutil.which("chromium") is not None)
+    tools = {component_tools.TOOLS_DIR_VARIABLE: str(shared_tools_dir)}
+    native = wasmrun("exec", "--env", "WHO=ada", js_hello_wasm(js_hello), "a", "bb", env=tools)
+    page = wasmrun("run", "--headless", "--env", "WHO=ada", js_hello, "--", "a", "bb", env=tools)
+    assert native.returncode == 0, native.stderr
+    assert (page.returncode, page.stdout) == (0, native.stdout), page.stderr
+    assert "WHO is ada" in page.stdout
+
+
 def test_command_sees_no_host_environment_unless_granted(js_hello: Path) -> None:
     proc = wasmrun("exec", js_hello_wasm(js_hello), env={"WHO": "leaked"})
     assert proc.returncode == 0, proc.stderr
