@@ -118,15 +118,39 @@ def test_a_command_component_runs_on_the_page_with_its_output_and_exit_code(
     assert page.evaluate("wasmrun.exitCode") == 0
     expect(page.locator("#status")).to_have_text("exited with code 0")
     expect(page.locator("#info")).to_contain_text("component, transpiled by jco, with the WASI 0.2 shim")
-    # one file for the component: jco's output bundled with the shim, its small core modules inlined
+    # no request for the component: jco's output bundled with the shim, its small core modules
+    # inlined, is held by the page itself (the bundle's URL still answers, for anyone who asks)
     component_js = page.evaluate("wasmrun.info.component.js")
-    assert [url for url in asked if url.startswith("/__wasmrun/component/")] == [component_js]
+    assert page.evaluate("wasmrun.info.component.inline") is True
+    assert [url for url in asked if url.startswith("/__wasmrun/component/")] == []
     assert status(server, component_js) == 200
     # nothing of the managed install is served
     for elsewhere in ("/__wasmrun/npm/preview2-shim/cli.js", "/__wasmrun/npm/preview2-shim/..%2f..%2fpackage.json",
                       "/__wasmrun/npm/jco-transpile/package.json", "/__wasmrun/component/0123/component.js",
                       component_js.replace("component.js", "..%2ftranspiled.json")):
         assert status(server, elsewhere) == 404, elsewhere
+
+
+def test_a_bundle_too_large_for_the_page_is_imported_from_its_url(
+        example: Callable[[str], Path], serve: Callable[..., DevServer], page: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from playwright.sync_api import expect
+
+    from wasmrun.server import component_js
+
+    monkeypatch.setattr(component_js, "INLINE_PAGE_BYTES", 1000)  # a hello bundle is ~150 KB
+    monkeypatch.setattr(component_js, "_memo", {})
+    server = serve(example("wat-hello"), COMPONENT)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url.removeprefix(server.url.rstrip("/"))))
+    page.goto(server.url)
+    assert wait_done(page) == "exited"
+    expect(console(page)).to_have_text("hello from WebAssembly text\n")
+    assert page.evaluate("wasmrun.exitCode") == 0
+    component = page.evaluate("wasmrun.info.component")
+    assert component["inline"] is False
+    assert [url for url in asked if url.startswith("/__wasmrun/component/")] == [component["js"]]
+    assert 'type="module">' not in page.content()
 
 
 def status(server: DevServer, path: str) -> int:

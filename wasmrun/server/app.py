@@ -699,6 +699,9 @@ class DevServer:
         WASI shim and ``boot.js``) instantiates the response and runs ``_start`` at once. Only
         then does it import ``page.js`` (export forms, module information, JS glue)."""
         info = self.info()
+        inline = self._inline_component(info)
+        if inline is None and isinstance(info.get("component"), dict) and info["component"].get("inline"):
+            info["component"]["inline"] = False  # rebuilt meanwhile: the page imports the bundle's URL
         data = json.dumps(info).replace("</", "<\\/")
         head = f'<script id="wasmrun-info" type="application/json">{data}</script>'
         for url, kind in info.get("preload", []):  # a component's bundle (and large core modules), at once
@@ -707,9 +710,24 @@ class DevServer:
         if info["wasm"] and info["mode"] == "module":
             url = escape(info["wasm"])
             head += f'<link rel="preload" href="{url}" as="fetch" type="application/wasm" crossorigin>'
+        boot = f"<script>\n{_boot_script()}</script>"
+        if inline is not None:  # after the boot script, which is listening for its exports
+            boot += f'<script type="module">\n{inline}</script>'
         return (_static_text("index.html")
                 .replace("<!--wasmrun:head-->", f"{head}<style>\n{_static_text('page.css')}</style>", 1)
-                .replace("<!--wasmrun:boot-->", f"<script>\n{_boot_script()}</script>", 1))
+                .replace("<!--wasmrun:boot-->", boot, 1))
+
+    def _inline_component(self, info: dict[str, Any]) -> str | None:
+        """The bundle of the component ``info`` describes, when the page holds it inline."""
+        component = info.get("component") or {}
+        if not component.get("inline"):
+            return None
+        with self._component_lock:
+            transpiled = self._component
+        if transpiled is None or transpiled.js_url != component.get("js"):
+            return None  # rebuilt meanwhile
+        text: str | None = transpiled.inline_script
+        return text
 
     def info(self) -> dict[str, Any]:
         """What wasmrun's page needs: where the module and its glue are, argv, environment, exports."""

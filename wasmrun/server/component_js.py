@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,11 @@ JS_NAME = "component"
 #: Core modules up to this size are inlined into the bundle (base64): no request of their own. A
 #: larger one (a whole language's runtime, tens of MB) is fetched and compiled as it streams in.
 INLINE_CORE_BYTES = 256 * 1024
+#: A bundle up to this size that fetches nothing (every core module inlined) is written into the
+#: page itself, as an inline module script: the page is then one response, with no request for the
+#: bundle to wait on (measured: the bundle's request was most of what the component page took
+#: longer than a module's, whose small .wasm is fetched while the page parses).
+INLINE_PAGE_BYTES = 1024 * 1024
 TIMEOUT_S = 300.0
 
 
@@ -60,13 +66,37 @@ class Transpiled:
 
     def page_info(self) -> dict[str, Any]:
         return {"js": self.js_url, "command": self.command, "functions": self.functions,
-                "imports": self.imports, "exports": [name for name, _ in self.exports]}
+                "imports": self.imports, "exports": [name for name, _ in self.exports],
+                "inline": self.inline_script is not None}
 
     def preloads(self) -> list[tuple[str, str]]:
-        """What the page's head asks for at once, as (URL, kind): the bundle, and the core modules
-        not inlined into it, so that nothing waits for the script that discovers it."""
+        """What the page's head asks for at once, as (URL, kind): the bundle (unless the page
+        holds it), and the core modules not inlined into it, so that nothing waits for the script
+        that discovers it."""
         wasm = [f"{COMPONENT_URL}{self.digest}/{f}" for f in self.files if f.endswith(".wasm")]
-        return [(self.js_url, "module")] + [(url, "wasm") for url in wasm]
+        bundle = [] if self.inline_script is not None else [(self.js_url, "module")]
+        return bundle + [(url, "wasm") for url in wasm]
+
+    @cached_property
+    def inline_script(self) -> str | None:
+        """The bundle's text for an inline ``<script type="module">`` in the page, or None when it
+        stays a file of its own: it fetches core modules relative to its own URL, it is larger than
+        :data:`INLINE_PAGE_BYTES`, or its text holds what would end or confuse an HTML script
+        element (``</script``, ``<!--``). Read once."""
+        return _inline_text(self.directory / f"{JS_NAME}.js", self.files)
+
+
+def _inline_text(bundle: Path, files: list[str]) -> str | None:
+    if files != [bundle.name]:
+        return None
+    try:
+        if bundle.stat().st_size > INLINE_PAGE_BYTES:
+            return None
+        text = bundle.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    lowered = text.lower()
+    return None if "</script" in lowered or "<!--" in lowered else text
 
 
 _lock = threading.Lock()

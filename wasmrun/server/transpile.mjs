@@ -4,7 +4,8 @@
 // Core modules of at most INLINE_BYTES are inlined (base64) into the bundle; larger ones are
 // written beside it (OUT_DIR/NAME.coreN.wasm) and fetched by it. The bundle first hands the shim's
 // `cli` module to `globalThis.wasmrunShim` (when the page set one) so that stdout, stderr, stdin,
-// argv and the environment are wired before the component is instantiated.
+// argv and the environment are wired before the component is instantiated, and once instantiated
+// hands the component's exports to `globalThis.wasmrunComponent` (for a page holding it inline).
 // Prints {files, imports, exports} as JSON on stdout: the files written, the shim modules the
 // component imports, and its exports as jco names them.
 import { readFile, writeFile, mkdir, rm } from "node:fs/promises";
@@ -31,9 +32,13 @@ await writeFile(join(glue, "wasmrun-shim.js"), [
   'import * as cli from "@bytecodealliance/preview2-shim/cli";',
   "globalThis.wasmrunShim?.(cli);",
 ].join("\n"));
+// Once instantiated, the bundle hands its exports to `globalThis.wasmrunComponent` too: the page
+// that holds the bundle inline (no URL to import it from) hears of them that way.
 await writeFile(join(glue, "wasmrun-entry.js"), [
   'import "./wasmrun-shim.js";',
+  `import * as component from "./${name}.js";`,
   `export * from "./${name}.js";`,
+  "globalThis.wasmrunComponent?.(component);",
 ].join("\n"));
 const bundle = `${name}.js`;
 await build({

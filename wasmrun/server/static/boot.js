@@ -131,7 +131,8 @@ async function runWasi(info) {
 }
 
 // A component runs as jco transpiled it, bundled with the WASI 0.2 preview2 shim into one ES
-// module (info.component.js, preloaded from the head). The bundle hands the shim's cli module to
+// module: held inline by the page when it fetches nothing itself (info.component.inline), else
+// info.component.js, preloaded from the head. The bundle hands the shim's cli module to
 // `window.wasmrunShim` before it instantiates the component, and the page wires the program's
 // output to the console, its standard input, argv and environment there.
 
@@ -158,6 +159,21 @@ function shimStdin() {
   };
 }
 
+/** The exports of the bundle the page holds inline (a module script after this one, which hands
+ *  them to `window.wasmrunComponent` once instantiated); rejected with what its evaluation threw. */
+function inlineComponent() {
+  return new Promise((resolve, reject) => {
+    const failedToLoad = (event) => reject(event.error ?? event.reason ?? new Error(event.message));
+    window.addEventListener("error", failedToLoad, { once: true });
+    window.addEventListener("unhandledrejection", failedToLoad, { once: true });
+    window.wasmrunComponent = (mod) => {
+      window.removeEventListener("error", failedToLoad);
+      window.removeEventListener("unhandledrejection", failedToLoad);
+      resolve(mod);
+    };
+  });
+}
+
 async function runComponent(info) {
   const component = info.component;
   setStatus("running", "loading…");
@@ -168,7 +184,7 @@ async function runComponent(info) {
     cli._setArgs(info.args);
     cli._setEnv(info.env);
   };
-  const mod = await import(new URL(component.js, location.href).href);
+  const mod = await (component.inline ? inlineComponent() : import(new URL(component.js, location.href).href));
   wasmrun.component = mod;
   if (component.command) {
     const entry = Object.entries(mod).find(([name]) => name === "run" || name.startsWith("wasi:cli/run@"));
