@@ -103,6 +103,16 @@ def wait_done(page: Any) -> str:
     return str(page.evaluate("document.body.dataset.status"))
 
 
+#: Counts the page's calls of WebAssembly's asynchronous compile and instantiate.
+COUNT_ASYNC_WASM = """
+window.asyncWasmCalls = 0;
+for (const name of ["compile", "instantiate", "compileStreaming", "instantiateStreaming"]) {
+  const original = WebAssembly[name];
+  WebAssembly[name] = function (...args) { window.asyncWasmCalls += 1; return original.apply(this, args); };
+}
+"""
+
+
 def test_a_command_component_runs_on_the_page_with_its_output_and_exit_code(
         example: Callable[[str], Path], serve: Callable[..., DevServer], page: Any) -> None:
     from playwright.sync_api import expect
@@ -112,9 +122,12 @@ def test_a_command_component_runs_on_the_page_with_its_output_and_exit_code(
     assert server.site.page_mode() == "component"
     asked: list[str] = []
     page.on("request", lambda request: asked.append(request.url.removeprefix(server.url.rstrip("/"))))
+    page.add_init_script(COUNT_ASYNC_WASM)
     page.goto(server.url)
     assert wait_done(page) == "exited"
     expect(console(page)).to_have_text("hello from C\n")
+    # the inlined core modules are compiled and instantiated at once, not a task each
+    assert page.evaluate("window.asyncWasmCalls") == 0
     assert page.evaluate("wasmrun.exitCode") == 0
     expect(page.locator("#status")).to_have_text("exited with code 0")
     expect(page.locator("#info")).to_contain_text("component, transpiled by jco, with the WASI 0.2 shim")

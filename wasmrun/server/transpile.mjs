@@ -16,14 +16,44 @@ const [index, esbuildMain, nodeModules, component, outDir, name, inline] = proce
 const { transpileBytes } = await import(pathToFileURL(index).href);
 const { build } = await import(pathToFileURL(esbuildMain).href);
 
+// (not minified by jco: esbuild minifies the bundle, and `compileAtOnce` reads jco's own text)
 const result = await transpileBytes(await readFile(component), {
-  name, emitTypescriptDeclarations: false, minify: true, base64Cutoff: Number(inline),
+  name, emitTypescriptDeclarations: false, minify: false, base64Cutoff: Number(inline),
 });
 const glue = join(outDir, "glue");
+const allInlined = !Object.keys(result.files).some((file) => file.endsWith(".wasm"));
 for (const [file, data] of Object.entries(result.files)) {
   const path = join(glue, file);
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, data);
+  await writeFile(path, file === `${name}.js` && allInlined ? compileAtOnce(Buffer.from(data).toString("utf8")) : data);
+}
+
+// jco compiles and instantiates each inlined core module asynchronously: every step waits for a
+// task of its own, and the browser lays out and paints the page between them before the program
+// has printed anything. Core modules this small compile in well under a millisecond, so they are
+// compiled and instantiated synchronously (still behind promises, as jco awaits them): the
+// component starts in the task that evaluates it. Only when jco's helpers read exactly as
+// expected; otherwise its output is left as it is.
+function compileAtOnce(js) {
+  const compile = /const base64Compile = str => WebAssembly\.compile\(\s*typeof Buffer !== 'undefined'\s*\? Buffer\.from\(str, 'base64'\)\s*: Uint8Array\.from\(atob\(str\), b => b\.charCodeAt\(0\)\)\s*\);/g;
+  const instantiate = /const instantiateCore = WebAssembly\.instantiate;/g;
+  if ((js.match(compile) ?? []).length !== 1 || (js.match(instantiate) ?? []).length !== 1) return js;
+  return js.replace(compile, "const base64Compile = wasmrunCompileNow;")
+    .replace(instantiate, "const instantiateCore = wasmrunInstantiateNow;") + `
+function wasmrunBytes(base64) {
+  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(base64);
+  const text = atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+function wasmrunCompileNow(base64) {
+  try { return Promise.resolve(new WebAssembly.Module(wasmrunBytes(base64))); } catch (error) { return Promise.reject(error); }
+}
+function wasmrunInstantiateNow(module, imports) {
+  try { return Promise.resolve(new WebAssembly.Instance(module, imports)); } catch (error) { return Promise.reject(error); }
+}
+`;
 }
 
 // The shim's cli module is handed over first: ES modules evaluate in import order, so this runs
