@@ -465,3 +465,19 @@ def test_a_component_failing_exits_1_with_its_stderr(make_project: Callable[...,
     assert ran.returncode == 1, ran.stderr
     assert ran.stdout == "to stdout\n"
     assert "to stderr" in ran.stderr
+
+
+def test_a_component_trapping_as_it_starts_says_so_once(make_project: Callable[..., Path],
+                                                        component_tools_dir: Path) -> None:
+    """A core module whose start function traps fails the page's inline bundle as it evaluates:
+    the page reports it (status failed, exit 1), and it is not also an uncaught error."""
+    project = make_project({"main.wat": """(module
+  (memory (export "memory") 1)
+  (func $boom unreachable)
+  (start $boom)
+  (func (export "_start")))
+"""})
+    ran = headless(project, "--target", "component", env={"WASMRUN_TOOLS_DIR": str(component_tools_dir)})
+    assert ran.returncode == 1, ran.stderr
+    assert ran.stdout == ""
+    assert ran.stderr.splitlines() == ["RuntimeError: unreachable", "error: the page could not run the program: unreachable"]

@@ -163,7 +163,10 @@ function shimStdin() {
  *  them to `window.wasmrunComponent` once instantiated); rejected with what its evaluation threw. */
 function inlineComponent() {
   return new Promise((resolve, reject) => {
-    const failedToLoad = (event) => reject(event.error ?? event.reason ?? new Error(event.message));
+    const failedToLoad = (event) => {
+      event.preventDefault();  // the page reports it (failed): not an uncaught error besides
+      reject(event.error ?? event.reason ?? new Error(event.message));
+    };
     window.addEventListener("error", failedToLoad, { once: true });
     window.addEventListener("unhandledrejection", failedToLoad, { once: true });
     window.wasmrunComponent = (mod) => {
