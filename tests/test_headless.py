@@ -480,4 +480,5 @@ def test_a_component_trapping_as_it_starts_says_so_once(make_project: Callable[.
     ran = headless(project, "--target", "component", env={"WASMRUN_TOOLS_DIR": str(component_tools_dir)})
     assert ran.returncode == 1, ran.stderr
     assert ran.stdout == ""
-    assert ran.stderr.splitlines() == ["RuntimeError: unreachable", "error: the page could not run the program: unreachable"]
+    assert ran.stderr.splitlines() == ["RuntimeError: unreachable",
+                                       "error: the page could not run the program: unreachable"]
