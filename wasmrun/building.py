@@ -95,9 +95,11 @@ def compile_project(
         from wasmrun.componentize import ensure_tools
 
         ensure_tools()
+    settings = load_project_config(project_dir)
     options = manifests.invocation(project_dir, output_dir=output_dir, optimization=optimization, target=target,
                                    language=language, toolchain=toolchain_name, extra_args=list(extra_args or []),
-                                   debug_info=debug_info, optimize=optimize)
+                                   debug_info=debug_info, optimize=optimize,
+                                   default_output=settings.output_path(project_dir) or default_output_dir(project_dir))
     cache = BuildCache.default()
     cached = CachedCompile(options, project_dir, read=use_cache, cache=cache) if cache.enabled else None
     restored = cached.lookup() if cached is not None else None
@@ -105,7 +107,6 @@ def compile_project(
         return BuildResult.model_validate(restored)
     started = time.perf_counter()
     commands = toolchain.start_recording()
-    settings = load_project_config(project_dir)
     optimization = optimization or settings.optimization or Optimization.RELEASE
     language = language or settings.language
     toolchain_name = toolchain_name or settings.toolchain

@@ -48,18 +48,27 @@ MAX_CANDIDATES = 8
 
 def invocation(project_dir: Path, *, output_dir: Path | None = None, optimization: object = None,
                target: object = None, language: str | None = None, toolchain: str | None = None,
-               extra_args: list[str] | None = None, debug_info: bool = False, optimize: bool = True) -> dict[str, Any]:
+               extra_args: list[str] | None = None, debug_info: bool = False, optimize: bool = True,
+               default_output: Path | None = None) -> dict[str, Any]:
     """A ``compile``'s options as given (None: not given), by which its manifest is found; with
-    none given, a plain ``compile PROJECT`` (as ``exec PROJECT`` builds)."""
+    none given, a plain ``compile PROJECT`` (as ``exec PROJECT`` builds). An ``output_dir`` that
+    is the project's ``default_output`` anyway counts as not given: ``run`` (which names its
+    output directory to serve it) then finds what ``compile PROJECT`` stored, and the reverse."""
     from wasmrun import __version__
 
     def value(option: object) -> object:
         return getattr(option, "value", option)
 
+    if output_dir is not None and default_output is not None and same_path(output_dir, default_output):
+        output_dir = None
     return {"project": str(project_dir), "output": None if output_dir is None else str(output_dir.absolute()),
             "optimization": value(optimization), "target": value(target), "language": language,
             "toolchain": toolchain, "extra_args": list(extra_args or []), "debug_info": debug_info,
             "optimize": optimize, "python": sys.executable, "wasmrun": __version__, "format": MANIFEST_FORMAT}
+
+
+def same_path(a: Path, b: Path) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def manifest_path(cache: BuildCache, options: dict[str, Any]) -> Path:

@@ -87,7 +87,8 @@ def run_command(
             err(f"port {DEFAULT_PORT} is in use; using {server.port}")
         result = server.site.result
         if result is not None:
-            typer.echo(f"built {result.wasm_path} with {result.plugin} in {result.duration_s:.2f} s")
+            typer.echo(f"built {result.wasm_path} with {result.plugin} in {result.duration_s:.2f} s"
+                       f"{' (cached)' if result.cached else ''}")
         record = ServerRecord(pid=os.getpid(), host=host, port=server.port, url=server.url,
                               project=str(Path(path).resolve()), token=server.token)
         record.write()

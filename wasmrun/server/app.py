@@ -1050,10 +1050,12 @@ def prepare_site(path: str | Path, options: ServeOptions, build: BuildOptions | 
     # the output directory before the first build (to serve and to ignore it); compile_project
     # reads the rest (target, optimization, toolchain, extra arguments) at every build
     settings = load_project_config(given)
-    output_dir = (build.output_dir or settings.output_path(given) or default_output_dir(given)).absolute()
+    default_output = settings.output_path(given) or default_output_dir(given)
+    output_dir = (build.output_dir or default_output).absolute()
     compile_options = invocation(given, output_dir=output_dir, optimization=build.optimization, target=build.target,
                                  language=build.language, toolchain=build.toolchain,
-                                 extra_args=list(build.extra_args or []), optimize=build.optimize)
+                                 extra_args=list(build.extra_args or []), optimize=build.optimize,
+                                 default_output=default_output)
     site = Site(given.name, state, project_dir=given, output_dir=output_dir, plugins=plugins,
                 invocation=compile_options)
 
