@@ -20,6 +20,7 @@ from wasmrun.cli import (
     run_commands,
     wasm_commands,
 )
+from wasmrun.cli.help_text import reflow_commands
 
 app = typer.Typer(
     name="wasmrun",
@@ -55,3 +56,4 @@ run_commands.register(app)
 agent_commands.register(app)
 app.add_typer(plugin_commands.app, name="plugin")
 app.add_typer(cache_commands.app, name="cache")
+reflow_commands(app)  # after every command is registered: their help wraps to the terminal

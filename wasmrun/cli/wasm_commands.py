@@ -10,7 +10,6 @@ from wasmrun.cli.output import handles_errors
 
 EXEC_HELP = """Run a module (or a WASI 0.2 component) natively through wasmtime. Options go before FILE; the rest goes to the module.
 
-\b
 Exit codes: the module's own exit code (proc_exit); 1 invalid or refused module;
 2 bad usage; 130 interrupted (Ctrl-C); 134 trap; 137 --max-memory reached;
 142 --timeout; 152 out of --fuel.
