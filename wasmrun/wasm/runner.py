@@ -701,69 +701,79 @@ def _run_core(engine: Any, module: Any, request: RunRequest, plan: _Plan, call_a
     linker = wasmtime.Linker(engine)
     linker.define_wasi()
     store = _store(engine, request)
-    instance = None
+
+    def run(reached: _Reached) -> RunOutcome:
+        reached.instance = linker.instantiate(store, module)
+        exports = reached.exports = _Exports(engine, store, reached.instance)
+        if plan.has_initialize:
+            exports["_initialize"](store)  # a WASI reactor sets itself up first
+        result = exports[plan.entry](store, *call_args)
+        if result is None:
+            results: list[Any] = []
+        elif isinstance(result, Sequence) and not isinstance(result, (str, bytes)):
+            results = list(result)
+        else:
+            results = [result]
+        return RunOutcome(0, results, plan.results)
+
+    return _guarded(engine, store, request, run, memories=plan.memories)
+
+
+class _Reached:
+    """How far a run got: its instance once instantiated, and a core module's exports (for the
+    memory a trap report looks at)."""
+
+    instance: Any = None
     exports: _Exports | None = None
+
+
+def _guarded(engine: Any, store: Any, request: RunRequest, run: Callable[[_Reached], RunOutcome], *,
+             memories: list[str] | None = None, component: bool = False) -> RunOutcome:
+    """``run`` under the watchdog (--timeout, Ctrl-C), with --fuel and --max-memory in the store:
+    ``proc_exit`` becomes the outcome's exit code, a trap or a limit one clear error, a failed
+    instantiation its own; stdout and stderr are flushed whatever happens. One road for core
+    modules, components and component calls."""
+    import wasmtime
+
+    reached = _Reached()
     with _Watchdog(engine, request.timeout) as watchdog:
         try:
-            instance = linker.instantiate(store, module)
-            exports = _Exports(engine, store, instance)
-            if plan.has_initialize:
-                exports["_initialize"](store)  # a WASI reactor sets itself up first
-            result = exports[plan.entry](store, *call_args)
+            return run(reached)
         except wasmtime.ExitTrap as exc:
             return RunOutcome(exc.code)
         except wasmtime.Trap as exc:
-            raise _stopped(exc, request, store, exports, plan.memories, watchdog) from None
+            raise _stopped(exc, request, store, reached.exports, memories or [], watchdog) from None
         except wasmtime.WasmtimeError as exc:
-            if instance is None and not (watchdog.interrupted or watchdog.terminated):
-                raise _instantiate_error(exc, request) from None
-            raise _stopped(exc, request, store, exports, plan.memories, watchdog) from None
+            if reached.instance is None and not (watchdog.interrupted or watchdog.terminated):
+                raise _instantiate_error(exc, request, component=component) from None
+            raise _stopped(exc, request, store, reached.exports, memories or [], watchdog) from None
         finally:
             for stream in (sys.stdout, sys.stderr):
                 stream.flush()
-    if result is None:
-        results: list[Any] = []
-    elif isinstance(result, Sequence) and not isinstance(result, (str, bytes)):
-        results = list(result)
-    else:
-        results = [result]
-    return RunOutcome(0, results, plan.results)
 
 
 def _run_component(engine: Any, component: Any, request: RunRequest, run_interfaces: list[str]) -> RunOutcome:
-    import wasmtime
     from wasmtime.component import Linker
 
     linker = Linker(engine)
     linker.add_wasip2()
     store = _store(engine, request)
-    instance = None
-    with _Watchdog(engine, request.timeout) as watchdog:
-        try:
-            instance = linker.instantiate(store, component)
-            func = None
-            for version in run_interfaces:
-                interface = instance.get_export_index(store, version)
-                index = instance.get_export_index(store, "run", interface) if interface is not None else None
-                if index is not None:
-                    func = instance.get_func(store, index)
-                    break
-            if func is None:
-                raise ModuleRefusedError(f"{request.wasm_path.name} exports no wasi:cli/run function")
-            result = func(store)
-        except wasmtime.ExitTrap as exc:
-            return RunOutcome(exc.code)
-        except wasmtime.Trap as exc:
-            raise _stopped(exc, request, store, None, [], watchdog) from None
-        except wasmtime.WasmtimeError as exc:
-            if instance is None and not (watchdog.interrupted or watchdog.terminated):
-                raise _instantiate_error(exc, request, component=True) from None
-            raise _stopped(exc, request, store, None, [], watchdog) from None
-        finally:
-            for stream in (sys.stdout, sys.stderr):
-                stream.flush()
-    failed = getattr(result, "tag", "ok") == "err"
-    return RunOutcome(1 if failed else 0)
+
+    def run(reached: _Reached) -> RunOutcome:
+        instance = reached.instance = linker.instantiate(store, component)
+        func = None
+        for version in run_interfaces:
+            interface = instance.get_export_index(store, version)
+            index = instance.get_export_index(store, "run", interface) if interface is not None else None
+            if index is not None:
+                func = instance.get_func(store, index)
+                break
+        if func is None:
+            raise ModuleRefusedError(f"{request.wasm_path.name} exports no wasi:cli/run function")
+        result = func(store)
+        return RunOutcome(1 if getattr(result, "tag", "ok") == "err" else 0)
+
+    return _guarded(engine, store, request, run, component=True)
 
 
 def _component_call(engine: Any, component: Any, request: RunRequest, call: str) -> tuple[Any, list[Any], Any]:
@@ -790,7 +800,6 @@ def _component_call(engine: Any, component: Any, request: RunRequest, call: str)
 def _call_component(engine: Any, component: Any, request: RunRequest, call: str) -> RunOutcome:
     """``--invoke`` on a component: call an exported function with WAVE arguments; its result is
     printed in WAVE. The component gets WASI 0.2 as a command does (``--dir``, ``--env``, limits)."""
-    import wasmtime
     from wasmtime.component import Linker
 
     from wasmrun.wasm.component import from_wasmtime
@@ -800,33 +809,23 @@ def _call_component(engine: Any, component: Any, request: RunRequest, call: str)
     linker = Linker(engine)
     linker.add_wasip2()
     store = _store(engine, request)
-    instance = None
-    with _Watchdog(engine, request.timeout) as watchdog:
-        try:
-            instance = linker.instantiate(store, component)
-            index = None
-            for part in target.path:
-                index = instance.get_export_index(store, part, index)
-            func = instance.get_func(store, index) if index is not None else None
-            if func is None:
-                raise ModuleRefusedError(f"{request.wasm_path.name}: cannot find {target.display} in the instance")
-            result = func(store, *args)
-            func.post_return(store)
-        except wasmtime.ExitTrap as exc:
-            return RunOutcome(exc.code)
-        except wasmtime.Trap as exc:
-            raise _stopped(exc, request, store, None, [], watchdog) from None
-        except wasmtime.WasmtimeError as exc:
-            if instance is None and not (watchdog.interrupted or watchdog.terminated):
-                raise _instantiate_error(exc, request, component=True) from None
-            raise _stopped(exc, request, store, None, [], watchdog) from None
-        finally:
-            for stream in (sys.stdout, sys.stderr):
-                stream.flush()
-    result_type = target.function.result
-    if result_type is None:
-        return RunOutcome(0, printed=[])
-    return RunOutcome(0, printed=[print_value(from_wasmtime(result, result_type, func_type.result), result_type)])
+
+    def run(reached: _Reached) -> RunOutcome:
+        instance = reached.instance = linker.instantiate(store, component)
+        index = None
+        for part in target.path:
+            index = instance.get_export_index(store, part, index)
+        func = instance.get_func(store, index) if index is not None else None
+        if func is None:
+            raise ModuleRefusedError(f"{request.wasm_path.name}: cannot find {target.display} in the instance")
+        result = func(store, *args)
+        func.post_return(store)
+        result_type = target.function.result
+        if result_type is None:
+            return RunOutcome(0, printed=[])
+        return RunOutcome(0, printed=[print_value(from_wasmtime(result, result_type, func_type.result), result_type)])
+
+    return _guarded(engine, store, request, run, component=True)
 
 
 def compiled_component(path: Path, binary: bytes, cache_dir: Path | None) -> tuple[Any, Any]:
