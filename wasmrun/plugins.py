@@ -416,7 +416,8 @@ def load_plugins(
         if name in off:
             plugins.record_disabled(name, builtin=True, source="builtin", version=__version__)
             continue
-        plugins.register(module, name, builtin=True, source="builtin", version=__version__)
+        hooks = getattr(module, "PLUGIN", module)  # a module, or the object it names as its hookimpls
+        plugins.register(hooks, name, builtin=True, source="builtin", version=__version__)
     if entry_points:
         allow = env.get("WASMRUN_LOAD_PLUGINS")
         allowed = None if allow is None else _split_names(allow)

@@ -4,7 +4,9 @@ Kept free of imports: ``wasmrun --version`` reads :data:`BUILTIN_PLUGINS` withou
 plugin.
 """
 
-#: Built-in language plugins, by module; each module's ``PLUGIN_NAME`` is its last name part.
+#: Built-in language plugins, by module; each module's ``PLUGIN_NAME`` is its last name part. The
+#: module's hookimpls are its own functions, or those of the object it names ``PLUGIN`` (two
+#: plugins sharing one set of hooks: javascript and typescript).
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "wasmrun.languages.wat",
     "wasmrun.languages.c",
