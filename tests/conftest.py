@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,7 @@ from wasmrun.testing import require_tool
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
+CHROMIUM = "/usr/bin/chromium"
 
 # Every suite of this repository loads its skip policy (scripts/pytest_skip_policy.py).
 if str(REPO / "scripts") not in sys.path:
@@ -125,3 +128,21 @@ def install_component_tools() -> Callable[..., Path]:
 
     return install
 
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright, once per test module, with the flags ``run
+    --headless`` launches it with (:data:`wasmrun.headless.driver.BROWSER_ARGS`)."""
+    require_tool("playwright", found=importlib.util.find_spec("playwright") is not None)
+    require_tool("chromium", found=Path(CHROMIUM).exists())
+    from playwright.sync_api import sync_playwright
+
+    from wasmrun.headless.driver import BROWSER_ARGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

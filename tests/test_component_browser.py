@@ -4,7 +4,6 @@ and the exit code on the page, live reload, and typed forms for a library's func
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -17,9 +16,6 @@ from wasmrun import component_tools
 from wasmrun.server.app import BuildOptions, DevServer, ServeOptions, open_server
 from wasmrun.testing import require_tool
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 TIMEOUT_MS = 30_000
 COMPONENT = BuildOptions(target="component")
 
@@ -39,20 +35,6 @@ def shared_tools(tmp_path_factory: pytest.TempPathFactory, install_component_too
 def tools_dir(shared_tools: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(shared_tools))
     return shared_tools
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require_tool("playwright", found=importlib.util.find_spec("playwright") is not None)
-    require_tool("chromium", found=Path(CHROMIUM).exists())
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

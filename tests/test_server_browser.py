@@ -18,27 +18,10 @@ import pytest
 from wasmrun.server.app import BuildOptions, DevServer, ServeOptions, open_server
 from wasmrun.testing import require_tool
 
-CHROMIUM = "/usr/bin/chromium"
 PROJECTS = Path(__file__).resolve().parent / "projects"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 TIMEOUT_MS = 15_000
 
 pytestmark = pytest.mark.toolchain("chromium")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require_tool("playwright", found=importlib.util.find_spec("playwright") is not None)
-    require_tool("chromium", found=Path(CHROMIUM).exists())
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
