@@ -13,12 +13,17 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 
 import pytest
 
+from wasmrun import hookimpl
+from wasmrun.building import compile_project
+from wasmrun.models import BuildConfig, BuildResult
+from wasmrun.plugins import load_plugins
 from wasmrun.testing import require_tool
 
 LIMIT_S = 120
@@ -113,3 +118,29 @@ def test_an_output_dir_other_than_the_settings_one_is_its_own_build(make_project
     other = wasmrun("compile", "-o", project / "wasmrun-out", project)
     assert other.returncode == 0, other.stderr
     assert "(cached)" not in other.stdout and (project / "wasmrun-out" / "main.wasm").is_file()
+
+
+class ScratchWriter:
+    """Around every build: a scratch directory made and removed in the temporary directory, as
+    componentize-py's and many toolchains' builds do while they run."""
+
+    @hookimpl(wrapper=True)
+    def build(self, config: BuildConfig) -> Generator[None, BuildResult | None, BuildResult | None]:
+        with tempfile.TemporaryDirectory(prefix="scratch-"):
+            return (yield)
+
+
+def test_started_in_the_temporary_directory_a_build_is_still_stored(
+        make_project: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``cd /tmp && python -m wasmrun compile P`` has /tmp on sys.path: a build that makes its
+    scratch files there was used once and never stored, so every compile rebuilt."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.syspath_prepend(str(scratch))
+    project = make_project({"main.wat": '(module (func (export "_start")))'})
+    time.sleep(0.03)  # the file-system clock past the files just written
+    plugins = load_plugins(entry_points=False)
+    plugins.pm.register(ScratchWriter(), name="scratch-writer")
+    assert not compile_project(project, plugins).cached
+    assert compile_project(project, plugins).cached

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,7 +153,11 @@ class CachedCompile:
         locations = Locations.from_environment()
         spec.add_files([locations.config_file, *toolchain.programs_used(), *code_files(plugins)])
         spec.add_dirs(p for p in os.environ.get("PATH", "").split(os.pathsep) if p)
-        spec.add_dirs(p for p in sys.path if p and os.path.isdir(p))
+        # not the temporary directory: `python -m wasmrun` started there puts it first on sys.path,
+        # and toolchains make their scratch directories in it while they run (so no build would be
+        # stored); plugins are not installed there
+        scratch = os.path.realpath(tempfile.gettempdir())
+        spec.add_dirs(p for p in sys.path if p and os.path.isdir(p) and os.path.realpath(p) != scratch)
         spec.add_dirs([locations.plugins_dir])
         return spec
 
