@@ -114,7 +114,7 @@ def _install_one(spec: str, name: str, version: str | None, cache: Path, deadlin
         try:
             return _download_and_unpack(spec, name, version, cache, scratch, deadline, max_bytes, python_version)
         finally:
-            _make_writable(scratch)
+            make_writable(scratch)
             shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -137,25 +137,35 @@ def _download_and_unpack(spec: str, name: str, version: str | None, cache: Path,
     target = cache / name / resolved
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(site, target)
-    _make_read_only(target)  # after the rename: moving a directory needs write access to it
+    make_read_only(target)  # after the rename: moving a directory needs write access to it
     return target
 
 
 def _pip(args: list[str], spec: str, scratch: Path, deadline: float, max_bytes: int) -> None:
-    """pip in its own process group, killed past the deadline or once ``scratch`` (where it
-    downloads, its temporary files included) holds more than ``max_bytes``."""
+    """pip, isolated, under :func:`run_capped`."""
     argv = [sys.executable, "-m", "pip", *args[:1], "--isolated", "--no-input", "--disable-pip-version-check",
             "--no-cache-dir", "--quiet", *args[1:]]
+    returncode, output = run_capped(argv, spec, "pip", scratch, deadline, max_bytes)
+    if returncode != 0:
+        raise BadRequest(_pip_reason(spec, output))
+
+
+def run_capped(argv: list[str], spec: str, what: str, scratch: Path, deadline: float, max_bytes: int,
+               env: dict[str, str] | None = None) -> tuple[int, str]:
+    """(exit code, output) of an installer run in ``scratch`` in its own process group, with an
+    environment of PATH, HOME (``scratch``) and TMPDIR only (or ``env``), killed past the deadline
+    or once ``scratch`` (where it downloads, its temporary files included) holds more than
+    ``max_bytes``: a :class:`BadRequest` then."""
     tmp = scratch / "tmp"
     tmp.mkdir(exist_ok=True)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(scratch), "TMPDIR": str(tmp)}
+    env = env or {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(scratch), "TMPDIR": str(tmp)}
     with subprocess.Popen(argv, cwd=scratch, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, process_group=0) as child:
         why = ""
         try:
             while child.poll() is None:
                 if time.monotonic() > deadline:
-                    why = f"package {spec!r}: pip did not finish within the install time cap"
+                    why = f"package {spec!r}: {what} did not finish within the install time cap"
                 elif tree_size(scratch) > max_bytes:
                     why = f"package {spec!r} is refused: it is larger than {max_bytes // (1024 * 1024)} MiB"
                 if why:
@@ -168,8 +178,7 @@ def _pip(args: list[str], spec: str, scratch: Path, deadline: float, max_bytes: 
         output = child.stdout.read().decode("utf-8", "replace") if child.stdout else ""
     if why:
         raise BadRequest(why)
-    if child.returncode != 0:
-        raise BadRequest(_pip_reason(spec, output))
+    return child.returncode, output
 
 
 def _pip_reason(spec: str, output: str) -> str:
@@ -205,7 +214,7 @@ def tree_size(root: Path) -> int:
     return total
 
 
-def _make_read_only(root: Path) -> None:
+def make_read_only(root: Path) -> None:
     for directory, _, names in os.walk(root, topdown=False):
         for item in names:
             path = os.path.join(directory, item)
@@ -214,7 +223,7 @@ def _make_read_only(root: Path) -> None:
         os.chmod(directory, 0o555)
 
 
-def _make_writable(root: Path) -> None:
+def make_writable(root: Path) -> None:
     """So a failed install's scratch directory can be removed."""
     for directory, _, _ in os.walk(root):
         with contextlib.suppress(OSError):

@@ -1,0 +1,235 @@
+"""Installing the npm ``packages`` a JavaScript or TypeScript exec asks for: hostile input,
+handled on the host, under the rules of :mod:`wasmrun.agent.packages` (Python's).
+
+A spec is accepted only as ``name``, ``@scope/name``, either with ``@VERSION`` where VERSION is
+an exact version (``1.2.3``, ``1.2.3-beta.1``) or a bare major or major.minor (``5``, ``5.1``,
+npm's ``5.x``/``5.1.x``): no tags, ranges, git/URL/path/tarball specs, ``npm:`` aliases or
+options. Anything else is a :class:`~wasmrun.agent.errors.BadRequest` naming it, and npm never
+runs. npm then runs:
+
+* ``install --ignore-scripts --omit=dev --no-save`` (no install script of the package or of a
+  dependency runs), with an environment of PATH, HOME and TMPDIR only, HOME and the user config
+  an empty scratch directory (never the server user's ``.npmrc``; the registry is npm's own
+  global configuration), in that scratch directory, outside any session;
+* with the time and size caps of Python's installs (its process group is killed past them).
+
+A package with a native addon (a ``.node`` file or a ``binding.gyp`` anywhere in what was
+installed) is refused: QuickJS cannot load one. QuickJS has no ``node_modules`` resolution and
+many packages are ES modules only, so the package and its dependencies are bundled by the pinned
+esbuild into ONE CommonJS file (async functions lowered onto the runtime's ``Promise``, as cells
+are); Node's built-in modules are left to the runtime's ``require`` (``fs`` and ``path`` are the
+sandbox's own, the others a clear "not available" error when called). A package esbuild cannot
+bundle is refused with its first error.
+
+The result lands in ``CACHE/.npm/NAME/VERSION/`` (``index.cjs`` and a ``package.json`` naming it),
+read-only, renamed into place whole under a lock per package name. The sandbox sees the cache
+read-only at ``/.packages``; :func:`install` returns the guest directories, whose
+``package.json`` the runtime reads to map a name to its file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from functools import cache
+from pathlib import Path
+
+from wasmrun.agent import packages as common
+from wasmrun.agent.errors import BadRequest
+
+#: Where npm packages live inside the package cache (no PyPI name starts with a dot).
+SUBDIRECTORY = ".npm"
+_NAME = r"(?:@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*"
+_VERSION = r"\d{1,9}(?:\.\d{1,9}(?:\.\d{1,9}(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)?)?"
+SPEC = re.compile(rf"(?P<name>{_NAME})(?:@(?P<version>{_VERSION}))?")
+MAX_NAME_CHARS = 214  # npm's own limit
+BUNDLE = "index.cjs"
+BUNDLE_TIMEOUT_S = 60.0
+NATIVE_MARKERS = (".node",)
+
+
+def parse(spec: object) -> tuple[str, str | None]:
+    """(name, version or None) of a spec, or :class:`BadRequest` naming it."""
+    if not isinstance(spec, str) or len(spec) > common.MAX_SPEC_CHARS + MAX_NAME_CHARS:
+        raise BadRequest(f"package {str(spec)[:common.MAX_SPEC_CHARS]!r} is refused: give name or name@version")
+    match = SPEC.fullmatch(spec)
+    if match is None or len(match["name"]) > MAX_NAME_CHARS:
+        raise BadRequest(f"package {spec!r} is refused: give name, @scope/name, optionally @VERSION "
+                         "(an exact version or a major: no tags, ranges, URLs, paths, git, aliases or options)")
+    return match["name"], match["version"]
+
+
+def install(specs: list[str], cache_root: Path, *, timeout_s: float = common.TIMEOUT_S,
+            max_bytes: int = common.MAX_BYTES) -> list[str]:
+    """Install every spec (all are checked before npm runs) into ``cache_root/.npm``; the guest
+    directories (``/.packages/.npm/NAME/VERSION``) in the order asked."""
+    if len(specs) > common.MAX_PACKAGES:
+        raise BadRequest(f"{len(specs)} packages asked; at most {common.MAX_PACKAGES} per exec")
+    parsed = [parse(spec) for spec in specs]
+    deadline = time.monotonic() + timeout_s
+    cache = cache_root / SUBDIRECTORY
+    paths = []
+    for (name, version), spec in zip(parsed, specs, strict=True):
+        directory = _install_one(spec, name, version, cache, deadline, max_bytes)
+        paths.append(f"{common.GUEST_ROOT}/{directory.relative_to(cache_root).as_posix()}")
+    return list(dict.fromkeys(paths))
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    core = version.split("-", 1)[0]
+    return tuple(int(part) for part in core.split(".") if part.isdigit())
+
+
+def installed(cache: Path, name: str, version: str | None) -> Path | None:
+    """The package's directory in the cache: the exact version; for a major (or major.minor) the
+    highest release installed under it; for no version the one installed last."""
+    home = cache / name
+    found = [p for p in home.iterdir() if p.is_dir() and not p.name.startswith(".")] if home.is_dir() else []
+    if version is None:
+        return max(found, key=lambda p: p.stat().st_mtime) if found else None
+    if version.count(".") == 2:
+        exact = home / version
+        return exact if exact.is_dir() else None
+    matching = [p for p in found if "-" not in p.name and p.name.startswith(f"{version}.")]
+    return max(matching, key=lambda p: _version_key(p.name)) if matching else None
+
+
+def _install_one(spec: str, name: str, version: str | None, cache: Path, deadline: float, max_bytes: int) -> Path:
+    found = installed(cache, name, version)
+    if found is not None:
+        return found
+    from wasmrun.locking import file_lock
+
+    cache.mkdir(parents=True, exist_ok=True)
+    with file_lock(cache / ".locks" / f"{name.replace('/', '+')}.lock"):
+        found = installed(cache, name, version)  # another worker installed it while we waited
+        if found is not None:
+            return found
+        scratch = Path(tempfile.mkdtemp(prefix=".install-", dir=cache))
+        try:
+            return _install_and_bundle(spec, name, version, cache, scratch, deadline, max_bytes)
+        finally:
+            common.make_writable(scratch)
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _install_and_bundle(spec: str, name: str, version: str | None, cache: Path, scratch: Path, deadline: float,
+                        max_bytes: int) -> Path:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BadRequest("npm packages cannot be installed: npm is not installed on the server")
+    home, project, out = scratch / "home", scratch / "project", scratch / "out"
+    for directory in (home, project, out):
+        directory.mkdir()
+    userconfig = home / ".npmrc"
+    userconfig.write_text("", encoding="utf-8")
+    env = {**_network_environment(), "HOME": str(home), "TMPDIR": str(scratch / "tmp"),
+           "NPM_CONFIG_USERCONFIG": str(userconfig), "NPM_CONFIG_GLOBALCONFIG": global_config(npm),
+           "NPM_CONFIG_CACHE": str(scratch / "npm-cache"), "NPM_CONFIG_UPDATE_NOTIFIER": "false"}
+    argv = [npm, "install", "--ignore-scripts", "--no-audit", "--no-fund", "--omit=dev", "--no-save",
+            "--no-package-lock", "--loglevel=error", "--prefix", str(project), f"{name}@{version}" if version else name]
+    returncode, output = common.run_capped(argv, spec, "npm", scratch, deadline, max_bytes, env=env)
+    if returncode != 0:
+        raise BadRequest(_npm_reason(spec, output))
+    modules = project / "node_modules"
+    manifest = modules / name / "package.json"
+    try:
+        resolved = str(json.loads(manifest.read_text(encoding="utf-8"))["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise BadRequest(f"package {spec!r}: npm installed no package.json of it") from None
+    if not re.fullmatch(_VERSION, resolved):
+        raise BadRequest(f"package {spec!r}: its version {resolved!r} is not a plain version")
+    native = native_files(modules)
+    if native:
+        raise BadRequest(f"package {spec!r} is refused: it has a native addon ({native[0]}), which the "
+                         "sandbox's JavaScript cannot load")
+    _bundle(spec, name, project, out / BUNDLE, deadline)
+    (out / "package.json").write_text(json.dumps({"name": name, "version": resolved, "main": BUNDLE}),
+                                      encoding="utf-8")
+    target = cache / name / resolved
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(out, target)
+    common.make_read_only(target)
+    return target
+
+
+#: The server's own network settings npm needs (a proxy, its certificate authority): set by the
+#: operator, never by a client.
+NETWORK_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy",
+                     "NODE_EXTRA_CA_CERTS")
+
+
+def _network_environment() -> dict[str, str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    env.update({name: os.environ[name] for name in NETWORK_VARIABLES if name in os.environ})
+    return env
+
+
+@cache
+def global_config(npm: str) -> str:
+    """npm's own global configuration file (its registry, its certificate authority), asked
+    before ``--prefix`` would move it into the scratch directory; never the user's."""
+    with tempfile.TemporaryDirectory(prefix="wasmrun-npm-") as empty:
+        proc = subprocess.run([npm, "config", "get", "globalconfig"], cwd=empty, capture_output=True, text=True,
+                              timeout=30, check=False, stdin=subprocess.DEVNULL,
+                              env={**_network_environment(), "HOME": empty,
+                                   "NPM_CONFIG_USERCONFIG": os.devnull})
+    found = proc.stdout.strip().splitlines()
+    return found[-1] if proc.returncode == 0 and found else os.devnull
+
+
+def _npm_reason(spec: str, output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line.removeprefix("npm ERR! ").removeprefix("npm error ") for line in lines
+              if line.startswith(("npm ERR!", "npm error"))]
+    if any(" 404" in line or "E404" in line or "is not in this registry" in line for line in errors):
+        return f"package {spec!r}: no such package (or version) on the npm registry"
+    if any("ETARGET" in line or "No matching version" in line for line in errors):
+        return f"package {spec!r}: no such version on the npm registry"
+    reason = next((line for line in errors if line and not line.startswith(("code ", "A complete log"))), "")
+    return f"package {spec!r}: npm failed: {reason or (lines[-1] if lines else 'no reason given')}"
+
+
+def native_files(root: Path) -> list[str]:
+    """Native addons under ``root`` (relative, sorted): ``.node`` files and ``binding.gyp``."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                  if p.is_file() and (p.name.endswith(NATIVE_MARKERS) or p.name == "binding.gyp"))
+
+
+@cache
+def node_builtins() -> tuple[str, ...]:
+    """Node's built-in module names (left external: the runtime's ``require`` answers them)."""
+    from wasmrun.languages.javascript.build import node
+
+    proc = subprocess.run([node(), "-p", "JSON.stringify(require('module').builtinModules)"], capture_output=True,
+                          text=True, timeout=30, check=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    return tuple(json.loads(proc.stdout))
+
+
+def _bundle(spec: str, name: str, project: Path, out: Path, deadline: float) -> None:
+    """esbuild: the package and its dependencies as one CommonJS file whose ``module.exports`` is
+    what ``require(name)`` gives in Node (an ES module's namespace, ``default`` included)."""
+    from wasmrun.agent.runtimes.js_cells import ESBUILD_OPTIONS, esbuild_binary
+
+    entry = project / "wasmrun-entry.cjs"
+    entry.write_text(f"module.exports = require({json.dumps(name)});\n", encoding="utf-8")
+    externals = [f"--external:{module}" for module in node_builtins() if not module.startswith("_")]
+    argv = [*esbuild_binary(), str(entry), "--bundle", "--format=cjs", "--platform=neutral",
+            "--main-fields=main,module", "--define:global=globalThis", f"--outfile={out}", "--external:node:*",
+            *externals, *ESBUILD_OPTIONS]
+    left = max(1.0, min(BUNDLE_TIMEOUT_S, deadline - time.monotonic()))
+    try:
+        proc = subprocess.run(argv, cwd=project, capture_output=True, timeout=left, check=False,
+                              stdin=subprocess.DEVNULL, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    except subprocess.TimeoutExpired:
+        raise BadRequest(f"package {spec!r}: bundling it did not finish within the install time cap") from None
+    if proc.returncode != 0 or not out.is_file():
+        from wasmrun.agent.runtimes.js_cells import _first_error
+
+        reason = _first_error(proc.stderr.decode("utf-8", "replace")).removeprefix("SyntaxError: ")
+        raise BadRequest(f"package {spec!r} is refused: it cannot be bundled for the sandbox: {reason}")
