@@ -221,8 +221,8 @@ class Sandbox:
             raise BadRequest(f"{request.language} is not supported by this server")
         if runtime.language not in self._ready:
             raise Unavailable(self.not_ready() or f"the {runtime.language} runtime is not ready")
-        if request.packages and not runtime.package_cache:
-            raise BadRequest(f"packages are for Python only, not {request.language}")
+        if request.packages and runtime.installer is None:
+            raise BadRequest(f"packages are not offered for {request.language}")
         if request.source is None and request.entry is None:
             raise BadRequest("give source, or files and entry")
         timeout = min(request.timeout or session.limits.timeout_s, session.limits.timeout_s)
@@ -253,7 +253,7 @@ class Sandbox:
             filename = "/" + "/".join(parts(request.entry))
         if runtime.transform is not None:
             code = await asyncio.to_thread(runtime.transform, request.language, code, filename)
-        search_path = await self._install_packages(request.packages) if request.packages else []
+        search_path = await self._install_packages(runtime, request.packages) if request.packages else []
         limits = session.limits.model_dump()
         limits.update(timeout_s=timeout, used_entries=session.usage.entries, used_bytes=session.usage.bytes)
         message = {"session": session.id, "language": runtime.language, "root": str(session.root),
@@ -291,16 +291,15 @@ class Sandbox:
         self.package_cache.mkdir(parents=True, exist_ok=True)
         return self.package_cache
 
-    async def _install_packages(self, specs: list[str]) -> list[str]:
+    async def _install_packages(self, runtime: Runtime, specs: list[str]) -> list[str]:
         """The guest directories (under ``/.packages``) of the packages, installed on the host by
-        :mod:`wasmrun.agent.packages` (hostile input: names and versions only, wheels only)."""
+        the runtime's installer (hostile input: :mod:`wasmrun.agent.packages` for Python wheels,
+        :mod:`wasmrun.agent.npm_packages` for npm packages)."""
         import importlib
 
-        try:
-            packages: Any = importlib.import_module("wasmrun.agent.packages")  # agentC's module
-        except ImportError:
-            raise BadRequest("packages are not supported yet") from None
-        paths: list[str] = await asyncio.to_thread(packages.install, list(specs), self._package_cache())
+        assert runtime.installer is not None
+        installer: Any = importlib.import_module(runtime.installer)
+        paths: list[str] = await asyncio.to_thread(installer.install, list(specs), self._package_cache())
         return [str(path) for path in paths]
 
     # -- metrics --------------------------------------------------------------------------------

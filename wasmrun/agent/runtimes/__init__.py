@@ -92,6 +92,10 @@ class Runtime:
     default_filename: str = "<exec>"
     #: Whether the READ-ONLY package cache is preopened at ``/.packages``.
     package_cache: bool = False
+    #: The module whose ``install(specs, cache) -> guest paths`` installs an exec's ``packages``
+    #: (hostile input) into the cache; the paths go to the runtime in ``request.paths``. None:
+    #: the runtime takes no packages.
+    installer: str | None = None
     #: Host-side source transform before ``run`` (TypeScript to JavaScript):
     #: ``transform(language, code, filename) -> code``, given the request's language.
     transform: Callable[[str, str, str], str] | None = None

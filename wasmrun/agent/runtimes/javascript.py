@@ -123,4 +123,5 @@ def transform(language: str, code: str, filename: str) -> str:
 
 
 RUNTIMES = (Runtime(language="javascript", build=build, default_filename=DEFAULT_FILENAME, transform=transform,
-                    serves=("js", "typescript", "ts")),)
+                    serves=("js", "typescript", "ts"), package_cache=True,
+                    installer="wasmrun.agent.npm_packages"),)

@@ -93,12 +93,36 @@ const __wasmrunAgent = (() => {
   // file runs as it is, without the host's compilation, so one with async/await (whose promises
   // QuickJS would never settle) or import/export is refused with the reason.
   let required = new Map();
+  // npm packages (wasmrun/agent/npm_packages.py): each a directory of the read-only package cache
+  // holding a package.json ({name, main}) and ONE CommonJS bundle, named by an exec's `packages`.
+  // They stay known to the instance, and each loads once: the cache never changes under it.
+  const packages = new Map(); // name -> { file, module }
+  function addPackages(dirs) {
+    for (const dir of dirs || []) {
+      const manifest = JSON.parse(__wasmrunFs.fs.readFileSync(`${dir}/package.json`, "utf8"));
+      const known = packages.get(manifest.name);
+      const file = `${dir}/${manifest.main}`;
+      if (!known || known.file !== file) packages.set(manifest.name, { file, module: undefined });
+    }
+  }
+  function loadPackage(entry) {
+    if (entry.module) return entry.module.exports;
+    const module = { exports: {}, id: entry.file, filename: entry.file, loaded: false };
+    const source = __wasmrunFs.fs.readFileSync(entry.file, "utf8");
+    const body = new Function("exports", "require", "module", "__filename", "__dirname", source);
+    body.call(module.exports, module.exports, requireFrom("/"), module, entry.file, path.dirname(entry.file));
+    module.loaded = true;
+    entry.module = module;
+    return module.exports;
+  }
   function requireFrom(dir) {
     return (name) => {
       const key = String(name).replace(/^node:/, "");
       if (Object.prototype.hasOwnProperty.call(modules, key)) return modules[key];
+      if (packages.has(String(name))) return loadPackage(packages.get(String(name)));
       if (!/^(\.{1,2}(\/|$)|\/)/.test(key)) {
-        throw notFound(name, "the sandbox's JavaScript has no packages: only 'fs', 'fs/promises', 'path' and the session's own files");
+        throw notFound(name, "not available in the sandbox, whose JavaScript has only 'fs', 'fs/promises', " +
+          "'path', the session's own files and the npm packages an exec names in its 'packages'");
       }
       const base = path.resolve(dir, key);
       const file = [base, `${base}.js`, `${base}.cjs`, `${base}.json`, `${base}/index.js`].find((candidate) => {
@@ -151,6 +175,7 @@ const __wasmrunAgent = (() => {
     const filename = String(request.filename || "");
     globalThis.require = requireFrom(filename.startsWith("/") ? path.dirname(filename) : "/");
     delete globalThis.__wasmrunCell;
+    addPackages(request.paths);
   }
 
   function evaluate(code) {

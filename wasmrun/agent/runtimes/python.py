@@ -226,4 +226,5 @@ def _build(tool_dir: Path, source: str, out: Path) -> None:
         atomic_write(out, built.read_bytes(), durable=False)
 
 
-RUNTIMES = (Runtime(language="python", build=build, default_filename="<exec>", package_cache=True, serves=("py",)),)
+RUNTIMES = (Runtime(language="python", build=build, default_filename="<exec>", package_cache=True, serves=("py",),
+                    installer="wasmrun.agent.packages"),)
