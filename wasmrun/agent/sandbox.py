@@ -259,6 +259,7 @@ class Sandbox:
         message = {"session": session.id, "language": runtime.language, "root": str(session.root),
                    "packages": str(self._package_cache()) if runtime.package_cache else None,
                    "has_state": runtime.language in session.languages, "fresh": request.fresh, "limits": limits,
+                   "memory_status": runtime.out_of_memory_status,
                    "idle_memory_bytes": self.limits.idle_memory_bytes // len(self.pool.workers),
                    "request": {"code": _text(code), "filename": filename, "stdin": _text(request.stdin),
                                "args": [_text(arg) for arg in request.args],

@@ -9,11 +9,13 @@ Requests (``op``):
 * ``load`` ``{language, component, compiled_cache}``: compile (or load from the compiled-code
   cache) a runtime and keep one spare instance of it. Reply ``{op: "loaded", language}`` or
   ``{op: "failed", language, error}``.
-* ``exec`` ``{id, session, language, root, packages, has_state, fresh, request, limits}``: run
+* ``exec`` ``{id, session, language, root, packages, has_state, fresh, memory_status, request, limits}``: run
   ``request`` (``code, filename, stdin, args, env, paths``) in the session's instance of that language (made from
   the spare when it has none). At once ``{op: "started", id}`` (an exec that a dying worker never
   started is run again on its replacement); while it runs ``{op: "output", id, stream, text}``; then
-  ``{op: "result", id, exit_code, duration_ms, output_truncated, error, state_lost}``.
+  ``{op: "result", id, exit_code, duration_ms, output_truncated, error, state_lost}``. A ``run``
+  that returns ``memory_status`` (the runtime's out-of-memory status) is ``error: "memory"``, exit
+  code 1, one line on stderr, and its instance is discarded.
 * ``drop`` ``{session}``: forget the session's instance (no reply).
 
 Everything the guest may see is decided here; see :mod:`wasmrun.agent.runtimes` for the rules.
@@ -51,6 +53,12 @@ def resident_bytes() -> int:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def out_of_memory_line(language: str, memory_bytes: int) -> str:
+    """The one stderr line of an exec whose interpreter ran out of memory and was discarded."""
+    return (f"InternalError: out of memory: the exec passed the session's memory limit ({memory_bytes} bytes); "
+            f"the {language} interpreter was discarded, the next exec starts a new one (files are kept)\n")
 
 
 def engine() -> Any:
@@ -286,8 +294,12 @@ class Worker:
         try:
             code = instance.run(store, record)
             instance.run.post_return(store)
-            result["exit_code"] = int(code)
-            kept = True
+            if code == message.get("memory_status") and current.stopped is None:
+                result.update(exit_code=1, error="memory")
+                current.output("stderr", out_of_memory_line(language, int(limits["memory_bytes"])).encode())
+            else:
+                result["exit_code"] = int(code)
+                kept = True
         except wasmtime.Trap as exc:
             result["error"] = self.why(current, exc, store)
         except wasmtime.WasmtimeError as exc:

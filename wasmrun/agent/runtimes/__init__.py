@@ -96,6 +96,11 @@ class Runtime:
     #: (hostile input) into the cache; the paths go to the runtime in ``request.paths``. None:
     #: the runtime takes no packages.
     installer: str | None = None
+    #: What ``run`` returns when the interpreter ran out of memory and should not go on (its
+    #: heap may be too full even to report it): the worker reports ``error: "memory"``, exit
+    #: code 1 and one line on stderr, and discards the instance. None: the runtime has no such
+    #: status (Python raises ``MemoryError`` and survives it).
+    out_of_memory_status: int | None = None
     #: Host-side source transform before ``run`` (TypeScript to JavaScript):
     #: ``transform(language, code, filename) -> code``, given the request's language.
     transform: Callable[[str, str, str], str] | None = None

@@ -33,6 +33,8 @@ __all__ = ["CELL_INTERFACE", "RUNTIMES", "build", "prepare", "transform"]
 RUNTIME_JS = Path(__file__).with_name("js_runtime.js")
 FS_JS = Path(__file__).with_name("js_fs.js")
 DEFAULT_FILENAME = js_cells.DEFAULT_FILENAME
+#: js_runtime.js's OUT_OF_MEMORY: what ``run`` returns when QuickJS ran out of memory.
+OUT_OF_MEMORY = -2
 
 
 def prelude() -> Path:
@@ -124,4 +126,4 @@ def transform(language: str, code: str, filename: str) -> str:
 
 RUNTIMES = (Runtime(language="javascript", build=build, default_filename=DEFAULT_FILENAME, transform=transform,
                     serves=("js", "typescript", "ts"), package_cache=True,
-                    installer="wasmrun.agent.npm_packages"),)
+                    installer="wasmrun.agent.npm_packages", out_of_memory_status=OUT_OF_MEMORY),)

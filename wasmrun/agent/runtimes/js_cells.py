@@ -46,6 +46,9 @@ ESBUILD_OPTIONS = ("--supported:async-await=false", "--supported:async-generator
                    "--log-level=error", "--color=false", "--log-limit=1", f"--tsconfig-raw={TSCONFIG}")
 #: What in plain JavaScript needs esbuild (QuickJS has no job queue of its own, nor decorators).
 _NEEDS_COMPILING = re.compile(r"\b(async|await)\b|@")
+#: A cell that may have ``import`` statements (or ``import()``): esbuild turns them into the
+#: runtime's ``require`` (``--format=cjs``); a false match only costs the compile.
+_IMPORT = re.compile(r"\bimport\b")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 #: Where the runtime finds a top-level-await cell's promise (js_runtime.js reads and deletes it).
 CELL_PROMISE = "globalThis.__wasmrunCell"
@@ -78,9 +81,10 @@ def prepare(source: str, *, typescript: bool, filename: str = DEFAULT_FILENAME) 
     names the cell in compile errors."""
     source = _LONE_SURROGATE.sub("\ufffd", source)  # JSON can carry them; UTF-8 cannot
     rewritten, async_cell = persist_declarations(source, typescript=typescript)
-    if not typescript and not _NEEDS_COMPILING.search(rewritten):
+    imports = bool(_IMPORT.search(rewritten))
+    if not typescript and not imports and not _NEEDS_COMPILING.search(rewritten):
         return Prepared(rewritten, async_cell)
-    return Prepared(compile_cell(rewritten, typescript=typescript, filename=filename), async_cell)
+    return Prepared(compile_cell(rewritten, typescript=typescript, filename=filename, imports=imports), async_cell)
 
 
 def failing_cell(error: CellCompileError) -> str:
@@ -184,7 +188,7 @@ def _async_cell(data: bytes, statements: list[Any]) -> str:
         body.append(data[position:node.start_byte])  # comments and blank lines between statements
         position = node.end_byte
         kind = node.type
-        if kind in ("function_declaration", "generator_function_declaration"):
+        if kind in ("function_declaration", "generator_function_declaration", "import_statement"):
             functions.append(_text(node))
         elif kind in ("lexical_declaration", "variable_declaration"):
             assignments = []
@@ -259,11 +263,12 @@ def esbuild_binary() -> list[str]:
     return [node(), str(root / "esbuild" / "bin" / "esbuild")]
 
 
-def compile_cell(source: str, *, typescript: bool, filename: str = DEFAULT_FILENAME) -> str:
+def compile_cell(source: str, *, typescript: bool, filename: str = DEFAULT_FILENAME, imports: bool = False) -> str:
     """esbuild over ``source`` (stdin) with the fixed options; a syntax error is a
-    :class:`CellCompileError` with esbuild's first error in one line."""
+    :class:`CellCompileError` with esbuild's first error in one line. With ``imports``, ``import``
+    statements become ``require`` calls (``--format=cjs``: the bindings are top-level ``var``s)."""
     argv = [*esbuild_binary(), f"--loader={'ts' if typescript else 'js'}", f"--sourcefile={filename}",
-            *ESBUILD_OPTIONS]
+            *ESBUILD_OPTIONS, *(["--format=cjs"] if imports else [])]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     with tempfile.TemporaryDirectory(prefix="wasmrun-cell-") as empty:
         try:

@@ -150,6 +150,28 @@ const __wasmrunAgent = (() => {
   }
   globalThis.require = requireFrom("/");
 
+  // performance.now(): milliseconds since the instance's first exec, from wasi:clocks' monotonic
+  // clock (nanoseconds: sub-millisecond). The origin is taken at run time, not when
+  // componentize-qjs snapshots this module at build time (QuickJS's own took that one).
+  let origin;
+  const monotonicMs = () => Number(wasiClock.now() - origin) / 1e6;
+  Object.defineProperty(globalThis, "performance", {
+    value: {
+      now: () => monotonicMs(),
+      get timeOrigin() { return Date.now() - monotonicMs(); },
+      toJSON() { return { timeOrigin: this.timeOrigin }; },
+    },
+    writable: true, configurable: true, enumerable: false,
+  });
+
+  // What run() returns when the interpreter ran out of memory (the store's memory limit): the
+  // worker reports error "memory" and discards the instance, whose heap may be too full to go on.
+  const OUT_OF_MEMORY = -2;
+  function outOfMemory(error) {
+    return error !== null && typeof error === "object" && error.name === "InternalError"
+      && String(error.message) === "out of memory";
+  }
+
   process.stdin = stdin;
   // process.exit(n): the exec ends with n even when the code catches what it throws (Node's
   // cannot be caught); promises and timers still pending are dropped.
@@ -162,6 +184,7 @@ const __wasmrunAgent = (() => {
   };
 
   function begin(request) {
+    if (origin === undefined) origin = wasiClock.now();
     reset();
     stdinBytes = request.stdin instanceof Uint8Array ? request.stdin : new Uint8Array(request.stdin || []);
     stdin.listeners = { data: [], end: [] };
@@ -205,16 +228,19 @@ const __wasmrunAgent = (() => {
       begin(request);
       status = evaluate(String(request.code));
     } catch (error) {
-      if (error instanceof Exit) status = error.code;
-      else {
-        status = 1;
-        try {
-          write(2, (error instanceof Error ? cellStack(errorText(error)) : `Uncaught ${inspect(error, 1)}`) + "\n");
-        } catch (ignored) { /* the stream is gone: the status still tells */ }
-      }
+      try {
+        if (error instanceof Exit) status = error.code;
+        else if (outOfMemory(error)) status = OUT_OF_MEMORY;
+        else {
+          status = 1;
+          try {
+            write(2, (error instanceof Error ? cellStack(errorText(error)) : `Uncaught ${inspect(error, 1)}`) + "\n");
+          } catch (failed) { if (outOfMemory(failed)) status = OUT_OF_MEMORY; /* else the stream is gone */ }
+        }
+      } catch (failed) { status = OUT_OF_MEMORY; } // even looking at the error needed memory
     }
     try { reset(); } catch (ignored) { /* nothing left to run */ }
-    return exiting !== undefined ? exiting : status;
+    return status === OUT_OF_MEMORY || exiting === undefined ? status : exiting;
   }
 
   return { run };
