@@ -3,8 +3,8 @@ handled on the host, under the rules of :mod:`wasmrun.agent.packages` (Python's)
 
 A spec is accepted only as ``name``, ``@scope/name``, either with ``@VERSION`` where VERSION is
 an exact version (``1.2.3``, ``1.2.3-beta.1``) or a bare major or major.minor (``5``, ``5.1``,
-npm's ``5.x``/``5.1.x``): no tags, ranges, git/URL/path/tarball specs, ``npm:`` aliases or
-options. Anything else is a :class:`~wasmrun.agent.errors.BadRequest` naming it, and npm never
+npm's ``5.x``/``5.1.x``): lower case only, no tags, ranges, git/URL/path/tarball specs (nor a
+name npm would take for a tarball file, ``x.tgz``), ``npm:`` aliases or options. Anything else is a :class:`~wasmrun.agent.errors.BadRequest` naming it, and npm never
 runs. npm then runs:
 
 * ``install --ignore-scripts --omit=dev --no-save`` (no install script of the package or of a
@@ -48,6 +48,8 @@ _NAME = r"(?:@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*"
 _VERSION = r"\d{1,9}(?:\.\d{1,9}(?:\.\d{1,9}(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)?)?"
 SPEC = re.compile(rf"(?P<name>{_NAME})(?:@(?P<version>{_VERSION}))?")
 MAX_NAME_CHARS = 214  # npm's own limit
+#: A name npm would read as a tarball file (npm-package-arg), not a registry package.
+TARBALL_SUFFIXES = (".tgz", ".tar", ".tar.gz")
 BUNDLE = "index.cjs"
 BUNDLE_TIMEOUT_S = 60.0
 NATIVE_MARKERS = (".node",)
@@ -58,7 +60,7 @@ def parse(spec: object) -> tuple[str, str | None]:
     if not isinstance(spec, str) or len(spec) > common.MAX_SPEC_CHARS + MAX_NAME_CHARS:
         raise BadRequest(f"package {str(spec)[:common.MAX_SPEC_CHARS]!r} is refused: give name or name@version")
     match = SPEC.fullmatch(spec)
-    if match is None or len(match["name"]) > MAX_NAME_CHARS:
+    if match is None or len(match["name"]) > MAX_NAME_CHARS or match["name"].endswith(TARBALL_SUFFIXES):
         raise BadRequest(f"package {spec!r} is refused: give name, @scope/name, optionally @VERSION "
                          "(an exact version or a major: no tags, ranges, URLs, paths, git, aliases or options)")
     return match["name"], match["version"]

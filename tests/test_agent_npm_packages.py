@@ -1,0 +1,215 @@
+"""The agent's npm ``packages`` installer: hostile specs never reach npm; real packages from the
+npm registry are installed without their install scripts, bundled by the pinned esbuild into one
+CommonJS file and cached read-only; native addons, unbundlable, unknown, oversize and slow
+installs are refused and leave nothing behind. (Using them from a JavaScript or TypeScript exec
+is tested in test_agent_javascript.py and test_agent_api.py.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wasmrun import component_tools
+from wasmrun.agent import npm_packages
+from wasmrun.agent.errors import BadRequest
+from wasmrun.testing import require_tool
+
+GRAMMAR = re.compile(r"(@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*"
+                     r"(@\d{1,9}(\.\d{1,9}(\.\d{1,9}(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?)?)?)?")
+
+HOSTILE = [
+    "git+https://github.com/x/y", "git://github.com/x/y", "github:x/y", "x/y", "gitlab:x/y",
+    "https://evil.example/x.tgz", "http://evil.example/x", "file:../x", "file:///etc/passwd", "../x", "./x",
+    "/abs/path", "~/x", "x.tgz", "x.tar", "x.tar.gz", "@s/x.tgz", "npm:lodash@4.17.21", "alias@npm:lodash",
+    "lodash@latest", "lodash@next", "lodash@^4.0.0", "lodash@~4.1.0", "lodash@>=1", "lodash@1.x", "lodash@*",
+    "lodash@1 || 2", "lodash@1.2.3 - 2", "lodash@1.2.3+build", "lodash@v4", "lodash@", "@lodash",
+    "--registry=https://evil.example", "-g", "lodash --registry=x", "lodash\n--registry=x", "lodash\n",
+    " lodash", "lodash ", "", "@scope", "@scope/", "@/x", "@scope/x/y", "@scope//x", "Lodash", "LODASH",
+    "lodash@4.17.21@1", ".bin", "_x", "-x", "x\x00", "ｌｏｄａｓｈ", "x;rm -rf /", "$(touch x)", "`x`", "x" * 300,
+    "lodash@4.17.21 ms",
+]
+
+
+@pytest.fixture
+def no_npm(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Fails the test if any process starts (the hostile cases must never reach npm)."""
+    started: list[object] = []
+
+    def refuse(argv: object, *args: object, **kwargs: object) -> None:
+        started.append(argv)
+        raise AssertionError(f"a process was started: {argv}")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    monkeypatch.setattr(subprocess, "run", refuse)
+    return started
+
+
+@pytest.mark.parametrize("spec", HOSTILE)
+def test_a_hostile_spec_is_refused_by_name_before_npm_runs(spec: str, tmp_path: Path, no_npm: list[object]) -> None:
+    with pytest.raises(BadRequest) as refused:
+        npm_packages.install(["ms", spec], tmp_path)
+    assert refused.value.status == 400
+    assert "is refused" in refused.value.message
+    assert no_npm == [] and list(tmp_path.iterdir()) == []
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=60) | st.from_regex(r"[A-Za-z0-9._@:/\\ ^~<>=*|+#!-]{0,30}", fullmatch=True))
+def test_anything_but_a_plain_name_and_version_is_refused(spec: str) -> None:
+    """Whatever the text, parse accepts only the grammar (no character npm could read as a URL,
+    path, tag, range, alias or option) and says no to the rest with a BadRequest."""
+    try:
+        name, version = npm_packages.parse(spec)
+    except BadRequest:
+        assert not GRAMMAR.fullmatch(spec) or spec.endswith(npm_packages.TARBALL_SUFFIXES) \
+            or len(spec) > npm_packages.MAX_NAME_CHARS
+        return
+    assert GRAMMAR.fullmatch(spec) and not name.endswith(npm_packages.TARBALL_SUFFIXES)
+    assert spec == (f"{name}@{version}" if version else name)
+
+
+def test_plain_names_scopes_and_versions_are_accepted() -> None:
+    assert npm_packages.parse("ms") == ("ms", None)
+    assert npm_packages.parse("@types/node@20.1.0") == ("@types/node", "20.1.0")
+    assert npm_packages.parse("nanoid@5") == ("nanoid", "5")
+    assert npm_packages.parse("lodash.chunk@4.2.0") == ("lodash.chunk", "4.2.0")
+    assert npm_packages.parse("x@1.0.0-beta.2") == ("x", "1.0.0-beta.2")
+
+
+def test_too_many_packages_are_refused(tmp_path: Path, no_npm: list[object]) -> None:
+    with pytest.raises(BadRequest, match="at most 16"):
+        npm_packages.install([f"p{i}" for i in range(17)], tmp_path)
+
+
+# --- real installs from the npm registry ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def shared_tools(tmp_path_factory: pytest.TempPathFactory, install_component_tools: Callable[..., Path]) -> Path:
+    require_tool("node")
+    require_tool("npm")
+    return install_component_tools(tmp_path_factory.mktemp("npm-tools"), (component_tools.ESBUILD,))
+
+
+@pytest.fixture
+def tools(shared_tools: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(shared_tools))
+    return shared_tools
+
+
+def only_locks(cache: Path) -> bool:
+    """Nothing but lock files left in the npm part of the cache."""
+    return all(p.name == ".locks" for p in (cache / npm_packages.SUBDIRECTORY).iterdir())
+
+
+@pytest.mark.slow
+def test_a_package_is_bundled_into_one_read_only_file_then_comes_from_the_cache(
+        tools: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    assert npm_packages.install(["ms@2.1.3"], cache) == ["/.packages/.npm/ms/2.1.3"]
+    home = cache / ".npm" / "ms" / "2.1.3"
+    assert sorted(p.name for p in home.iterdir()) == ["index.cjs", "package.json"]
+    assert json.loads((home / "package.json").read_text()) == {"name": "ms", "version": "2.1.3", "main": "index.cjs"}
+    assert not os.access(home / "index.cjs", os.W_OK) or os.geteuid() == 0
+    assert stat.S_IMODE((home / "index.cjs").stat().st_mode) == 0o444
+    assert stat.S_IMODE(home.stat().st_mode) == 0o555
+    # the bundle is what Node's require gives
+    node = shutil.which("node")
+    assert node is not None
+    out = subprocess.run([node, "-e", f"console.log(require({json.dumps(str(home / 'index.cjs'))})('2 days'))"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out == "172800000\n"
+    # from the cache now: no process runs, for the exact version, the major and the bare name
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("npm ran again"))
+    assert npm_packages.install(["ms@2.1.3", "ms@2", "ms"], cache) == ["/.packages/.npm/ms/2.1.3"]
+
+
+@pytest.mark.slow
+def test_an_install_script_is_not_run(tools: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """es5-ext's postinstall runs ``node -e "try{require('./_postinstall')}..."``. A spy ``node``
+    first on PATH logs every run: installing the package the same way with scripts allowed logs
+    the postinstall (the control); wasmrun's install does not."""
+    spy = tmp_path / "spy"
+    spy.mkdir()
+    log = tmp_path / "node-runs.log"
+    real_node = shutil.which("node")
+    assert real_node is not None
+    (spy / "node").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real_node} "$@"\n')
+    (spy / "node").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{spy}:{os.environ['PATH']}")
+    spec = "es5-ext@0.10.64"
+    control = tmp_path / "control"
+    control.mkdir()
+    env = {"PATH": os.environ["PATH"], "HOME": str(control), "NPM_CONFIG_USERCONFIG": os.devnull,
+           "NPM_CONFIG_GLOBALCONFIG": npm_packages.global_config(shutil.which("npm") or "npm"),
+           **{k: v for k, v in os.environ.items() if k in npm_packages.NETWORK_VARIABLES}}
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--no-save", "--prefix", str(control), spec],
+                   cwd=control, env=env, capture_output=True, check=True, timeout=300)
+    assert "_postinstall" in log.read_text()
+    log.unlink()
+    cache = tmp_path / "cache"
+    assert npm_packages.install([spec], cache) == ["/.packages/.npm/es5-ext/0.10.64"]
+    assert log.is_file()  # the spy did run (npm itself, the bundling)...
+    assert "_postinstall" not in log.read_text()  # ...but never the package's script
+
+
+@pytest.mark.slow
+def test_an_unknown_package_and_an_unknown_version_are_one_clear_refusal(tools: Path, tmp_path: Path) -> None:
+    with pytest.raises(BadRequest) as refused:
+        npm_packages.install(["wasmrun-no-such-package-a8f3e1"], tmp_path)
+    assert refused.value.message == ("package 'wasmrun-no-such-package-a8f3e1': no such package (or version) "
+                                     "on the npm registry")
+    with pytest.raises(BadRequest, match=r"^package 'ms@99\.0\.0': no such version on the npm registry$"):
+        npm_packages.install(["ms@99.0.0"], tmp_path)
+    assert only_locks(tmp_path)
+
+
+@pytest.mark.slow
+def test_a_package_with_a_native_addon_is_refused(tools: Path, tmp_path: Path) -> None:
+    with pytest.raises(BadRequest) as refused:
+        npm_packages.install(["bufferutil@4.0.8"], tmp_path)
+    assert refused.value.message.startswith("package 'bufferutil@4.0.8' is refused: it has a native addon (")
+    assert refused.value.message.endswith("which the sandbox's JavaScript cannot load")
+    assert only_locks(tmp_path)
+
+
+@pytest.mark.slow
+def test_a_package_that_cannot_be_bundled_is_refused(tools: Path, tmp_path: Path) -> None:
+    """@types/ms has type declarations only: nothing to require."""
+    with pytest.raises(BadRequest) as refused:
+        npm_packages.install(["@types/ms@0.7.34"], tmp_path)
+    assert refused.value.message.startswith("package '@types/ms@0.7.34' is refused: it cannot be bundled for the "
+                                            "sandbox: Could not resolve")
+    assert only_locks(tmp_path)
+
+
+@pytest.mark.slow
+def test_an_install_past_the_size_or_time_cap_is_killed_and_leaves_nothing(tools: Path, tmp_path: Path) -> None:
+    with pytest.raises(BadRequest, match=r"^package 'lodash@4\.17\.21' is refused: it is larger than 0 MiB$"):
+        npm_packages.install(["lodash@4.17.21"], tmp_path, max_bytes=64 * 1024)
+    with pytest.raises(BadRequest, match=r"^package 'ms@2\.1\.3': npm did not finish within the install time cap$"):
+        npm_packages.install(["ms@2.1.3"], tmp_path, timeout_s=0.05)
+    assert only_locks(tmp_path)
+
+
+@pytest.mark.slow
+def test_concurrent_installs_of_one_package_install_it_once(tools: Path, tmp_path: Path) -> None:
+    results: list[list[str]] = []
+    threads = [threading.Thread(target=lambda: results.append(npm_packages.install(["ms@2.1.3"], tmp_path)))
+               for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    assert results == [["/.packages/.npm/ms/2.1.3"]] * 3
+    assert [p.name for p in (tmp_path / ".npm" / "ms").iterdir()] == ["2.1.3"]
