@@ -239,7 +239,11 @@ def test_require_loads_the_sessions_own_files_and_refuses_packages(session: Sess
     status, _, err = session.exec("require('./lib/later')")
     assert status == 1 and "async/await and import/export are not supported in it" in err
     status, _, err = session.exec("require('lodash')")
-    assert status == 1 and err.startswith("Error: Cannot find module 'lodash': the sandbox's JavaScript has no")
+    assert status == 1 and err.startswith("Error: Cannot find module 'lodash': not available in the sandbox, whose "
+                                          "JavaScript has only 'fs', 'fs/promises', 'path', the session's own files "
+                                          "and the npm packages an exec names in its 'packages'\n")
+    status, _, err = session.exec("require('node:crypto')")
+    assert status == 1 and err.startswith("Error: Cannot find module 'node:crypto': not available in the sandbox")
 
 
 def test_fs_cannot_leave_the_sessions_directory(session: Session, tmp_path: Path) -> None:
@@ -462,3 +466,128 @@ def test_an_infinite_loop_is_stopped_by_the_workers_timeout_and_the_state_is_los
     assert (result.error, result.stdout) == ("timeout", "spinning\n")
     result = run(language="js", source="console.log(typeof kept, require('fs').readFileSync('kept.txt', 'utf8'))")
     assert (result.stdout, result.exit_code, result.state_lost) == ("undefined yes\n", 0, True)
+
+
+def test_performance_now_counts_milliseconds_from_the_instances_start(session: Session) -> None:
+    status, out, _ = session.exec(
+        "const a = performance.now(); let x = 0; for (let i = 0; i < 2e5; i++) x += i;"
+        "const b = performance.now(); await new Promise((r) => setTimeout(r, 50)); const c = performance.now();"
+        "const d = Date.now(); console.log(a >= 0 && a < 60000, b > a, b - a < 60000, c - b >= 50, c - b < 5000,"
+        " Number.isInteger(a * 1000) || a % 1 !== 0, Math.abs(performance.timeOrigin + c - d) < 1000,"
+        " d > Date.UTC(2024, 0, 1))")
+    assert (status, out) == (0, "true true true true true true true true\n")
+    # monotonic across execs of the instance
+    session.exec("globalThis.before = performance.now()")
+    assert session.exec("console.log(performance.now() > before)") == (0, "true\n", "")
+
+
+def test_performance_now_has_sub_millisecond_precision(session: Session) -> None:
+    status, out, _ = session.exec(
+        "const seen = new Set(); for (let i = 0; i < 200; i++) seen.add(performance.now() % 1);"
+        "console.log(seen.size > 10)")
+    assert (status, out) == (0, "true\n")
+
+
+# -- npm packages, out of memory, stack overflow: through the sandbox -------------------------------
+
+def exec_in(sandbox: Callable[..., Any], session: str) -> Callable[..., Any]:
+    from wasmrun.agent.models import ExecRequest
+
+    box = sandbox.box  # type: ignore[attr-defined]
+
+    def run(**request: Any) -> Any:
+        return sandbox(box.exec("tenant", session, ExecRequest(**request)))
+
+    return run
+
+
+def test_an_npm_package_is_required_in_javascript_and_imported_in_typescript(sandbox: Callable[..., Any]) -> None:
+    box = sandbox.box  # type: ignore[attr-defined]
+    run = exec_in(sandbox, box.create_session("tenant").session_id)
+    result = run(language="js", source="const ms = require('ms'); console.log(ms('2 days'), ms(90000))",
+                 packages=["ms@2.1.3"])
+    assert (result.stdout, result.stderr, result.exit_code) == ("172800000 2m\n", "", 0), result
+    result = run(language="ts", source="import ms from 'ms';\nconst n: number = ms('1h');\nconsole.log(n)",
+                 packages=["ms@2.1.3"])
+    assert (result.stdout, result.stderr, result.exit_code) == ("3600000\n", "", 0), result
+    # a CommonJS package with a dotted name, required in TypeScript; and the earlier one still known
+    result = run(language="ts", source="const chunk = require('lodash.chunk');\n"
+                                       "console.log(JSON.stringify(chunk([1, 2, 3, 4, 5], 2)), require('ms')(1000))",
+                 packages=["lodash.chunk@4.2.0"])
+    assert (result.stdout, result.exit_code) == ("[[1,2],[3,4],[5]] 1s\n", 0), result
+    # a package that was not asked for is not there
+    result = run(language="js", source="require('left-pad')")
+    assert result.exit_code == 1 and result.stderr.startswith("Error: Cannot find module 'left-pad': not available")
+
+
+def test_an_esm_only_package_is_bundled_for_require_and_import(sandbox: Callable[..., Any]) -> None:
+    """camelcase 8 is an ES module only ("type": "module", no CommonJS build)."""
+    box = sandbox.box  # type: ignore[attr-defined]
+    run = exec_in(sandbox, box.create_session("tenant").session_id)
+    result = run(language="js", source="console.log(require('camelcase').default('foo-bar_baz'))",
+                 packages=["camelcase@8"])
+    assert (result.stdout, result.stderr, result.exit_code) == ("fooBarBaz\n", "", 0), result
+    result = run(language="js", source="import camelCase from 'camelcase';\nimport { join } from 'path';\n"
+                                       "const v = await Promise.resolve(camelCase('a-b', { pascalCase: true }));\n"
+                                       "console.log(v, join('x', 'y'))", packages=["camelcase@8"])
+    assert (result.stdout, result.stderr, result.exit_code) == ("AB x/y\n", "", 0), result
+
+
+def test_the_package_cache_cannot_be_written_from_an_exec(sandbox: Callable[..., Any]) -> None:
+    box = sandbox.box  # type: ignore[attr-defined]
+    run = exec_in(sandbox, box.create_session("tenant").session_id)
+    code = ("const fs = require('fs'); const f = '/.packages/.npm/ms/2.1.3/index.cjs';"
+            "console.log(fs.existsSync(f));"
+            "for (const act of [() => fs.writeFileSync(f, 'x'), () => fs.unlinkSync(f),"
+            " () => fs.writeFileSync('/.packages/.npm/evil.js', 'x')]) {"
+            " try { act(); console.log('written'); } catch (e) { console.log(e.code); } }")
+    result = run(language="js", source=code, packages=["ms@2.1.3"])
+    assert result.exit_code == 0, result
+    lines = result.stdout.splitlines()
+    assert lines[0] == "true" and "written" not in lines, result
+    cache = box._package_cache() / ".npm" / "ms" / "2.1.3" / "index.cjs"
+    assert cache.read_bytes().startswith(b"var ") and not (box._package_cache() / ".npm" / "evil.js").exists()
+
+
+def test_hostile_and_unknown_packages_are_one_clear_refusal(sandbox: Callable[..., Any]) -> None:
+    from wasmrun.agent.errors import BadRequest
+
+    box = sandbox.box  # type: ignore[attr-defined]
+    run = exec_in(sandbox, box.create_session("tenant").session_id)
+    for spec in ("git+https://github.com/x/y", "ms@^2", "../x", "--registry=https://evil.example"):
+        with pytest.raises(BadRequest, match="is refused"):
+            run(language="js", source="1", packages=[spec])
+    with pytest.raises(BadRequest, match="no such package"):
+        run(language="ts", source="1", packages=["wasmrun-no-such-package-a8f3e1"])
+
+
+def test_out_of_memory_is_error_memory_and_the_next_exec_starts_afresh(sandbox: Callable[..., Any]) -> None:
+    box = sandbox.box  # type: ignore[attr-defined]
+    session = box.create_session("tenant", {"memory_bytes": 64 * 1024 * 1024}).session_id
+    run = exec_in(sandbox, session)
+    for grow in ("let a = []; while (true) a.push(new Array(1e5).fill(1))",
+                 "const m = new Map(); for (let i = 0; ; i++) m.set(i, { i })"):
+        run(language="js", source="var kept = 1; require('fs').writeFileSync('kept.txt', 'yes')")
+        result = run(language="js", source=f"console.log('growing'); {grow}")
+        assert (result.exit_code, result.error, result.stdout) == (1, "memory", "growing\n"), result
+        assert result.stderr == ("InternalError: out of memory: the exec passed the session's memory limit "
+                                 "(67108864 bytes); the javascript interpreter was discarded, the next exec starts "
+                                 "a new one (files are kept)\n")
+        result = run(language="js", source="console.log(typeof kept, require('fs').readFileSync('kept.txt', 'utf8'))")
+        assert (result.stdout, result.exit_code, result.error, result.state_lost) == ("undefined yes\n", 0, None, True)
+
+
+def test_a_stack_overflow_ends_the_exec_and_the_next_starts_afresh(sandbox: Callable[..., Any]) -> None:
+    box = sandbox.box  # type: ignore[attr-defined]
+    run = exec_in(sandbox, box.create_session("tenant").session_id)
+    run(language="js", source="var kept = 1")
+    result = run(language="js", source="function f(n) { return f(n + 1) + 1 } f(0)")
+    assert (result.exit_code, result.error) == (-1, "crash: wasm trap: call stack exhausted"), result
+    assert result.stderr == ("RangeError: maximum call stack size exceeded: the recursion went deeper than the "
+                             "javascript interpreter's stack; the interpreter was discarded, the next exec starts a "
+                             "new one (files are kept)\n")
+    result = run(language="js", source="console.log(typeof kept)")
+    assert (result.stdout, result.exit_code, result.state_lost) == ("undefined\n", 0, True)
+    # recursion 1500 deep fits (wasmtime's default stack held a few hundred QuickJS calls)
+    result = run(language="js", source="function g(n) { return n ? g(n - 1) + 1 : 0 } console.log(g(1500))")
+    assert (result.stdout, result.exit_code) == ("1500\n", 0)

@@ -61,6 +61,22 @@ def out_of_memory_line(language: str, memory_bytes: int) -> str:
             f"the {language} interpreter was discarded, the next exec starts a new one (files are kept)\n")
 
 
+#: The WebAssembly stack an exec may use: wasmtime's default (512 KiB) let QuickJS recurse only a
+#: few hundred calls deep; wasmtime requires less than its async stack (2 MiB), and the worker's
+#: main thread, which runs the execs, has 8 MiB.
+MAX_WASM_STACK = 2 * 1024 * 1024 - 64 * 1024
+
+
+#: The ``error`` of an exec whose recursion exhausted the WebAssembly stack (a trap).
+STACK_EXHAUSTED = "crash: wasm trap: call stack exhausted"
+
+
+def stack_exhausted_line(language: str) -> str:
+    """The one stderr line of an exec whose recursion went too deep for the interpreter's stack."""
+    return (f"RangeError: maximum call stack size exceeded: the recursion went deeper than the {language} "
+            "interpreter's stack; the interpreter was discarded, the next exec starts a new one (files are kept)\n")
+
+
 def engine() -> Any:
     """The engine every worker uses (its settings are part of the compiled-code cache key)."""
     import wasmtime
@@ -68,10 +84,12 @@ def engine() -> Any:
     config = wasmtime.Config()
     config.consume_fuel = True
     config.epoch_interruption = True
+    config.max_wasm_stack = MAX_WASM_STACK
     return wasmtime.Engine(config)
 
 
-ENGINE_SETTINGS = {"consume_fuel": True, "epoch_interruption": True, "component": True, "agent": 1}
+ENGINE_SETTINGS = {"consume_fuel": True, "epoch_interruption": True, "component": True, "agent": 1,
+                   "max_wasm_stack": MAX_WASM_STACK}
 
 
 @dataclass
@@ -310,6 +328,8 @@ class Worker:
             self.current = None
         if kept and current.stopped is not None:  # stopped by the watcher after the guest returned
             result["error"] = current.stopped
+        if result["error"] == STACK_EXHAUSTED:
+            current.output("stderr", stack_exhausted_line(language).encode())
         current.flush()
         result["output_truncated"] = current.truncated
         result["duration_ms"] = (time.perf_counter() - started) * 1000
