@@ -190,6 +190,19 @@ def test_javascript_and_typescript_keep_their_state_beside_python(api: httpx.Cli
     assert failed["exit_code"] == 1 and "boom" in failed["stderr"]
 
 
+def test_javascript_and_typescript_execs_use_npm_packages_and_hostile_ones_are_400(api: httpx.Client) -> None:
+    session = new_session(api)
+    result = run(api, session, "console.log(require('ms')('2 days'))", language="js", packages=["ms@2.1.3"])
+    assert (result["stdout"], result["stderr"], result["exit_code"]) == ("172800000\n", "", 0), result
+    result = run(api, session, "import camelCase from 'camelcase';\nconst s: string = camelCase('a-b');\n"
+                               "console.log(s)", language="ts", packages=["camelcase@8"])
+    assert (result["stdout"], result["stderr"], result["exit_code"]) == ("aB\n", "", 0), result
+    for spec in ("file:../x", "lodash@latest", "npm:ms@2.1.3"):
+        response = api.post(f"/sessions/{session}/exec", json={"language": "js", "source": "1", "packages": [spec]})
+        assert response.status_code == 400, spec
+        assert response.json()["code"] == "bad_request" and "is refused" in response.json()["error"]
+
+
 def test_stdin_args_and_env_are_per_exec(api: httpx.Client) -> None:
     session = new_session(api)
     source = "import os, sys\nprint(sys.stdin.read().upper(), sys.argv[1:], os.environ.get('GREETING'))"
