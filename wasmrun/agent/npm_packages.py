@@ -4,13 +4,14 @@ handled on the host, under the rules of :mod:`wasmrun.agent.packages` (Python's)
 A spec is accepted only as ``name``, ``@scope/name``, either with ``@VERSION`` where VERSION is
 an exact version (``1.2.3``, ``1.2.3-beta.1``) or a bare major or major.minor (``5``, ``5.1``,
 npm's ``5.x``/``5.1.x``): lower case only, no tags, ranges, git/URL/path/tarball specs (nor a
-name npm would take for a tarball file, ``x.tgz``), ``npm:`` aliases or options. Anything else is a :class:`~wasmrun.agent.errors.BadRequest` naming it, and npm never
-runs. npm then runs:
+name npm would take for a tarball file, ``x.tgz``), ``npm:`` aliases or options. Anything else
+is a :class:`~wasmrun.agent.errors.BadRequest` naming it, and npm never runs. npm then runs:
 
 * ``install --ignore-scripts --omit=dev --no-save`` (no install script of the package or of a
-  dependency runs), with an environment of PATH, HOME and TMPDIR only, HOME and the user config
-  an empty scratch directory (never the server user's ``.npmrc``; the registry is npm's own
-  global configuration), in that scratch directory, outside any session;
+  dependency runs), with an environment of PATH, HOME, TMPDIR and the server's proxy and CA
+  variables only, HOME and the user config an empty scratch directory (never the server user's
+  ``.npmrc``; the registry is npm's own global configuration), in that scratch directory,
+  outside any session;
 * with the time and size caps of Python's installs (its process group is killed past them).
 
 A package with a native addon (a ``.node`` file or a ``binding.gyp`` anywhere in what was
