@@ -63,7 +63,8 @@ class ExecRequest(BaseModel):
     args: list[str] = Field(default_factory=list)
     timeout: float | None = Field(None, gt=0, description="seconds; at most the session's timeout_s")
     stream: bool = False
-    packages: list[str] = Field(default_factory=list, description="Python only: name or name==version")
+    packages: list[str] = Field(default_factory=list, description="Python: name or name==version (wheels); "
+                                "JavaScript/TypeScript: name or name@version (npm)")
     fresh: bool = Field(False, description="start a new interpreter instead of keeping state")
 
     @field_validator("language", mode="before")
@@ -80,7 +81,7 @@ class ExecResult(BaseModel):
     exit_code: int
     duration_ms: float
     output_truncated: bool = False
-    error: str | None = Field(None, description="why the run stopped early: timeout, fuel, memory, output, crash")
+    error: str | None = Field(None, description="why the run stopped early: timeout, fuel, memory, output, disk, files, crash")
     state_lost: bool = Field(False, description="the interpreter restarted: variables gone, files kept")
 
 

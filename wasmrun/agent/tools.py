@@ -54,7 +54,8 @@ TOOLS: list[dict[str, Any]] = [
             "args": {"type": "array", "items": {"type": "string"}, "description": "Arguments (sys.argv[1:])"},
             "timeout": {"type": "number", "description": "Seconds (at most the session's timeout)"},
             "packages": {"type": "array", "items": {"type": "string"},
-                         "description": "Python only: packages to install first, as name or name==version"},
+                         "description": "Packages to install first: Python wheels as name or name==version; "
+                                        "npm packages (JavaScript, TypeScript) as name or name@version"},
             "fresh": {"type": "boolean", "description": "Start a new interpreter instead of keeping state"},
         }, ["session_id", "language"]),
     },
