@@ -6,6 +6,10 @@ beside spawning ``node -e 'console.log(1)'`` on the host, in the same run (inter
 * **warm TypeScript exec**: ``const n: number = 1; console.log(n)``: the same plus esbuild on the
   host for every exec. Target: at most 1.0x the node spawn.
 * **new session**: ``create_session`` and its first ``console.log(1)``. Target: at most 5x.
+* **warm exec with an npm package**: ``require('ms')`` then ``console.log(1)`` with
+  ``packages: ["ms@2.1.3"]``, already installed (the first, untimed exec installs it into wasmrun's
+  package cache from the npm registry): the cache look-up plus the bundle, loaded once per
+  interpreter. Target: at most 1.0x the node spawn.
 
 The sandbox serves JavaScript only here (the Python runtime is bench_agent_sandbox.py's); the
 runtime is built (once) into wasmrun's cache of the current home, the state directory is temporary.
@@ -57,9 +61,10 @@ async def measure(runs: int, node: str) -> list[Row]:
 
 
 async def rows(box: Any, runs: int, node: str) -> list[Row]:
-    async def timed(session: str, language: str, source: str) -> float:
+    async def timed(session: str, language: str, source: str, packages: tuple[str, ...] = ()) -> float:
         started = time.perf_counter()
-        result = await box.exec("bench", session, ExecRequest(language=language, source=source))
+        result = await box.exec("bench", session, ExecRequest(language=language, source=source,
+                                                              packages=list(packages)))
         elapsed = time.perf_counter() - started
         assert (result.stdout, result.exit_code) == ("1\n", 0), result
         return elapsed
@@ -74,6 +79,12 @@ async def rows(box: Any, runs: int, node: str) -> list[Row]:
         spawns_js.append(spawn(node))
         ts.append(await timed(session, "typescript", "const n: number = 1; console.log(n)"))
         spawns_ts.append(spawn(node))
+    with_package = ("javascript", "require('ms'); console.log(1)", ("ms@2.1.3",))
+    await timed(session, *with_package)  # installs it (once per machine)
+    npm, spawns_npm = [], []
+    for _ in range(runs * 10):
+        npm.append(await timed(session, *with_package))
+        spawns_npm.append(spawn(node))
     await asyncio.sleep(0.5)  # the spare instance is made again after each new session
     new, new_spawns = [], []
     for _ in range(runs * 3):
@@ -89,6 +100,8 @@ async def rows(box: Any, runs: int, node: str) -> list[Row]:
                  js, spawns_js, target=WARM),
         measured("warm TypeScript exec (esbuild per exec)", "Sandbox.exec (in-process)", "node spawn", SPAWN_SHOWN,
                  ts, spawns_ts, target=WARM),
+        measured("warm JavaScript exec with an installed npm package", "Sandbox.exec (in-process)", "node spawn",
+                 SPAWN_SHOWN, npm, spawns_npm, target=WARM),
         measured("new session + first console.log(1)", "create_session + Sandbox.exec", "node spawn", SPAWN_SHOWN,
                  new, new_spawns, target=NEW_SESSION),
     ]
