@@ -531,6 +531,10 @@ def test_an_esm_only_package_is_bundled_for_require_and_import(sandbox: Callable
                                        "const v = await Promise.resolve(camelCase('a-b', { pascalCase: true }));\n"
                                        "console.log(v, join('x', 'y'))", packages=["camelcase@8"])
     assert (result.stdout, result.stderr, result.exit_code) == ("AB x/y\n", "", 0), result
+    # import() too (QuickJS's own would wait on a job queue nothing runs: the cell ended silently)
+    result = run(language="js", source="const m = await import('camelcase'); console.log(m.default('x-y'));"
+                                       "await import('nope').catch((e) => console.log(e.code))")
+    assert (result.stdout, result.stderr, result.exit_code) == ("xY\nMODULE_NOT_FOUND\n", "", 0), result
 
 
 def test_the_package_cache_cannot_be_written_from_an_exec(sandbox: Callable[..., Any]) -> None:

@@ -42,7 +42,8 @@ PARSE_BUDGET_S = 0.5
 TSCONFIG = ('{"compilerOptions":{"useDefineForClassFields":true,"experimentalDecorators":false,'
             '"verbatimModuleSyntax":false}}')
 ESBUILD_OPTIONS = ("--supported:async-await=false", "--supported:async-generator=false",
-                   "--supported:for-await=false", "--supported:decorators=false", "--charset=utf8",
+                   "--supported:for-await=false", "--supported:decorators=false",
+                   "--supported:dynamic-import=false", "--charset=utf8",
                    "--log-level=error", "--color=false", "--log-limit=1", f"--tsconfig-raw={TSCONFIG}")
 #: What in plain JavaScript needs esbuild (QuickJS has no job queue of its own, nor decorators).
 _NEEDS_COMPILING = re.compile(r"\b(async|await)\b|@")
