@@ -81,7 +81,8 @@ class ExecResult(BaseModel):
     exit_code: int
     duration_ms: float
     output_truncated: bool = False
-    error: str | None = Field(None, description="why the run stopped early: timeout, fuel, memory, output, disk, files, crash")
+    error: str | None = Field(None, description="why the run stopped early: timeout, fuel, memory, output, disk, "
+                                                "files, crash")
     state_lost: bool = Field(False, description="the interpreter restarted: variables gone, files kept")
 
 

@@ -41,7 +41,8 @@ from functools import cache
 from pathlib import Path
 
 from wasmrun.agent import packages as common
-from wasmrun.agent.errors import BadRequest
+from wasmrun.agent.errors import BadRequest, Unavailable
+from wasmrun.errors import WasmrunError
 
 #: Where npm packages live inside the package cache (no PyPI name starts with a dot).
 SUBDIRECTORY = ".npm"
@@ -125,7 +126,7 @@ def _install_and_bundle(spec: str, name: str, version: str | None, cache: Path, 
                         max_bytes: int) -> Path:
     npm = shutil.which("npm")
     if npm is None:
-        raise BadRequest("npm packages cannot be installed: npm is not installed on the server")
+        raise Unavailable("npm packages cannot be installed: npm is not installed on the server")
     home, project, out = scratch / "home", scratch / "project", scratch / "out"
     for directory in (home, project, out):
         directory.mkdir()
@@ -209,20 +210,28 @@ def node_builtins() -> tuple[str, ...]:
     """Node's built-in module names (left external: the runtime's ``require`` answers them)."""
     from wasmrun.languages.javascript.build import node
 
-    proc = subprocess.run([node(), "-p", "JSON.stringify(require('module').builtinModules)"], capture_output=True,
-                          text=True, timeout=30, check=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
-    return tuple(json.loads(proc.stdout))
+    try:
+        proc = subprocess.run([node(), "-p", "JSON.stringify(require('module').builtinModules)"],
+                              capture_output=True, text=True, timeout=30, check=True,
+                              env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        return tuple(str(name) for name in json.loads(proc.stdout))
+    except (OSError, ValueError, subprocess.SubprocessError, WasmrunError) as exc:
+        raise Unavailable(f"npm packages cannot be bundled: node cannot list its built-in modules ({exc})") from None
 
 
 def _bundle(spec: str, name: str, project: Path, out: Path, deadline: float) -> None:
     """esbuild: the package and its dependencies as one CommonJS file whose ``module.exports`` is
     what ``require(name)`` gives in Node (an ES module's namespace, ``default`` included)."""
-    from wasmrun.agent.runtimes.js_cells import ESBUILD_OPTIONS, esbuild_binary
+    from wasmrun.agent.runtimes.js_cells import ESBUILD_OPTIONS, esbuild_binary, first_error
 
+    try:
+        esbuild = esbuild_binary()
+    except (OSError, WasmrunError) as exc:  # the pinned esbuild is missing and cannot be installed
+        raise Unavailable(f"npm packages cannot be bundled: {exc}") from None
     entry = project / "wasmrun-entry.cjs"
     entry.write_text(f"module.exports = require({json.dumps(name)});\n", encoding="utf-8")
     externals = [f"--external:{module}" for module in node_builtins() if not module.startswith("_")]
-    argv = [*esbuild_binary(), str(entry), "--bundle", "--format=cjs", "--platform=neutral",
+    argv = [*esbuild, str(entry), "--bundle", "--format=cjs", "--platform=neutral",
             "--main-fields=main,module", "--define:global=globalThis", f"--outfile={out}", "--external:node:*",
             *externals, *ESBUILD_OPTIONS]
     left = max(1.0, min(BUNDLE_TIMEOUT_S, deadline - time.monotonic()))
@@ -232,7 +241,5 @@ def _bundle(spec: str, name: str, project: Path, out: Path, deadline: float) -> 
     except subprocess.TimeoutExpired:
         raise BadRequest(f"package {spec!r}: bundling it did not finish within the install time cap") from None
     if proc.returncode != 0 or not out.is_file():
-        from wasmrun.agent.runtimes.js_cells import _first_error
-
-        reason = _first_error(proc.stderr.decode("utf-8", "replace")).removeprefix("SyntaxError: ")
+        reason = first_error(proc.stderr.decode("utf-8", "replace")).removeprefix("SyntaxError: ")
         raise BadRequest(f"package {spec!r} is refused: it cannot be bundled for the sandbox: {reason}")

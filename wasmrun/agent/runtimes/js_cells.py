@@ -278,11 +278,11 @@ def compile_cell(source: str, *, typescript: bool, filename: str = DEFAULT_FILEN
         except subprocess.TimeoutExpired:
             raise CellCompileError(f"the compiler did not finish within {COMPILE_TIMEOUT_S:g} s") from None
     if proc.returncode != 0:
-        raise CellCompileError(_first_error(proc.stderr.decode("utf-8", "replace")))
+        raise CellCompileError(first_error(proc.stderr.decode("utf-8", "replace")))
     return proc.stdout.decode("utf-8")
 
 
-def _first_error(output: str) -> str:
+def first_error(output: str) -> str:
     """esbuild's ``✘ [ERROR] message`` and the ``<exec>:1:7:`` under it, as one line."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     message = next((line.split("[ERROR]", 1)[1].strip() for line in lines if "[ERROR]" in line), "")
