@@ -87,6 +87,20 @@ def test_plain_names_scopes_and_versions_are_accepted() -> None:
     assert npm_packages.parse("x@1.0.0-beta.2") == ("x", "1.0.0-beta.2")
 
 
+def test_the_cache_answers_exact_versions_majors_and_bare_names(tmp_path: Path) -> None:
+    for version in ("4.9.0", "5.0.9", "5.1.0", "5.10.2", "6.0.0-beta.1"):
+        (tmp_path / "x" / version).mkdir(parents=True)
+    assert npm_packages.installed(tmp_path, "x", "5.0.9") == tmp_path / "x" / "5.0.9"
+    assert npm_packages.installed(tmp_path, "x", "6.0.0-beta.1") == tmp_path / "x" / "6.0.0-beta.1"
+    assert npm_packages.installed(tmp_path, "x", "5") == tmp_path / "x" / "5.10.2"
+    assert npm_packages.installed(tmp_path, "x", "5.1") == tmp_path / "x" / "5.1.0"
+    for missing in ("6", "5.2", "5.0.8", "4.9.0-rc.1"):
+        assert npm_packages.installed(tmp_path, "x", missing) is None, missing
+    os.utime(tmp_path / "x" / "4.9.0", (2e9, 2e9))
+    assert npm_packages.installed(tmp_path, "x", None) == tmp_path / "x" / "4.9.0"
+    assert npm_packages.installed(tmp_path, "y", None) is None
+
+
 def test_too_many_packages_are_refused(tmp_path: Path, no_npm: list[object]) -> None:
     with pytest.raises(BadRequest, match="at most 16"):
         npm_packages.install([f"p{i}" for i in range(17)], tmp_path)

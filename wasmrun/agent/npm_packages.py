@@ -96,7 +96,7 @@ def installed(cache: Path, name: str, version: str | None) -> Path | None:
     found = [p for p in home.iterdir() if p.is_dir() and not p.name.startswith(".")] if home.is_dir() else []
     if version is None:
         return max(found, key=lambda p: p.stat().st_mtime) if found else None
-    if version.count(".") == 2:
+    if version.count(".") >= 2:  # exact (a prerelease may have more dots)
         exact = home / version
         return exact if exact.is_dir() else None
     matching = [p for p in found if "-" not in p.name and p.name.startswith(f"{version}.")]
