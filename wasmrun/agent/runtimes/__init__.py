@@ -12,7 +12,7 @@ imports only WASI 0.2 and exports this interface (:data:`CELL_WIT`)::
         stdin: list<u8>,                  // this exec's standard input, whole
         args: list<string>,               // sys.argv[1:] / process.argv.slice(2)
         env: list<tuple<string, string>>, // this exec's environment, whole (replaces the last one's)
-        paths: list<string>,              // guest directories to put on the module search path
+        paths: list<string>,              // the exec's packages: sys.path entries / npm package dirs
       }
       /// Runs code in the interpreter's persistent global namespace; returns the exit code
       /// (SystemExit's code, 1 for an uncaught exception after printing its traceback to stderr).
