@@ -8,7 +8,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import os
 import re
 import selectors
 import signal
@@ -16,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wasmrun import component_tools
+from tests.conftest import AgentRuntimes
 from wasmrun.agent.auth import hash_key
 
 KEYS = {"a": "sk-agent-test-a-4f1d9c", "b": "sk-agent-test-b-8e2a7b", "limited": "sk-agent-test-limited-1c",
@@ -105,12 +104,10 @@ def start_agent(args: list[str], env: dict[str, str], *, wait_ready: bool = True
 
 
 @pytest.fixture(scope="module")
-def agent_env(tmp_path_factory: pytest.TempPathFactory, install_component_tools: Callable[..., Path]) -> dict[str, str]:
-    """The environment of every server here: one wasmrun home for the test run (the runtime is
-    built once) and the managed component tools installed once."""
-    tools = install_component_tools(tmp_path_factory.getbasetemp() / "agent-tools", component_tools.TOOLS)
-    home = tmp_path_factory.getbasetemp() / "agent-home"
-    return {**os.environ, "WASMRUN_HOME": str(home), component_tools.TOOLS_DIR_VARIABLE: str(tools)}
+def agent_env(tmp_path_factory: pytest.TempPathFactory, agent_runtimes: AgentRuntimes) -> dict[str, str]:
+    """The environment of every server here: a wasmrun home of this module's, sharing only the
+    runtimes of the test run (built once for every agent test) and the managed tools."""
+    return agent_runtimes.env(tmp_path_factory.mktemp("agent-home"))
 
 
 @pytest.fixture(scope="module")
@@ -579,12 +576,16 @@ def test_failed_authentications_are_limited_and_silent_connections_closed(tmp_pa
         assert agent.stop(signal.SIGINT) == 130  # Ctrl-C: stopped as gracefully, exit code 130
 
 
-def test_sigterm_lets_a_running_exec_finish(tmp_path: Path, agent_env: dict[str, str]) -> None:
+def test_sigterm_lets_a_running_exec_finish_while_ready_and_new_work_say_503(tmp_path: Path,
+                                                                            agent_env: dict[str, str]) -> None:
+    """After SIGTERM the server still answers while it drains: /ready, a new session and a new exec
+    are 503 "shutting down", the running exec's result arrives, then the process exits 0 well
+    within its grace period."""
     agent = start_agent(["--workers", "1", "--grace", "20", "--state-dir", str(tmp_path / "state"),
-                         "--max-sessions", "2"], agent_env)
+                         "--max-sessions", "3"], agent_env)
     try:
         with httpx.Client(base_url=agent.url, timeout=60) as client:
-            session = new_session(client)
+            session, other = new_session(client), new_session(client)
             new_session(client)
             full = client.post("/sessions")
             assert full.status_code == 429 and full.json()["code"] == "limit_exceeded"
@@ -592,16 +593,29 @@ def test_sigterm_lets_a_running_exec_finish(tmp_path: Path, agent_env: dict[str,
             async def slow_exec() -> httpx.Response:
                 async with httpx.AsyncClient(base_url=agent.url, timeout=60) as http:
                     return await http.post(f"/sessions/{session}/exec", json={
-                        "language": "python", "source": "import time\ntime.sleep(1.5)\nprint('finished')"})
+                        "language": "python", "source": "import time\ntime.sleep(4)\nprint('finished')"})
 
-            async def main() -> httpx.Response:
+            async def during_shutdown() -> tuple[httpx.Response, list[httpx.Response], float]:
                 task = asyncio.create_task(slow_exec())
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(1.0)
                 agent.process.send_signal(signal.SIGTERM)
-                return await task
+                signalled = time.monotonic()
+                await asyncio.sleep(0.3)
+                async with httpx.AsyncClient(base_url=agent.url, timeout=10) as http:  # new connections
+                    refused = [await http.get("/ready"), await http.post("/sessions"),
+                               await http.post(f"/sessions/{other}/exec", json={"language": "python",
+                                                                                "source": "print(1)"})]
+                assert not task.done(), "the slow exec ended before the checks: they proved nothing"
+                return await task, refused, signalled
 
-            response = asyncio.run(main())
+            response, refused, signalled = asyncio.run(during_shutdown())
+        for answer in refused:
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["code"] == "unavailable" and "shutting down" in answer.json()["error"]
+        assert refused[0].json()["reason"] == "the server is shutting down"
         assert response.status_code == 200 and response.json()["stdout"] == "finished\n"
+        code = agent.process.wait(20)
+        assert time.monotonic() - signalled < 20  # the grace period, not more
     finally:
         code = agent.stop()
     assert code == 0

@@ -12,7 +12,6 @@ import ast
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import threading
 import time
@@ -24,13 +23,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wasmrun import component_tools
+from tests.conftest import AgentRuntimes
 from wasmrun.agent import files
 from wasmrun.agent.errors import AgentError, BadRequest, Gone, LimitExceeded, NotFound, TooLarge
 from wasmrun.agent.models import ExecRequest, ExecResult, Limits, ServerLimits
 from wasmrun.agent.runtimes.python import UNAVAILABLE
 from wasmrun.agent.sandbox import Sandbox
-from wasmrun.testing import require_tool
 
 T = TypeVar("T")
 TENANT = "tenant-a"
@@ -167,22 +165,9 @@ class LoopThread:
 
 
 @pytest.fixture(scope="session")
-def runtime_cache(tmp_path_factory: pytest.TempPathFactory, install_component_tools: Callable[..., Path]) -> Path:
-    """The Python runtime built once (with wasmrun's own first-use install of componentize-py)
-    and compiled once, for every test of the session."""
-    if shutil.which("npm") is None:
-        require_tool("npm")  # jco's WASI WIT packages come from npm
-    shared = os.environ.get(component_tools.TOOLS_DIR_VARIABLE)
-    tools = install_component_tools(Path(shared) if shared else tmp_path_factory.getbasetemp() / "component-tools",
-                                    [component_tools.COMPONENTIZE_PY, component_tools.JCO])
-    reused = os.environ.get("WASMRUN_TEST_AGENT_CACHE")  # a developer's own cache: rebuilt when stale
-    cache = Path(reused) if reused else tmp_path_factory.mktemp("agent-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(tools))
-        from wasmrun.agent.runtimes.python import build
-
-        build(cache)
-    return cache
+def runtime_cache(agent_runtimes: AgentRuntimes, python_runtime: Path) -> Path:
+    """The cache the Python runtime was built into once for the test run (every agent test's)."""
+    return agent_runtimes.cache
 
 
 @pytest.fixture(scope="module")
