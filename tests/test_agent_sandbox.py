@@ -577,21 +577,36 @@ def test_limits_above_the_ceiling_are_refused(sandbox: Sandbox, loop: LoopThread
     assert session.exec("while True: pass", timeout=100).error == "timeout"  # never above the session's
 
 
-@pytest.mark.slow
-def test_restart_keeps_sessions_and_files_not_state(runtime_cache: Path, tmp_path: Path) -> None:
-    async def first() -> str:
-        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache, languages=PYTHON)
+StartSandbox = Callable[..., Coroutine[Any, Any, Sandbox]]
+
+
+@pytest.fixture
+def started_sandbox(runtime_cache: Path, tmp_path: Path) -> StartSandbox:
+    """``await started_sandbox(limits)``: a new one-worker Python sandbox on this test's own state
+    directory (the same one each call, as a restarted server's), started and ready; the test
+    stops it."""
+
+    async def start(limits: ServerLimits | None = None) -> Sandbox:
+        box = Sandbox(tmp_path / "state", limits or ServerLimits(), workers=1, cache_dir=runtime_cache,
+                      languages=PYTHON)
         await box.start()
         await box.wait_ready(600)
+        return box
+
+    return start
+
+
+@pytest.mark.slow
+def test_restart_keeps_sessions_and_files_not_state(started_sandbox: StartSandbox) -> None:
+    async def first() -> str:
+        box = await started_sandbox()
         session_id = box.create_session(TENANT).session_id
         await box.exec(TENANT, session_id, ExecRequest(language="python", source="x = 1\nopen('kept', 'w').write('k')"))
         await box.stop(1)
         return session_id
 
     async def second(session_id: str) -> ExecResult:
-        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache, languages=PYTHON)
-        await box.start()
-        await box.wait_ready(600)
+        box = await started_sandbox()
         try:
             return await box.exec(TENANT, session_id, ExecRequest(
                 language="python", source="print(open('kept').read(), 'x' in globals())"))
@@ -604,11 +619,9 @@ def test_restart_keeps_sessions_and_files_not_state(runtime_cache: Path, tmp_pat
 
 
 @pytest.mark.slow
-def test_stop_lets_a_running_exec_finish(runtime_cache: Path, tmp_path: Path) -> None:
+def test_stop_lets_a_running_exec_finish(started_sandbox: StartSandbox) -> None:
     async def scenario() -> tuple[ExecResult, str]:
-        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache, languages=PYTHON)
-        await box.start()
-        await box.wait_ready(600)
+        box = await started_sandbox()
         session_id = box.create_session(TENANT).session_id
         running = asyncio.create_task(box.exec(TENANT, session_id, ExecRequest(
             language="python", source="import time\ntime.sleep(0.5)\nprint('finished')")))
@@ -627,11 +640,9 @@ def test_stop_lets_a_running_exec_finish(runtime_cache: Path, tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_stop_ends_an_exec_that_outlives_the_grace_period(runtime_cache: Path, tmp_path: Path) -> None:
+def test_stop_ends_an_exec_that_outlives_the_grace_period(started_sandbox: StartSandbox) -> None:
     async def scenario() -> tuple[ExecResult, float]:
-        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache, languages=PYTHON)
-        await box.start()
-        await box.wait_ready(600)
+        box = await started_sandbox()
         session_id = box.create_session(TENANT).session_id
         running = asyncio.create_task(box.exec(TENANT, session_id, ExecRequest(
             language="python", source="import time\nprint('started', flush=True)\ntime.sleep(20)")))
@@ -647,12 +658,10 @@ def test_stop_ends_an_exec_that_outlives_the_grace_period(runtime_cache: Path, t
 
 
 @pytest.mark.slow
-def test_too_many_concurrent_execs_are_refused(runtime_cache: Path, tmp_path: Path) -> None:
+def test_too_many_concurrent_execs_are_refused(started_sandbox: StartSandbox) -> None:
     async def scenario() -> list[object]:
         limits = ServerLimits(max_concurrent_execs=2)
-        box = Sandbox(tmp_path / "state", limits, workers=1, cache_dir=runtime_cache, languages=PYTHON)
-        await box.start()
-        await box.wait_ready(600)
+        box = await started_sandbox(limits)
         ids = [box.create_session(TENANT).session_id for _ in range(3)]
         try:
             return await asyncio.gather(*(box.exec(TENANT, i, ExecRequest(
@@ -666,14 +675,11 @@ def test_too_many_concurrent_execs_are_refused(runtime_cache: Path, tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_idle_interpreters_past_the_memory_cap_are_dropped(runtime_cache: Path, tmp_path: Path) -> None:
+def test_idle_interpreters_past_the_memory_cap_are_dropped(started_sandbox: StartSandbox) -> None:
     """idle_memory_bytes caps what idle sessions' interpreters hold: past it the least recently
     used are dropped (their next exec says state_lost), never the session that just ran."""
     async def scenario() -> list[ExecResult]:
-        box = Sandbox(tmp_path / "state", ServerLimits(idle_memory_bytes=1), workers=1, cache_dir=runtime_cache,
-                      languages=PYTHON)
-        await box.start()
-        await box.wait_ready(600)
+        box = await started_sandbox(ServerLimits(idle_memory_bytes=1))
         try:
             a, b = (box.create_session(TENANT).session_id for _ in range(2))
             for sid in (a, b):
