@@ -483,7 +483,7 @@ def test_an_output_flood_is_truncated_in_a_bounded_response_and_others_are_answe
 
 def test_a_million_empty_files_from_code_are_stopped_by_the_file_quota(api: httpx.Client,
                                                                        server: AgentProcess) -> None:
-    session = new_session(api, max_files=200)
+    session = new_session(api, max_files=20)  # overshot many times over before the watcher sees it
     code = "for i in range(1_000_000):\n    open(f'f{i}', 'w').close()"
     flood, took = _while_others_are_answered(server, lambda: run(api, session, code))
     assert flood["exit_code"] == -1 and flood["error"].startswith("files:"), flood

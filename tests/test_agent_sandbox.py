@@ -480,6 +480,22 @@ def test_a_million_empty_files_are_stopped_by_max_files(sandbox: Sandbox, loop: 
 
 
 @pytest.mark.slow
+def test_a_session_far_over_its_file_quota_can_still_clean_up(sandbox: Sandbox, loop: LoopThread) -> None:
+    """A flood can overshoot ``max_files`` many times over before the watcher's next look (on a
+    busy machine); an exec that removes files must still run to its end, however far over."""
+    session = Session(sandbox, loop, {"max_files": 10})
+    for i in range(101):  # what a flood left behind
+        (session.root / f"f{i}").touch()
+    loop.call(sandbox.delete_file, TENANT, session.id, "f100")
+    told = session.exec("print('runs')")
+    assert told.stdout == "runs\n" and told.error is not None and told.error.startswith("files:"), told
+    slow_cleanup = ("import os, time\ntime.sleep(0.5)  # the watcher looks meanwhile\n"
+                    "for name in os.listdir('/'):\n    os.remove(name)\nprint(len(os.listdir('/')))")
+    cleanup = session.exec(slow_cleanup)
+    assert (cleanup.stdout, cleanup.error) == ("0\n", None), cleanup
+
+
+@pytest.mark.slow
 def test_a_session_does_not_expire_while_an_exec_runs(sandbox: Sandbox, loop: LoopThread) -> None:
     session = Session(sandbox, loop, {"idle_timeout_s": 1})
     running = asyncio.run_coroutine_threadsafe(

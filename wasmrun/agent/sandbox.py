@@ -322,7 +322,9 @@ class Sandbox:
             raise Unavailable("the server is shutting down") from None
         session.execs += 1
         session.languages.add(runtime.language)
-        session.usage = files.usage(session.root, stop_after=session.limits.max_files * 2)
+        # counted to the end: the worker's quota watcher lets a session already over its quota
+        # shrink (and not grow) from this count, so a short count would stop its clean-up at once
+        session.usage = files.usage(session.root)
         error = reply.get("error")
         over = _over_quota(session)
         if over and error in (None, "files", "disk"):
