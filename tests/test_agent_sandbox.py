@@ -716,3 +716,10 @@ def test_max_sessions(tmp_path: Path) -> None:
     box.create_session("tenant-b")
     with pytest.raises(LimitExceeded, match="maximum of 2 sessions"):
         box.create_session(TENANT)
+
+
+def test_a_failed_runtime_is_tried_again_after_5_s_doubling_up_to_60_s() -> None:
+    from wasmrun.agent.sandbox import retry_delay
+
+    assert [retry_delay(attempt) for attempt in range(7)] == [5, 10, 20, 40, 60, 60, 60]
+    assert retry_delay(10_000) == 60  # no overflow however long it keeps failing
