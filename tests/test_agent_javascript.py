@@ -310,9 +310,10 @@ def test_an_infinite_loop_is_stopped_by_the_epoch_deadline(compiled: tuple[Any, 
     assert "interrupt" in str(stopped.value)
 
 
-def test_the_component_is_cached_by_tools_and_source(runtime: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WASMRUN_HOME", str(runtime.parents[2]))  # the module's home (home/cache/agent)
-    assert javascript.build() == runtime
+def test_the_component_is_cached_by_tools_and_source(runtime: Path, agent_runtimes: AgentRuntimes, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WASMRUN_HOME", str(agent_runtimes.home(tmp_path / "home")))  # home/cache/agent: the runtimes
+    assert javascript.build().resolve() == runtime.resolve()
     assert runtime.name == f"javascript-{javascript.cache_key()}.wasm"
     assert javascript.component_path().stat().st_mtime == runtime.stat().st_mtime
 
