@@ -4,9 +4,10 @@ The listening socket is bound here first (so a taken port or a refused address i
 and ``--port 0`` has a real port to announce); the sandbox starts before the server and stops
 after it. uvicorn closes idle keep-alive connections after a few seconds, caps header size and
 the number of open connections, and a request's headers must arrive within 10 s
-(:mod:`wasmrun.agent.connections`); SIGTERM (or Ctrl-C) stops accepting, lets running requests and
-execs finish within the grace period (meanwhile it still answers: ``/ready``, new sessions and
-new execs say 503 "shutting down"), then stops the sandbox's workers.
+(:mod:`wasmrun.agent.connections`). SIGTERM (or Ctrl-C) starts a drain: the server still answers,
+but ``/ready``, new sessions and new execs say 503 "shutting down", until the running execs are
+done or the grace period is over; then it stops accepting, lets the open requests finish within
+what is left of the grace period, and stops the sandbox's workers.
 """
 
 from __future__ import annotations
