@@ -146,3 +146,64 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@dataclass(frozen=True)
+class AgentRuntimes:
+    """Agent mode's language runtimes for the whole test run, built (and compiled) once.
+
+    ``tools`` has every managed component tool installed (give it as ``WASMRUN_TOOLS_DIR``);
+    ``cache`` is a wasmrun cache directory whose ``agent/`` holds the runtime components and
+    their compiled code. Tests that build a runtime build it there (the first one pays, the
+    others find it), and every server gets a fresh home of its own (:meth:`home`) that shares
+    only that ``agent/`` directory; sessions and state stay per test."""
+
+    tools: Path
+    cache: Path
+
+    def home(self, path: Path) -> Path:
+        """A new ``WASMRUN_HOME`` at ``path`` whose ``cache/agent`` is the shared runtimes."""
+        (path / "cache").mkdir(parents=True, exist_ok=True)
+        link = path / "cache" / "agent"
+        if not link.is_symlink():
+            link.symlink_to(self.cache / "agent", target_is_directory=True)
+        return path
+
+    def env(self, home: Path) -> dict[str, str]:
+        """The environment of a ``wasmrun agent`` process with that home and these tools."""
+        import os
+
+        from wasmrun import component_tools
+
+        return {**os.environ, "WASMRUN_HOME": str(self.home(home)), component_tools.TOOLS_DIR_VARIABLE: str(self.tools)}
+
+
+@pytest.fixture(scope="session")
+def agent_runtimes(tmp_path_factory: pytest.TempPathFactory,
+                   install_component_tools: Callable[..., Path]) -> AgentRuntimes:
+    """One :class:`AgentRuntimes` per test run (``WASMRUN_TOOLS_DIR`` and
+    ``WASMRUN_TEST_AGENT_CACHE`` reuse a developer's own; a stale runtime there is rebuilt)."""
+    import os
+
+    from wasmrun import component_tools
+
+    require_tool("node")
+    require_tool("npm")  # the JavaScript tools and jco's WASI WIT packages come from npm
+    shared = os.environ.get(component_tools.TOOLS_DIR_VARIABLE)
+    tools = install_component_tools(Path(shared) if shared else tmp_path_factory.getbasetemp() / "agent-tools",
+                                    component_tools.TOOLS)
+    reused = os.environ.get("WASMRUN_TEST_AGENT_CACHE")
+    cache = Path(reused) if reused else tmp_path_factory.getbasetemp() / "agent-runtimes"
+    (cache / "agent").mkdir(parents=True, exist_ok=True)
+    return AgentRuntimes(tools, cache)
+
+
+@pytest.fixture(scope="session")
+def python_runtime(agent_runtimes: AgentRuntimes) -> Path:
+    """The Python agent runtime's component, built once for the run into the shared cache."""
+    from wasmrun import component_tools
+    from wasmrun.agent.runtimes.python import build
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(agent_runtimes.tools))
+        return build(agent_runtimes.cache)

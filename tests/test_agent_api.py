@@ -8,7 +8,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import os
 import re
 import selectors
 import signal
@@ -19,20 +18,21 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wasmrun import component_tools
+from tests.conftest import AgentRuntimes
 from wasmrun.agent.auth import hash_key
 
 KEYS = {"a": "sk-agent-test-a-4f1d9c", "b": "sk-agent-test-b-8e2a7b", "limited": "sk-agent-test-limited-1c",
         "capped": "sk-agent-test-capped-5d"}
 READY_TIMEOUT_S = 900.0  # the first run builds the Python runtime (componentize-py) and compiles it
 ANNOUNCE = re.compile(r"serving (http://\S+)/api/v1")
+T = TypeVar("T")
 
 
 def _auth_file(path: Path) -> Path:
@@ -105,12 +105,10 @@ def start_agent(args: list[str], env: dict[str, str], *, wait_ready: bool = True
 
 
 @pytest.fixture(scope="module")
-def agent_env(tmp_path_factory: pytest.TempPathFactory, install_component_tools: Callable[..., Path]) -> dict[str, str]:
-    """The environment of every server here: one wasmrun home for the test run (the runtime is
-    built once) and the managed component tools installed once."""
-    tools = install_component_tools(tmp_path_factory.getbasetemp() / "agent-tools", component_tools.TOOLS)
-    home = tmp_path_factory.getbasetemp() / "agent-home"
-    return {**os.environ, "WASMRUN_HOME": str(home), component_tools.TOOLS_DIR_VARIABLE: str(tools)}
+def agent_env(tmp_path_factory: pytest.TempPathFactory, agent_runtimes: AgentRuntimes) -> dict[str, str]:
+    """The environment of every server here: a wasmrun home of this module's, sharing only the
+    runtimes of the test run (built once for every agent test) and the managed tools."""
+    return agent_runtimes.env(tmp_path_factory.mktemp("agent-home"))
 
 
 @pytest.fixture(scope="module")
@@ -444,6 +442,99 @@ def test_a_huge_upload_is_413(api: httpx.Client) -> None:
     response = api.post(f"/sessions/{session}/files", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 413 and response.json()["code"] == "too_large"
     assert api.get(f"/sessions/{session}/files", params={"path": "big.bin"}).status_code == 404
+    huge_source = json.dumps({"language": "python", "source": "#" * (17 * 1024 * 1024)}).encode()
+    response = api.post(f"/sessions/{session}/exec", content=huge_source, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413 and response.json()["code"] == "too_large"
+    assert run(api, session, "print('still usable')")["stdout"] == "still usable\n"
+
+
+def _while_others_are_answered(server: AgentProcess, work: Callable[[], T]) -> tuple[T, list[float]]:
+    """``work()`` on a thread while another client asks ``/health`` every 0.1 s: its result, and
+    how long each of those answers took (all of them 200, or the test fails)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    took: list[float] = []
+    with ThreadPoolExecutor(1) as pool, httpx.Client(base_url=server.url, timeout=30) as other:
+        running = pool.submit(work)
+        while not running.done() or len(took) < 3:
+            started = time.monotonic()
+            assert other.get("/health").status_code == 200
+            took.append(time.monotonic() - started)
+            time.sleep(0.1)
+        return running.result(), took
+
+
+def test_memory_grown_past_the_sessions_limit_stops_that_exec_and_keeps_the_session(api: httpx.Client) -> None:
+    session = new_session(api, memory_bytes=128 * 1024 * 1024)
+    run(api, session, "kept = 'yes'")
+    grown = run(api, session, "blocks = []\nwhile True:\n    blocks.append(bytearray(8 * 1024 * 1024))")
+    assert grown["exit_code"] != 0 and grown["error"] == "memory", grown
+    assert "MemoryError" in grown["stderr"]
+    after = run(api, session, "blocks = None\nprint(kept)")
+    assert (after["stdout"], after["state_lost"]) == ("yes\n", False)  # the interpreter survived it
+
+
+def test_an_output_flood_is_truncated_in_a_bounded_response_and_others_are_answered(
+        api: httpx.Client, server: AgentProcess) -> None:
+    limit = 200_000
+    session = new_session(api, output_bytes=limit)
+
+    def flood() -> httpx.Response:
+        source = "import sys\nwhile True:\n    print('y' * 999)\n    sys.stderr.write('e' * 99)"
+        return api.post(f"/sessions/{session}/exec", json={"language": "python", "source": source})
+
+    response, took = _while_others_are_answered(server, flood)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["output_truncated"] is True and result["error"] == "output", result["error"]
+    assert limit - 2_000 <= len(result["stdout"]) + len(result["stderr"]) <= limit
+    assert set(result["stdout"]) == {"y", "\n"}
+    assert len(response.content) < limit + 4096  # the response is bounded by the limit, not by the flood
+    assert max(took) < 5, took
+    assert run(api, session, "print('ok')")["stdout"] == "ok\n"
+
+
+def test_a_million_empty_files_from_code_are_stopped_by_the_file_quota(api: httpx.Client,
+                                                                       server: AgentProcess) -> None:
+    session = new_session(api, max_files=20)  # overshot many times over before the watcher sees it
+    code = "for i in range(1_000_000):\n    open(f'f{i}', 'w').close()"
+    flood, took = _while_others_are_answered(server, lambda: run(api, session, code))
+    assert flood["exit_code"] == -1 and flood["error"].startswith("files:"), flood
+    assert max(took) < 5, took
+    # over its quota, the session says why: file writes are refused, execs say so
+    refused = api.post(f"/sessions/{session}/files", json={"path": "one-more.txt", "content": "x"})
+    assert refused.status_code == 429 and refused.json()["code"] == "limit_exceeded", refused.text
+    told = run(api, session, "print('runs')")
+    assert told["stdout"] == "runs\n" and told["error"].startswith("files:")
+    # code may still clean up, and then the session is usable again
+    cleanup = run(api, session, "import os\nfor name in os.listdir('/'):\n    os.remove(name)\n"
+                                "print(len(os.listdir('/')))")
+    assert (cleanup["stdout"], cleanup["error"]) == ("0\n", None)
+    assert api.post(f"/sessions/{session}/files", json={"path": "one-more.txt", "content": "x"}).status_code == 200
+
+
+def test_a_session_expiring_during_an_exec_lets_it_finish_then_is_410(api: httpx.Client,
+                                                                     server: AgentProcess) -> None:
+    session = new_session(api, idle_timeout_s=1)
+
+    def long_exec() -> dict[str, Any]:
+        return run(api, session, "import time\ntime.sleep(2.5)\nprint('done')")
+
+    def looked_at_meanwhile() -> int:
+        time.sleep(1.8)  # idle for longer than its timeout, but an exec runs
+        with httpx.Client(base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {KEYS['a']}"}) as other:
+            return other.get(f"/sessions/{session}").status_code
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        running, meanwhile = pool.submit(long_exec), pool.submit(looked_at_meanwhile)
+        assert meanwhile.result() == 200
+        result = running.result()
+    assert (result["stdout"], result["error"]) == ("done\n", None)
+    time.sleep(1.5)
+    expired = api.post(f"/sessions/{session}/exec", json={"language": "python", "source": "print(1)"})
+    assert expired.status_code == 410 and expired.json()["code"] == "session_expired", expired.text
 
 
 def test_a_tenants_request_rate_is_limited_with_429(server: AgentProcess) -> None:
@@ -592,12 +683,16 @@ def test_failed_authentications_are_limited_and_silent_connections_closed(tmp_pa
         assert agent.stop(signal.SIGINT) == 130  # Ctrl-C: stopped as gracefully, exit code 130
 
 
-def test_sigterm_lets_a_running_exec_finish(tmp_path: Path, agent_env: dict[str, str]) -> None:
+def test_sigterm_lets_a_running_exec_finish_while_ready_and_new_work_say_503(tmp_path: Path,
+                                                                            agent_env: dict[str, str]) -> None:
+    """After SIGTERM the server still answers while it drains: /ready, a new session and a new exec
+    are 503 "shutting down", the running exec's result arrives, then the process exits 0 well
+    within its grace period."""
     agent = start_agent(["--workers", "1", "--grace", "20", "--state-dir", str(tmp_path / "state"),
-                         "--max-sessions", "2"], agent_env)
+                         "--max-sessions", "3"], agent_env)
     try:
         with httpx.Client(base_url=agent.url, timeout=60) as client:
-            session = new_session(client)
+            session, other = new_session(client), new_session(client)
             new_session(client)
             full = client.post("/sessions")
             assert full.status_code == 429 and full.json()["code"] == "limit_exceeded"
@@ -605,17 +700,65 @@ def test_sigterm_lets_a_running_exec_finish(tmp_path: Path, agent_env: dict[str,
             async def slow_exec() -> httpx.Response:
                 async with httpx.AsyncClient(base_url=agent.url, timeout=60) as http:
                     return await http.post(f"/sessions/{session}/exec", json={
-                        "language": "python", "source": "import time\ntime.sleep(1.5)\nprint('finished')"})
+                        "language": "python", "source": "import time\ntime.sleep(4)\nprint('finished')"})
 
-            async def main() -> httpx.Response:
+            async def during_shutdown() -> tuple[httpx.Response, list[httpx.Response], float]:
                 task = asyncio.create_task(slow_exec())
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(1.0)
                 agent.process.send_signal(signal.SIGTERM)
-                return await task
+                signalled = time.monotonic()
+                await asyncio.sleep(0.3)
+                async with httpx.AsyncClient(base_url=agent.url, timeout=10) as http:  # new connections
+                    refused = [await http.get("/ready"), await http.post("/sessions"),
+                               await http.post(f"/sessions/{other}/exec", json={"language": "python",
+                                                                                "source": "print(1)"})]
+                assert not task.done(), "the slow exec ended before the checks: they proved nothing"
+                return await task, refused, signalled
 
-            response = asyncio.run(main())
+            response, refused, signalled = asyncio.run(during_shutdown())
+        for answer in refused:
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["code"] == "unavailable" and "shutting down" in answer.json()["error"]
+        assert refused[0].json()["reason"] == "the server is shutting down"
         assert response.status_code == 200 and response.json()["stdout"] == "finished\n"
+        code = agent.process.wait(20)
+        assert time.monotonic() - signalled < 20  # the grace period, not more
     finally:
         code = agent.stop()
     assert code == 0
     assert "stopping" in agent.stderr()
+
+
+def test_a_failed_runtime_build_is_retried_until_ready_without_a_restart(tmp_path: Path, agent_runtimes: AgentRuntimes,
+                                                                          python_runtime: Path) -> None:
+    """The runtimes cannot be built at first (their cache directory is a file): /ready and an exec
+    say 503 with that reason; once the cause is gone the next try (5 s later) succeeds, with no
+    restart."""
+    env = agent_runtimes.env(tmp_path / "home")
+    blocked = tmp_path / "home" / "cache" / "agent"
+    blocked.unlink()
+    blocked.write_text("not a directory\n", encoding="utf-8")
+    agent = start_agent(["--workers", "1", "--state-dir", str(tmp_path / "state")], env, wait_ready=False)
+    try:
+        with httpx.Client(base_url=agent.url, timeout=30) as client:
+            deadline, reason = time.monotonic() + 120, ""
+            while "failed to load" not in reason and time.monotonic() < deadline:
+                ready = client.get("/ready")
+                reason = ready.json().get("reason", "")
+                time.sleep(0.1)
+            assert ready.status_code == 503 and ready.json()["code"] == "unavailable", ready.text
+            assert "FileExistsError" in reason and "trying again" in reason, reason
+            session = new_session(client)
+            refused = client.post(f"/sessions/{session}/exec", json={"language": "python", "source": "print(1)"})
+            assert refused.status_code == 503 and refused.json()["code"] == "unavailable"
+            assert "the python runtime failed to load: FileExistsError" in refused.json()["error"]
+
+            blocked.unlink()
+            agent_runtimes.home(tmp_path / "home")  # the cause is gone
+            deadline = time.monotonic() + READY_TIMEOUT_S
+            while (ready := client.get("/ready")).status_code != 200 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert ready.status_code == 200, ready.text
+            assert run(client, session, "print(6 * 7)")["stdout"] == "42\n"
+    finally:
+        assert agent.stop() == 0

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
@@ -111,6 +111,8 @@ _tenant_tables = st.lists(
 
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.sampled_from(["tenants", "x"]), _toml_values | _tenant_tables, max_size=2))
+@example({"tenants": [{"\n": None}]})  # found by it: a key with a newline broke the one-line message
+@example({"x\n": 1})
 def test_parse_auth_refuses_any_malformed_data_with_a_config_error(data: dict[str, Any]) -> None:
     try:
         auth = parse_auth(data, CEILING)

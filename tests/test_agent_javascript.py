@@ -13,20 +13,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import AgentRuntimes
 from wasmrun import component_tools
 from wasmrun.agent.runtimes import javascript, js_cells
-from wasmrun.testing import require_tool
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def shared_tools(tmp_path_factory: pytest.TempPathFactory, install_component_tools: Callable[..., Path]) -> Path:
-    """The managed tools (componentize-qjs, esbuild, jco's WIT), installed once for the module."""
-    require_tool("node")
-    require_tool("npm")
-    return install_component_tools(tmp_path_factory.mktemp("agent-js-tools"), (
-        component_tools.COMPONENTIZE_QJS, component_tools.ESBUILD, component_tools.JCO))
+def shared_tools(agent_runtimes: AgentRuntimes) -> Path:
+    """The managed tools (componentize-qjs, esbuild, jco's WIT), installed once for the test run."""
+    return agent_runtimes.tools
 
 
 @pytest.fixture(autouse=True)
@@ -36,12 +33,11 @@ def tools(shared_tools: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory, shared_tools: Path) -> Iterator[Path]:
-    """The runtime component, built once for the module into a fresh cache."""
+def runtime(agent_runtimes: AgentRuntimes) -> Iterator[Path]:
+    """The runtime component, built once for the test run into the agent tests' shared cache."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(shared_tools))
-        patch.setenv("WASMRUN_HOME", str(tmp_path_factory.mktemp("agent-js-home")))
-        yield javascript.build()
+        patch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(agent_runtimes.tools))
+        yield javascript.build(agent_runtimes.cache)
 
 
 @pytest.fixture(scope="module")
@@ -318,9 +314,10 @@ def test_an_infinite_loop_is_stopped_by_the_epoch_deadline(compiled: tuple[Any, 
     assert "interrupt" in str(stopped.value)
 
 
-def test_the_component_is_cached_by_tools_and_source(runtime: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WASMRUN_HOME", str(runtime.parents[2]))  # the module's home (home/cache/agent)
-    assert javascript.build() == runtime
+def test_the_component_is_cached_by_tools_and_source(runtime: Path, agent_runtimes: AgentRuntimes, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WASMRUN_HOME", str(agent_runtimes.home(tmp_path / "home")))  # home/cache/agent: the runtimes
+    assert javascript.build().resolve() == runtime.resolve()
     assert runtime.name == f"javascript-{javascript.cache_key()}.wasm"
     assert javascript.component_path().stat().st_mtime == runtime.stat().st_mtime
 
@@ -388,7 +385,8 @@ def test_cells_are_prepared_in_many_threads_at_once() -> None:
 # -- through the sandbox: the worker processes, their limits, sessions -----------------------------
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory, shared_tools: Path) -> Iterator[Callable[..., Any]]:
+def sandbox(tmp_path_factory: pytest.TempPathFactory, shared_tools: Path,
+            agent_runtimes: AgentRuntimes) -> Iterator[Callable[..., Any]]:
     """A started Sandbox serving JavaScript only (Python's runtime is another module's), driven from
     an event loop in a thread: ``call(coroutine)`` runs it there and returns its result."""
     import asyncio
@@ -409,7 +407,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory, shared_tools: Path) -> Ite
         patch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(shared_tools))
         patch.setattr(sandbox_module, "available",
                       lambda: {k: v for k, v in runtimes.available().items() if v.language == "javascript"})
-        box = sandbox_module.Sandbox(base / "state", ServerLimits(), workers=1, cache_dir=base / "cache")
+        box = sandbox_module.Sandbox(base / "state", ServerLimits(), workers=1, cache_dir=agent_runtimes.cache)
         call(box.start())
         call(box.wait_ready(900))
         call.box = box  # type: ignore[attr-defined]

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import AgentRuntimes
 from wasmrun.agent import packages
 from wasmrun.agent.errors import BadRequest
 
@@ -141,24 +141,18 @@ def test_concurrent_installs_of_one_package_install_it_once(tmp_path: Path) -> N
 # -- imported by the sandbox's Python ---------------------------------------------------------------
 
 def test_an_installed_package_is_imported_by_the_sandboxs_python_read_only(
-        tmp_path_factory: pytest.TempPathFactory, install_component_tools: Callable[..., Path]) -> None:
+        tmp_path_factory: pytest.TempPathFactory, agent_runtimes: AgentRuntimes, python_runtime: Path) -> None:
     """The real Python runtime in a real worker process, the cache preopened read-only at
     ``/.packages`` and the returned paths on ``sys.path``, as the sandbox runs an exec."""
     import asyncio
 
-    from wasmrun import component_tools
     from wasmrun.agent.models import Limits
-    from wasmrun.agent.runtimes import python
     from wasmrun.agent.workers import WorkerPool
 
     base = tmp_path_factory.mktemp("agent-packages")
     cache, root = base / "packages", base / "session"
     root.mkdir()
     paths = packages.install(["tabulate==0.9.0"], cache)
-    tools = install_component_tools(base / "tools", (component_tools.COMPONENTIZE_PY, component_tools.JCO))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(tools))
-        component = python.build(base / "cache")
     code = """
 import tabulate
 print(tabulate.__version__, tabulate.__file__)
@@ -173,7 +167,7 @@ except OSError as exc:
         pool = WorkerPool(1)
         await pool.start()
         try:
-            await pool.load("python", str(component), str(base / "compiled"))
+            await pool.load("python", str(python_runtime), str(agent_runtimes.cache / "agent" / "compiled"))
             message = {"session": "s", "language": "python", "root": str(root), "packages": str(cache),
                        "has_state": False, "fresh": False, "limits": Limits().model_dump(),
                        "request": {"code": code, "filename": "<exec>", "stdin": "", "args": [], "env": {},

@@ -12,7 +12,6 @@ import ast
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import threading
 import time
@@ -24,13 +23,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wasmrun import component_tools
+from tests.conftest import AgentRuntimes
 from wasmrun.agent import files
 from wasmrun.agent.errors import AgentError, BadRequest, Gone, LimitExceeded, NotFound, TooLarge
 from wasmrun.agent.models import ExecRequest, ExecResult, Limits, ServerLimits
 from wasmrun.agent.runtimes.python import UNAVAILABLE
 from wasmrun.agent.sandbox import Sandbox
-from wasmrun.testing import require_tool
 
 T = TypeVar("T")
 TENANT = "tenant-a"
@@ -167,22 +165,9 @@ class LoopThread:
 
 
 @pytest.fixture(scope="session")
-def runtime_cache(tmp_path_factory: pytest.TempPathFactory, install_component_tools: Callable[..., Path]) -> Path:
-    """The Python runtime built once (with wasmrun's own first-use install of componentize-py)
-    and compiled once, for every test of the session."""
-    if shutil.which("npm") is None:
-        require_tool("npm")  # jco's WASI WIT packages come from npm
-    shared = os.environ.get(component_tools.TOOLS_DIR_VARIABLE)
-    tools = install_component_tools(Path(shared) if shared else tmp_path_factory.getbasetemp() / "component-tools",
-                                    [component_tools.COMPONENTIZE_PY, component_tools.JCO])
-    reused = os.environ.get("WASMRUN_TEST_AGENT_CACHE")  # a developer's own cache: rebuilt when stale
-    cache = Path(reused) if reused else tmp_path_factory.mktemp("agent-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(tools))
-        from wasmrun.agent.runtimes.python import build
-
-        build(cache)
-    return cache
+def runtime_cache(agent_runtimes: AgentRuntimes, python_runtime: Path) -> Path:
+    """The cache the Python runtime was built into once for the test run (every agent test's)."""
+    return agent_runtimes.cache
 
 
 @pytest.fixture(scope="module")
@@ -495,6 +480,22 @@ def test_a_million_empty_files_are_stopped_by_max_files(sandbox: Sandbox, loop: 
 
 
 @pytest.mark.slow
+def test_a_session_far_over_its_file_quota_can_still_clean_up(sandbox: Sandbox, loop: LoopThread) -> None:
+    """A flood can overshoot ``max_files`` many times over before the watcher's next look (on a
+    busy machine); an exec that removes files must still run to its end, however far over."""
+    session = Session(sandbox, loop, {"max_files": 10})
+    for i in range(101):  # what a flood left behind
+        (session.root / f"f{i}").touch()
+    loop.call(sandbox.delete_file, TENANT, session.id, "f100")
+    told = session.exec("print('runs')")
+    assert told.stdout == "runs\n" and told.error is not None and told.error.startswith("files:"), told
+    slow_cleanup = ("import os, time\ntime.sleep(0.5)  # the watcher looks meanwhile\n"
+                    "for name in os.listdir('/'):\n    os.remove(name)\nprint(len(os.listdir('/')))")
+    cleanup = session.exec(slow_cleanup)
+    assert (cleanup.stdout, cleanup.error) == ("0\n", None), cleanup
+
+
+@pytest.mark.slow
 def test_a_session_does_not_expire_while_an_exec_runs(sandbox: Sandbox, loop: LoopThread) -> None:
     session = Session(sandbox, loop, {"idle_timeout_s": 1})
     running = asyncio.run_coroutine_threadsafe(
@@ -592,21 +593,36 @@ def test_limits_above_the_ceiling_are_refused(sandbox: Sandbox, loop: LoopThread
     assert session.exec("while True: pass", timeout=100).error == "timeout"  # never above the session's
 
 
-@pytest.mark.slow
-def test_restart_keeps_sessions_and_files_not_state(runtime_cache: Path, tmp_path: Path) -> None:
-    async def first() -> str:
-        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache, languages=PYTHON)
+StartSandbox = Callable[..., Coroutine[Any, Any, Sandbox]]
+
+
+@pytest.fixture
+def started_sandbox(runtime_cache: Path, tmp_path: Path) -> StartSandbox:
+    """``await started_sandbox(limits)``: a new one-worker Python sandbox on this test's own state
+    directory (the same one each call, as a restarted server's), started and ready; the test
+    stops it."""
+
+    async def start(limits: ServerLimits | None = None) -> Sandbox:
+        box = Sandbox(tmp_path / "state", limits or ServerLimits(), workers=1, cache_dir=runtime_cache,
+                      languages=PYTHON)
         await box.start()
         await box.wait_ready(600)
+        return box
+
+    return start
+
+
+@pytest.mark.slow
+def test_restart_keeps_sessions_and_files_not_state(started_sandbox: StartSandbox) -> None:
+    async def first() -> str:
+        box = await started_sandbox()
         session_id = box.create_session(TENANT).session_id
         await box.exec(TENANT, session_id, ExecRequest(language="python", source="x = 1\nopen('kept', 'w').write('k')"))
         await box.stop(1)
         return session_id
 
     async def second(session_id: str) -> ExecResult:
-        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache, languages=PYTHON)
-        await box.start()
-        await box.wait_ready(600)
+        box = await started_sandbox()
         try:
             return await box.exec(TENANT, session_id, ExecRequest(
                 language="python", source="print(open('kept').read(), 'x' in globals())"))
@@ -619,11 +635,9 @@ def test_restart_keeps_sessions_and_files_not_state(runtime_cache: Path, tmp_pat
 
 
 @pytest.mark.slow
-def test_stop_lets_a_running_exec_finish(runtime_cache: Path, tmp_path: Path) -> None:
+def test_stop_lets_a_running_exec_finish(started_sandbox: StartSandbox) -> None:
     async def scenario() -> tuple[ExecResult, str]:
-        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache, languages=PYTHON)
-        await box.start()
-        await box.wait_ready(600)
+        box = await started_sandbox()
         session_id = box.create_session(TENANT).session_id
         running = asyncio.create_task(box.exec(TENANT, session_id, ExecRequest(
             language="python", source="import time\ntime.sleep(0.5)\nprint('finished')")))
@@ -642,11 +656,9 @@ def test_stop_lets_a_running_exec_finish(runtime_cache: Path, tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_stop_ends_an_exec_that_outlives_the_grace_period(runtime_cache: Path, tmp_path: Path) -> None:
+def test_stop_ends_an_exec_that_outlives_the_grace_period(started_sandbox: StartSandbox) -> None:
     async def scenario() -> tuple[ExecResult, float]:
-        box = Sandbox(tmp_path / "state", ServerLimits(), workers=1, cache_dir=runtime_cache, languages=PYTHON)
-        await box.start()
-        await box.wait_ready(600)
+        box = await started_sandbox()
         session_id = box.create_session(TENANT).session_id
         running = asyncio.create_task(box.exec(TENANT, session_id, ExecRequest(
             language="python", source="import time\nprint('started', flush=True)\ntime.sleep(20)")))
@@ -662,12 +674,10 @@ def test_stop_ends_an_exec_that_outlives_the_grace_period(runtime_cache: Path, t
 
 
 @pytest.mark.slow
-def test_too_many_concurrent_execs_are_refused(runtime_cache: Path, tmp_path: Path) -> None:
+def test_too_many_concurrent_execs_are_refused(started_sandbox: StartSandbox) -> None:
     async def scenario() -> list[object]:
         limits = ServerLimits(max_concurrent_execs=2)
-        box = Sandbox(tmp_path / "state", limits, workers=1, cache_dir=runtime_cache, languages=PYTHON)
-        await box.start()
-        await box.wait_ready(600)
+        box = await started_sandbox(limits)
         ids = [box.create_session(TENANT).session_id for _ in range(3)]
         try:
             return await asyncio.gather(*(box.exec(TENANT, i, ExecRequest(
@@ -681,14 +691,11 @@ def test_too_many_concurrent_execs_are_refused(runtime_cache: Path, tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_idle_interpreters_past_the_memory_cap_are_dropped(runtime_cache: Path, tmp_path: Path) -> None:
+def test_idle_interpreters_past_the_memory_cap_are_dropped(started_sandbox: StartSandbox) -> None:
     """idle_memory_bytes caps what idle sessions' interpreters hold: past it the least recently
     used are dropped (their next exec says state_lost), never the session that just ran."""
     async def scenario() -> list[ExecResult]:
-        box = Sandbox(tmp_path / "state", ServerLimits(idle_memory_bytes=1), workers=1, cache_dir=runtime_cache,
-                      languages=PYTHON)
-        await box.start()
-        await box.wait_ready(600)
+        box = await started_sandbox(ServerLimits(idle_memory_bytes=1))
         try:
             a, b = (box.create_session(TENANT).session_id for _ in range(2))
             for sid in (a, b):
@@ -709,3 +716,10 @@ def test_max_sessions(tmp_path: Path) -> None:
     box.create_session("tenant-b")
     with pytest.raises(LimitExceeded, match="maximum of 2 sessions"):
         box.create_session(TENANT)
+
+
+def test_a_failed_runtime_is_tried_again_after_5_s_doubling_up_to_60_s() -> None:
+    from wasmrun.agent.sandbox import retry_delay
+
+    assert [retry_delay(attempt) for attempt in range(7)] == [5, 10, 20, 40, 60, 60, 60]
+    assert retry_delay(10_000) == 60  # no overflow however long it keeps failing

@@ -100,7 +100,7 @@ def load_auth(path: Path, ceiling: Limits) -> AuthConfig:
 def parse_auth(data: dict[str, Any], ceiling: Limits, *, where: str = "auth file") -> AuthConfig:
     unknown = set(data) - {"tenants"}
     if unknown:
-        raise ConfigError(f"{where}: unknown key '{sorted(unknown)[0]}' (only [[tenants]] tables)")
+        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r} (only [[tenants]] tables)")
     raw = data.get("tenants")
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"{where} has no [[tenants]] entries")
@@ -121,7 +121,7 @@ def _tenant(entry: object, ceiling: Limits, where: str) -> Tenant:
         raise ConfigError(f"{where} is not a table")
     unknown = set(entry) - {"id", "key_sha256", "limits", "rate"}
     if unknown:
-        raise ConfigError(f"{where}: unknown key '{sorted(unknown)[0]}'")
+        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")  # repr: one line, whatever the key
     tenant_id, key = entry.get("id"), entry.get("key_sha256")
     if not isinstance(tenant_id, str) or not _TENANT_ID.fullmatch(tenant_id):
         raise ConfigError(f"{where}: 'id' must be 1 to 64 letters, digits, '_', '.' or '-'")
@@ -152,7 +152,7 @@ def _rate(raw: object, where: str) -> TenantRate:
         raise ConfigError(f"{where}: [tenants.rate] must be a table")
     unknown = set(raw) - _RATE_KEYS
     if unknown:
-        raise ConfigError(f"{where}: unknown key 'rate.{sorted(unknown)[0]}' "
+        raise ConfigError(f"{where}: unknown key {'rate.' + sorted(unknown)[0]!r} "
                           f"(known: {', '.join(sorted(_RATE_KEYS))})")
     for name, value in raw.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:

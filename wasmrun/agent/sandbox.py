@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import math
 import os
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -42,15 +45,27 @@ REAP_INTERVAL_S = 5.0
 MAX_READ_BYTES = 64 * 1024 * 1024
 MAX_ENV = 256
 MAX_ENV_BYTES = 64 * 1024
+#: A runtime that failed to build or load is tried again after this many seconds, then after
+#: twice as long each time, up to :data:`RETRY_MAX_S`.
+RETRY_FIRST_S = 5.0
+RETRY_MAX_S = 60.0
+
+
+def retry_delay(attempt: int, first_s: float = RETRY_FIRST_S, max_s: float = RETRY_MAX_S) -> float:
+    """The wait before try ``attempt + 2`` of a failed runtime: 5, 10, 20, 40, 60, 60, ... s."""
+    return float(min(max_s, first_s * 2 ** min(attempt, 32)))
 
 
 class Sandbox:
     def __init__(self, state_dir: Path, limits: ServerLimits, workers: int | None = None, *,
                  cache_dir: Path | None = None, package_cache: Path | None = None,
-                 languages: tuple[str, ...] | None = None) -> None:
+                 languages: tuple[str, ...] | None = None, retry_first_s: float = RETRY_FIRST_S,
+                 retry_max_s: float = RETRY_MAX_S) -> None:
         """:param cache_dir: where runtimes are built and compiled (default: wasmrun's cache).
         :param package_cache: the READ-ONLY package cache shown to Python at ``/.packages``.
-        :param languages: the runtimes to prepare (default: every one installed), by language."""
+        :param languages: the runtimes to prepare (default: every one installed), by language.
+        :param retry_first_s: a runtime that failed to build or load is tried again after this,
+            then after twice as long each time, up to ``retry_max_s``."""
         self.state_dir = Path(state_dir)
         self.limits = limits
         self.cache_dir = cache_dir
@@ -59,10 +74,13 @@ class Sandbox:
         self.pool = WorkerPool(workers or os.cpu_count() or 1)
         self.runtimes: dict[str, Runtime] = {}
         self.languages = languages
+        self.retry_first_s = retry_first_s
+        self.retry_max_s = retry_max_s
         self._ready: set[str] = set()  # runtime languages loaded in every worker
         self._failed: dict[str, str] = {}
         self._preparing: asyncio.Task[None] | None = None
         self._reaper: asyncio.Task[None] | None = None
+        self._retry_at = 0.0
         self._inflight = 0
         self._stopping = False
         self._started = False
@@ -84,34 +102,69 @@ class Sandbox:
 
     async def wait_ready(self, timeout_s: float | None = None) -> None:
         """Wait for :meth:`start`'s background preparation (tests, benchmarks, the CLI's
-        ``--wait``); raises :class:`Unavailable` if a runtime failed."""
-        if self._preparing is not None:
-            await asyncio.wait_for(asyncio.shield(self._preparing), timeout_s)
+        ``--wait``); raises :class:`Unavailable` as soon as a runtime failed (it is retried in the
+        background meanwhile) or the sandbox stops."""
+
+        async def settled() -> None:
+            while not self._failed and not self._stopping and self.not_ready() is not None:
+                if self._preparing is not None and self._preparing.done():
+                    break
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(settled(), timeout_s)
         reason = self.not_ready()
         if reason is not None:
             raise Unavailable(reason)
 
     async def _prepare(self) -> None:
+        """Build and load every runtime; one that fails is tried again after :func:`retry_delay`
+        (a tool install or a build can fail for a passing reason: the network, a full disk), so
+        the server becomes ready without a restart once the cause is gone."""
         cache = self.cache_dir or _default_cache()
-        for runtime in {id(r): r for r in self.runtimes.values()}.values():
-            try:
-                component = await _in_daemon_thread(runtime.build, cache)
-                await self.pool.load(runtime.language, str(component), str(cache / "agent" / "compiled"))
-                self._ready.add(runtime.language)
-            except Exception as exc:  # noqa: BLE001 - reported by not_ready and /ready
-                self._failed[runtime.language] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        pending = list({id(r): r for r in self.runtimes.values()}.values())
+        for attempt in itertools.count():
+            failed = []
+            for runtime in pending:
+                try:
+                    component = await _in_daemon_thread(runtime.build, cache)
+                    await self.pool.load(runtime.language, str(component), str(cache / "agent" / "compiled"))
+                except Exception as exc:  # noqa: BLE001 - reported by not_ready and /ready, then retried
+                    self._failed[runtime.language] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                    failed.append(runtime)
+                else:
+                    self._failed.pop(runtime.language, None)
+                    self._ready.add(runtime.language)
+            if not failed:
+                return
+            delay = retry_delay(attempt, self.retry_first_s, self.retry_max_s)
+            self._retry_at = time.monotonic() + delay
+            await asyncio.sleep(delay)
+            pending = failed
 
-    def not_ready(self) -> str | None:
+    def not_ready(self, language: str | None = None) -> str | None:
+        """Why the sandbox (or ``language``'s runtime) cannot run execs now; None when it can."""
         if self._stopping:
             return "the server is shutting down"
         if not self._started:
             return "the sandbox has not started"
-        for language in sorted({r.language for r in self.runtimes.values()}):
-            if language in self._failed:
-                return f"the {language} runtime failed to load: {self._failed[language]}"
-            if language not in self._ready:
-                return f"the {language} runtime is being prepared"
+        wanted = [language] if language is not None else sorted({r.language for r in self.runtimes.values()})
+        for name in wanted:
+            if name in self._failed:
+                left = math.ceil(self._retry_at - time.monotonic())
+                when = f"in {left} s" if left > 0 else "now"
+                return f"the {name} runtime failed to load: {self._failed[name]} (trying again {when})"
+            if name not in self._ready:
+                return f"the {name} runtime is being prepared"
         return None
+
+    def begin_stop(self) -> None:
+        """Refuse new sessions and execs (503) from now on; running and queued execs go on.
+        :meth:`stop` follows once they are done or the grace period is over."""
+        self._stopping = True
+
+    def busy(self) -> bool:
+        """Whether execs are still accepted and not finished (running or waiting for their session)."""
+        return self._inflight > 0
 
     async def stop(self, grace_s: float) -> None:
         """Refuse new execs; let running ones finish within ``grace_s``; end the workers."""
@@ -220,7 +273,7 @@ class Sandbox:
         if runtime is None:
             raise BadRequest(f"{request.language} is not supported by this server")
         if runtime.language not in self._ready:
-            raise Unavailable(self.not_ready() or f"the {runtime.language} runtime is not ready")
+            raise Unavailable(self.not_ready(runtime.language) or f"the {runtime.language} runtime is not ready")
         if request.packages and runtime.installer is None:
             raise BadRequest(f"packages are not offered for {request.language}")
         if request.source is None and request.entry is None:
@@ -270,7 +323,9 @@ class Sandbox:
             raise Unavailable("the server is shutting down") from None
         session.execs += 1
         session.languages.add(runtime.language)
-        session.usage = files.usage(session.root, stop_after=session.limits.max_files * 2)
+        # counted to the end: the worker's quota watcher lets a session already over its quota
+        # shrink (and not grow) from this count, so a short count would stop its clean-up at once
+        session.usage = files.usage(session.root)
         error = reply.get("error")
         over = _over_quota(session)
         if over and error in (None, "files", "disk"):

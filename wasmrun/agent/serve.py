@@ -4,8 +4,10 @@ The listening socket is bound here first (so a taken port or a refused address i
 and ``--port 0`` has a real port to announce); the sandbox starts before the server and stops
 after it. uvicorn closes idle keep-alive connections after a few seconds, caps header size and
 the number of open connections, and a request's headers must arrive within 10 s
-(:mod:`wasmrun.agent.connections`); SIGTERM (or Ctrl-C) stops accepting, lets running requests and
-execs finish within the grace period, then stops the sandbox's workers.
+(:mod:`wasmrun.agent.connections`). SIGTERM (or Ctrl-C) starts a drain: the server still answers,
+but ``/ready``, new sessions and new execs say 503 "shutting down", until the running execs are
+done or the grace period is over; then it stops accepting, lets the open requests finish within
+what is left of the grace period, and stops the sandbox's workers.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import math
 import os
 import signal
 import socket
@@ -142,7 +145,12 @@ def _serve_on(sock: socket.socket, options: AgentOptions, auth: AuthConfig | Non
         timeout_keep_alive=options.keep_alive_s, timeout_graceful_shutdown=max(1, round(options.grace_s)),
         h11_max_incomplete_event_size=64 * 1024, limit_concurrency=options.max_connections,
     )
-    server = _Server(config, on_exit=lambda: setattr(app.state.agent, "shutting_down", True))
+
+    def draining() -> None:
+        app.state.agent.shutting_down = True
+        sandbox.begin_stop()
+
+    server = _Server(config, on_exit=draining, busy=sandbox.busy, grace_s=options.grace_s)
 
     async def main() -> None:
         await sandbox.start()
@@ -157,14 +165,25 @@ def _serve_on(sock: socket.socket, options: AgentOptions, auth: AuthConfig | Non
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, with the signal that stopped it kept (and not raised again afterwards, as
-    uvicorn does: SIGTERM is how agent mode is meant to stop, so it ends with exit code 0)."""
+    """uvicorn's server, with a drain before its shutdown and the signal that stopped it kept (and
+    not raised again afterwards, as uvicorn does: SIGTERM is how agent mode is meant to stop, so it
+    ends with exit code 0).
 
-    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+    On the first SIGTERM or Ctrl-C the server goes on listening while it drains: ``on_exit`` makes
+    ``/ready`` and new sessions and execs answer 503 (so a load balancer sees the instance leave
+    and clients get a reason, not a refused connection), and running execs go on. Once
+    ``busy()`` is false, or ``grace_s`` has passed, uvicorn's own shutdown follows (it stops
+    listening and waits for the open requests with what is left of the grace period). A second
+    signal stops draining at once (a second Ctrl-C: without waiting for anything)."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None], busy: Callable[[], bool],
+                 grace_s: float) -> None:
         super().__init__(config)
         self.exit_signal: int | None = None
         self.exit_requested_at: float | None = None
         self._on_exit = on_exit
+        self._busy = busy
+        self._grace_s = grace_s
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -185,8 +204,22 @@ class _Server(uvicorn.Server):
             self._on_exit()
             print("wasmrun agent: stopping; running execs may finish (Ctrl-C again: stop now)",
                   file=sys.stderr, flush=True)
-        if sig == signal.SIGINT and self.should_exit:
-            self.force_exit = True  # a second Ctrl-C: stop now
+            return  # drain first: see on_tick
+        self._end_drain()  # a second signal: stop draining
+        if sig == signal.SIGINT:
+            self.force_exit = True  # a second Ctrl-C: nor wait for open requests
+
+    async def on_tick(self, counter: int) -> bool:
+        """Every 0.1 s: while draining, end the drain once no exec runs or the grace is over."""
+        if self.exit_requested_at is not None and not self.should_exit and (
+                not self._busy() or time.monotonic() - self.exit_requested_at >= self._grace_s):
+            self._end_drain()
+        return await super().on_tick(counter)
+
+    def _end_drain(self) -> None:
+        if self.exit_requested_at is not None:  # uvicorn waits for open requests with what is left
+            left = self._grace_s - (time.monotonic() - self.exit_requested_at)
+            self.config.timeout_graceful_shutdown = max(1, math.ceil(left))
         self.should_exit = True
 
 

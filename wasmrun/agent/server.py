@@ -111,7 +111,7 @@ async def health(request: Request) -> Response:
 
 async def ready(request: Request) -> Response:
     state = _state(request)
-    reason = "shutting down" if state.shutting_down else state.sandbox.not_ready()
+    reason = "the server is shutting down" if state.shutting_down else state.sandbox.not_ready()
     if reason is None:
         return JSONResponse({"status": "ready"})
     body = {**Unavailable(f"not ready: {reason}").body(), "status": "unready", "reason": reason}

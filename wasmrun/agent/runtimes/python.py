@@ -30,6 +30,7 @@ from wasmrun import component_tools, toolchain
 from wasmrun.agent.runtimes import CELL_WIT, WASI_VERSION, WORLD, Runtime
 from wasmrun.atomic import atomic_write
 from wasmrun.errors import BuildError
+from wasmrun.languages.python import guest_exit
 from wasmrun.locking import file_lock
 
 APP = "wasmrun_sandbox_python"
@@ -53,6 +54,7 @@ import traceback
 import types
 
 from wit_world import exports
+from wasmrun_guest_exit import exit_status, without_runner
 
 NOT_PRELOADED = frozenset(%(not_preloaded)r)
 
@@ -129,28 +131,6 @@ _MAIN.__file__ = None
 _SEARCH_PATH = list(sys.path)
 
 
-def _status(code):
-    if code is None:
-        return 0
-    if isinstance(code, bool):
-        return int(code)
-    if isinstance(code, int):
-        return code
-    print(code, file=sys.stderr)
-    return 1
-
-
-def _without_runner(tb):
-    kept = []
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename != __file__:
-            kept.append(tb)
-        tb = tb.tb_next
-    for frame, following in zip(kept, kept[1:] + [None]):
-        frame.tb_next = following
-    return kept[0] if kept else None
-
-
 class Cell(exports.Cell):
     def run(self, req) -> int:
         sys.modules["__main__"] = _MAIN
@@ -170,10 +150,10 @@ class Cell(exports.Cell):
             exec(compile(req.code, req.filename, "exec", dont_inherit=True), _MAIN.__dict__)
             status = 0
         except SystemExit as exc:
-            status = _status(exc.code)
+            status = exit_status(exc.code)
         except BaseException as exc:
             try:
-                traceback.print_exception(type(exc), exc, _without_runner(exc.__traceback__))
+                traceback.print_exception(type(exc), exc, without_runner(exc.__traceback__, __file__))
             except BaseException:
                 print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
             status = 1
@@ -196,7 +176,8 @@ def build(cache_dir: Path) -> Path:
 
     source = guest_source()
     tool_dir = componentize_py()
-    digest = hashlib.sha256("\0".join([component_tools.COMPONENTIZE_PY.version, CELL_WIT, source]).encode())
+    digest = hashlib.sha256("\0".join([component_tools.COMPONENTIZE_PY.version, CELL_WIT, source,
+                                       guest_exit.source()]).encode())
     out = cache_dir / "agent" / f"python-{digest.hexdigest()[:20]}.wasm"
     if out.is_file():
         return out
@@ -218,6 +199,7 @@ def _build(tool_dir: Path, source: str, out: Path) -> None:
         (wit_dir / "world.wit").write_text(CELL_WIT, encoding="utf-8")
         app_dir.mkdir()
         (app_dir / f"{APP}.py").write_text(source, encoding="utf-8")
+        (app_dir / f"{guest_exit.MODULE}.py").write_text(guest_exit.source(), encoding="utf-8")
         built = scratch / "python.wasm"
         argv = command_argv(tool_dir, wit_dir, WORLD, APP, [app_dir], built)
         toolchain.run(argv, cwd=scratch, what="componentize-py", timeout=BUILD_TIMEOUT_S)

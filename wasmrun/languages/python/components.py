@@ -24,7 +24,7 @@ from pathlib import Path
 
 from wasmrun import component_tools, toolchain
 from wasmrun.errors import BuildError
-from wasmrun.languages.python import dependencies
+from wasmrun.languages.python import dependencies, guest_exit
 from wasmrun.languages.python.imports import ProgramModules, find_modules
 from wasmrun.models import BuildConfig, BuildInputs, BuildResult, GlueKind
 
@@ -67,6 +67,7 @@ from wit_world import exports
 from wit_world.imports import environment as _environment, exit as _exit
 
 import wasmrun_manifest as _manifest
+from wasmrun_guest_exit import exit_status, without_runner
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -148,27 +149,6 @@ _preload([*_manifest.BASELINE, *_manifest.EXTERNAL])
 sys.meta_path.insert(0, _ProgramModules())
 
 
-def _status(code):
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code
-    print(code, file=sys.stderr)
-    return 1
-
-
-def _without_runner(tb):
-    """The traceback as CPython would show it for ``python main.py``: no frame of this runner."""
-    kept = []
-    while tb is not None:
-        if not tb.tb_frame.f_code.co_filename.endswith("wasmrun_app.py"):
-            kept.append(tb)
-        tb = tb.tb_next
-    for frame, following in zip(kept, kept[1:] + [None]):
-        frame.tb_next = following
-    return kept[0] if kept else None
-
-
 def _run_program():
     os.environ.clear()
     os.environ.update(dict(_environment.get_environment()))
@@ -181,9 +161,9 @@ def _run_program():
         exec(_MAIN, main.__dict__)
         status = 0
     except SystemExit as exc:
-        status = _status(exc.code)
+        status = exit_status(exc.code)
     except BaseException as exc:
-        traceback.print_exception(type(exc), exc, _without_runner(exc.__traceback__))
+        traceback.print_exception(type(exc), exc, without_runner(exc.__traceback__, __file__))
         status = 1
     try:
         atexit._run_exitfuncs()
@@ -254,6 +234,7 @@ def prepare_program(root: Path, entry: Path, build_dir: Path, extra_modules: lis
         external.update(dependencies.top_level_modules(site))
     (app_dir / "wasmrun_manifest.py").write_text(_manifest(root, entry, modules, external), encoding="utf-8")
     (app_dir / f"{APP}.py").write_text(RUNNER, encoding="utf-8")
+    (app_dir / f"{guest_exit.MODULE}.py").write_text(guest_exit.source(), encoding="utf-8")
     tool_dir = componentize_py()
     argv = command_argv(tool_dir, wit_dir, WORLD, APP, [app_dir, *([site] if site else [])], out)
     files = [*([entry] if entry.is_relative_to(root) else []), *modules.local.values(), *dependencies.files(site),
