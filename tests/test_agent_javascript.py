@@ -535,6 +535,39 @@ def test_an_esm_only_package_is_bundled_for_require_and_import(sandbox: Callable
     assert (result.stdout, result.stderr, result.exit_code) == ("xY\nMODULE_NOT_FOUND\n", "", 0), result
 
 
+def test_imported_names_outlive_the_cell_like_its_other_declarations(sandbox: Callable[..., Any]) -> None:
+    box = sandbox.box  # type: ignore[attr-defined]
+    run = exec_in(sandbox, box.create_session("tenant").session_id)
+    result = run(language="ts", source="console.log(typeof ms)\nimport ms, { default as alsoMs } from 'ms';\n"
+                                       "import * as path from 'path';\nimport { join as j } from 'path';\n"
+                                       "import type { Stats } from 'fs';\nconst s: Stats | null = null;",
+                 packages=["ms@2.1.3"])
+    assert (result.stdout, result.stderr, result.exit_code) == ("function\n", "", 0), result  # hoisted
+    result = run(language="js", source="console.log(ms(60000), alsoMs === ms, path.join('a', 'b'), j('c', 'd'),"
+                                       " typeof path.default)")
+    assert (result.stdout, result.stderr, result.exit_code) == ("1m true a/b c/d object\n", "", 0), result
+    # an import of a module that is not there fails on the line that holds it
+    result = run(language="js", source="console.log('before')\nimport nope from 'nope'")
+    assert (result.stdout, result.exit_code) == ("", 1), result
+    assert result.stderr.startswith("Error: Cannot find module 'nope'"), result
+
+
+def test_import_statements_become_vars_hoisted_to_the_first_line() -> None:
+    def rewritten(source: str, typescript: bool = False) -> str:
+        return js_cells.persist_declarations(source, typescript=typescript)[0]
+
+    default = "(m => m && m.__esModule ? m.default : m)"
+    assert rewritten("f()\nimport x from 'm'") == f"var x = {default}(require('m')); f()\n"
+    assert rewritten("import {a, b as c} from 'm'; import 'side'") == \
+        "var { a: a, b: c } = require('m'); require('side');  "
+    assert rewritten("import type { T } from 'm'\nimport { type U } from 'n'\nlet v: T", typescript=True) == \
+        "\n\nvar v: T"
+    assert rewritten("import x = require('y')", typescript=True) == "var x = require('y'); "
+    # with top-level await the names are still declared globally
+    code, is_async = js_cells.persist_declarations("import * as ns from 'm'\nawait ns.f()", typescript=False)
+    assert is_async and code.startswith("var ns;")
+
+
 def test_the_package_cache_cannot_be_written_from_an_exec(sandbox: Callable[..., Any]) -> None:
     box = sandbox.box  # type: ignore[attr-defined]
     run = exec_in(sandbox, box.create_session("tenant").session_id)

@@ -5,7 +5,8 @@ Two steps, both on source text only (never a file of the session, never the clie
 1. **Declarations that outlive the cell.** The runtime evaluates each cell by indirect ``eval``,
    where top-level ``let``, ``const`` and ``class`` would die with the cell. tree-sitter parses
    the cell and its top-level ``let``/``const`` become ``var`` and ``class C`` becomes
-   ``var C = class C``, so the next exec sees them, as a notebook or the Node REPL would. A cell
+   ``var C = class C``, and ``import`` statements become ``var``s over ``require`` (hoisted to
+   the first line), so the next exec sees them, as a notebook or the Node REPL would. A cell
    with top-level ``await`` becomes an async function (declarations hoisted out as ``var``s,
    initialisers turned into assignments, function declarations moved in front) whose promise the
    runtime waits for.
@@ -131,7 +132,7 @@ def _new_parser(typescript: bool) -> Any:
     return tree_sitter.Parser(_language(typescript))
 
 
-def persist_declarations(source: str, *, typescript: bool) -> tuple[str, bool]:
+def persist_declarations(source: str, *, typescript: bool, imports_done: bool = False) -> tuple[str, bool]:
     """(the cell with its top-level declarations made global, whether it has top-level await).
     A cell tree-sitter cannot parse is returned as it is: the compiler or QuickJS reports it."""
     data = source.encode("utf-8")
@@ -147,6 +148,10 @@ def persist_declarations(source: str, *, typescript: bool) -> tuple[str, bool]:
     if root.has_error:
         return source, False
     statements = list(root.named_children)
+    imports = [node for node in statements if node.type == "import_statement"]
+    if imports and not imports_done:
+        return persist_declarations(_imports_as_vars(data, imports).decode("utf-8"), typescript=typescript,
+                                    imports_done=True)
     if any(_has_top_level_await(node) for node in statements):
         try:
             return _async_cell(data, statements), True
@@ -161,6 +166,64 @@ def persist_declarations(source: str, *, typescript: bool) -> tuple[str, bool]:
             edits.append((node.start_byte, node.start_byte, b"var " + _text(name) + b" = "))
             edits.append((node.end_byte, node.end_byte, b";"))
     return _apply(data, edits).decode("utf-8"), False
+
+
+#: ``import x from 'm'`` binds the module's default export: an ES module's ``default``, else (a
+#: CommonJS module) the module itself, as esbuild's and Node's interop do.
+_DEFAULT = b"(m => m && m.__esModule ? m.default : m)"
+#: ``import * as ns from 'm'``: an ES module's namespace, or a CommonJS module's exports plus ``default``.
+_NAMESPACE = b"(m => m && m.__esModule ? m : Object.assign({ default: m }, m))"
+
+
+def _imports_as_vars(data: bytes, imports: list[Any]) -> bytes:
+    """The cell with its top-level ``import`` statements turned into ``var``s over ``require``, so
+    imported names outlive the cell like its other declarations. The declarations go in front of
+    the first line (imports are hoisted in a module, and line numbers in errors stay the same);
+    type-only imports are dropped."""
+    hoisted = [declaration for node in imports if (declaration := _import_as_var(node))]
+    edits = [(node.start_byte, node.end_byte, b"") for node in imports]
+    if hoisted:
+        edits.append((0, 0, b" ".join(hoisted) + b" "))
+    return _apply(data, edits)
+
+
+def _import_as_var(node: Any) -> bytes:
+    """One ``import`` statement as a ``var`` declaration (or a bare ``require`` for an import for
+    its effects only; nothing for a type-only one)."""
+    if any(child.type == "type" for child in node.children):
+        return b""
+    require_clause = next((child for child in node.named_children if child.type == "import_require_clause"), None)
+    if require_clause is not None:  # TypeScript's import x = require('m')
+        name, module = require_clause.named_children[0], require_clause.named_children[-1]
+        return b"var " + _text(name) + b" = require(" + _text(module) + b");"
+    source = node.child_by_field_name("source")
+    if source is None:
+        return _text(node)
+    call = b"require(" + _text(source) + b")"
+    clause = next((child for child in node.named_children if child.type == "import_clause"), None)
+    if clause is None:
+        return call + b";"
+    declarators: list[bytes] = []
+    for part in clause.named_children:
+        if part.type == "identifier":
+            declarators.append(_text(part) + b" = " + _DEFAULT + b"(" + call + b")")
+        elif part.type == "namespace_import":
+            declarators.append(_text(part.named_children[-1]) + b" = " + _NAMESPACE + b"(" + call + b")")
+        elif part.type == "named_imports":
+            pairs = []
+            for specifier in part.named_children:
+                name = specifier.child_by_field_name("name")
+                if specifier.type != "import_specifier" or name is None or \
+                        any(child.type == "type" for child in specifier.children):
+                    continue
+                local = specifier.child_by_field_name("alias") or name
+                if _text(name) == b"default":
+                    declarators.append(_text(local) + b" = " + _DEFAULT + b"(" + call + b")")
+                else:
+                    pairs.append(_text(name) + b": " + _text(local))
+            if pairs:
+                declarators.append(b"{ " + b", ".join(pairs) + b" } = " + call)
+    return b"var " + b", ".join(declarators) + b";" if declarators else b""
 
 
 def _has_top_level_await(statement: Any) -> bool:
