@@ -4,6 +4,7 @@ and the exit code on the page, live reload, and typed forms for a library's func
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -119,6 +120,15 @@ def test_a_command_component_runs_on_the_page_with_its_output_and_exit_code(
     assert page.evaluate("wasmrun.info.component.inline") is True
     assert [url for url in asked if url.startswith("/__wasmrun/component/")] == []
     assert status(server, component_js) == 200
+    # jco's debug logging (`[AsyncTask#exit()]`, ...; printed only under Node's JCO_DEBUG) is
+    # dropped from the bundle: it still holds it when jco's `_debugLog` no longer reads as expected
+    bundle = page.evaluate("document.querySelector('script[type=module]').textContent")
+    assert "wasmrunShim" in bundle
+    assert re.findall(r"\[[\w#]+\(\)\]", bundle) == []
+    # jco's instantiation steps get the core modules and instances as they are, not behind
+    # promises (each one a microtask): it falls back to promises when jco's driver reads otherwise
+    assert "Promise.resolve(new WebAssembly" not in bundle
+    assert re.search(r"return new WebAssembly\.Instance\(\w+,\w+\)", bundle)
     # nothing of the managed install is served
     for elsewhere in ("/__wasmrun/npm/preview2-shim/cli.js", "/__wasmrun/npm/preview2-shim/..%2f..%2fpackage.json",
                       "/__wasmrun/npm/jco-transpile/package.json", "/__wasmrun/component/0123/component.js",

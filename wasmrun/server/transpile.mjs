@@ -25,15 +25,33 @@ const allInlined = !Object.keys(result.files).some((file) => file.endsWith(".was
 for (const [file, data] of Object.entries(result.files)) {
   const path = join(glue, file);
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, file === `${name}.js` && allInlined ? compileAtOnce(Buffer.from(data).toString("utf8")) : data);
+  if (file !== `${name}.js`) {
+    await writeFile(path, data);
+    continue;
+  }
+  const js = withoutDebugLog(Buffer.from(data).toString("utf8"));
+  await writeFile(path, allInlined ? compileAtOnce(js) : js);
+}
+
+// jco's glue logs every step of its task machinery through `_debugLog(message, {details})`, which
+// prints only when Node's JCO_DEBUG is set: never in a browser, yet each call builds its details
+// and the page parses them all (about a tenth of the bundle). Its calls are marked pure, so that
+// esbuild drops them (keeping any argument with side effects). Only when `_debugLog` reads exactly
+// as expected; otherwise jco's output is left as it is.
+function withoutDebugLog(js) {
+  const definition = /const _debugLog = \(\.\.\.args\) => \{\s*if \(!globalThis\?\.process\?\.env\?\.JCO_DEBUG\) \{ return; \}\s*console\.debug\(\.\.\.args\);\s*\};/g;
+  if ((js.match(definition) ?? []).length !== 1 || (js.match(/\b_debugLog\b/g) ?? []).length < 2) return js;
+  return js.replace(/(?<![\w$.])_debugLog\(/g, "/* @__PURE__ */ _debugLog(");
 }
 
 // jco compiles and instantiates each inlined core module asynchronously: every step waits for a
 // task of its own, and the browser lays out and paints the page between them before the program
 // has printed anything. Core modules this small compile in well under a millisecond, so they are
-// compiled and instantiated synchronously (still behind promises, as jco awaits them): the
-// component starts in the task that evaluates it. Only when jco's helpers read exactly as
-// expected; otherwise its output is left as it is.
+// compiled and instantiated synchronously: the component starts in the task that evaluates it.
+// jco's instantiation is a generator whose driver goes on at once when a step yields a value
+// that is not a promise; when the driver reads so, the module and instance are handed over as
+// they are (no microtask per step), else behind resolved promises, which jco awaits. Only when
+// jco's helpers read exactly as expected; otherwise its output is left as it is.
 function compileAtOnce(js) {
   const compile = /const base64Compile = str => WebAssembly\.compile\(\s*typeof Buffer !== 'undefined'\s*\? Buffer\.from\(str, 'base64'\)\s*: Uint8Array\.from\(atob\(str\), b => b\.charCodeAt\(0\)\)\s*\);/g;
   const instantiate = /const instantiateCore = WebAssembly\.instantiate;/g;
@@ -47,13 +65,31 @@ function wasmrunBytes(base64) {
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
   return bytes;
 }
-function wasmrunCompileNow(base64) {
+${yieldsValues(js) ? `function wasmrunCompileNow(base64) {
+  return new WebAssembly.Module(wasmrunBytes(base64));
+}
+function wasmrunInstantiateNow(module, imports) {
+  return new WebAssembly.Instance(module, imports);
+}` : `function wasmrunCompileNow(base64) {
   try { return Promise.resolve(new WebAssembly.Module(wasmrunBytes(base64))); } catch (error) { return Promise.reject(error); }
 }
 function wasmrunInstantiateNow(module, imports) {
   try { return Promise.resolve(new WebAssembly.Instance(module, imports)); } catch (error) { return Promise.reject(error); }
-}
+}`}
 `;
+}
+
+// Whether jco's helpers are used only as steps of its instantiation generator (`yield
+// instantiateCore(yield moduleN, ...)`, `const moduleN = base64Compile(...)`) whose driver runs
+// the next step at once after a value that is not a promise.
+function yieldsValues(js) {
+  const driver = /function runNext\(value\) \{\s*try \{\s*let done;\s*do \{\s*\(\{ value, done \} = gen\.next\(value\)\);\s*\} while \(!\(value instanceof Promise\) && !done\);/g;
+  const compiles = js.match(/\bbase64Compile\(/g) ?? [];
+  const compileSteps = js.match(/const module\d+ = base64Compile\(/g) ?? [];
+  const instantiates = js.match(/\binstantiateCore\(/g) ?? [];
+  const instantiateSteps = js.match(/= yield instantiateCore\(yield module\d+[,)]/g) ?? [];
+  return (js.match(driver) ?? []).length === 1 && (js.match(/\bfunction\* _initGenerator\b/g) ?? []).length === 1
+    && compiles.length === compileSteps.length && instantiates.length === instantiateSteps.length;
 }
 
 // The shim's cli module is handed over first: ES modules evaluate in import order, so this runs
