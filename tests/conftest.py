@@ -207,3 +207,20 @@ def python_runtime(agent_runtimes: AgentRuntimes) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(component_tools.TOOLS_DIR_VARIABLE, str(agent_runtimes.tools))
         return build(agent_runtimes.cache)
+
+
+@pytest.fixture
+def no_processes(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Fails the test if any process starts (hostile package specs must never reach pip or npm);
+    the argv of any that tried is kept."""
+    import subprocess
+
+    started: list[object] = []
+
+    def refuse(argv: object, *args: object, **kwargs: object) -> None:
+        started.append(argv)
+        raise AssertionError(f"a process was started: {argv}")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    monkeypatch.setattr(subprocess, "run", refuse)
+    return started

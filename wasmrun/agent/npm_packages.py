@@ -104,22 +104,9 @@ def installed(cache: Path, name: str, version: str | None) -> Path | None:
 
 
 def _install_one(spec: str, name: str, version: str | None, cache: Path, deadline: float, max_bytes: int) -> Path:
-    found = installed(cache, name, version)
-    if found is not None:
-        return found
-    from wasmrun.locking import file_lock
-
-    cache.mkdir(parents=True, exist_ok=True)
-    with file_lock(cache / ".locks" / f"{name.replace('/', '+')}.lock"):
-        found = installed(cache, name, version)  # another worker installed it while we waited
-        if found is not None:
-            return found
-        scratch = Path(tempfile.mkdtemp(prefix=".install-", dir=cache))
-        try:
-            return _install_and_bundle(spec, name, version, cache, scratch, deadline, max_bytes)
-        finally:
-            common.make_writable(scratch)
-            shutil.rmtree(scratch, ignore_errors=True)
+    return common.install_once(cache, name, lambda: installed(cache, name, version),
+                               lambda scratch: _install_and_bundle(spec, name, version, cache, scratch, deadline,
+                                                                   max_bytes))
 
 
 def _install_and_bundle(spec: str, name: str, version: str | None, cache: Path, scratch: Path, deadline: float,

@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from wasmrun.agent.errors import BadRequest
@@ -100,19 +101,29 @@ def installed(cache: Path, name: str, version: str | None) -> Path | None:
 
 def _install_one(spec: str, name: str, version: str | None, cache: Path, deadline: float, max_bytes: int,
                  python_version: str) -> Path:
-    found = installed(cache, name, version)
+    return install_once(cache, name, lambda: installed(cache, name, version),
+                        lambda scratch: _download_and_unpack(spec, name, version, cache, scratch, deadline, max_bytes,
+                                                             python_version))
+
+
+def install_once(cache: Path, lock_name: str, find: Callable[[], Path | None],
+                 install_into: Callable[[Path], Path]) -> Path:
+    """What ``find`` finds in ``cache``, else what ``install_into`` makes from a scratch directory
+    in it (removed afterwards), under a lock per package: workers asking for one package at the
+    same moment install it once, and the second finds the first's."""
+    found = find()
     if found is not None:
         return found
     from wasmrun.locking import file_lock
 
     cache.mkdir(parents=True, exist_ok=True)
-    with file_lock(cache / ".locks" / f"{name}.lock"):
-        found = installed(cache, name, version)  # another worker installed it while we waited
+    with file_lock(cache / ".locks" / f"{lock_name.replace('/', '+')}.lock"):
+        found = find()  # another worker installed it while we waited
         if found is not None:
             return found
-        scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache))
+        scratch = Path(tempfile.mkdtemp(prefix=".install-", dir=cache))
         try:
-            return _download_and_unpack(spec, name, version, cache, scratch, deadline, max_bytes, python_version)
+            return install_into(scratch)
         finally:
             make_writable(scratch)
             shutil.rmtree(scratch, ignore_errors=True)
