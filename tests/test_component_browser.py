@@ -113,27 +113,65 @@ def test_a_command_component_runs_on_the_page_with_its_output_and_exit_code(
     assert page.evaluate("window.asyncWasmCalls") == 0
     assert page.evaluate("wasmrun.exitCode") == 0
     expect(page.locator("#status")).to_have_text("exited with code 0")
-    expect(page.locator("#info")).to_contain_text("component, transpiled by jco, with the WASI 0.2 shim")
+    # jco 1.12.0's generator wrote the glue: it reads this component, and its glue has no
+    # component-model async runtime (jco-transpile's: four times the size for a hello component)
+    assert page.evaluate("wasmrun.info.component.generator") == "jco 1.12.0"
+    expect(page.locator("#info")).to_contain_text("component, transpiled by jco 1.12.0, with the WASI 0.2 shim")
     # no request for the component: jco's output bundled with the shim, its small core modules
     # inlined, is held by the page itself (the bundle's URL still answers, for anyone who asks)
     component_js = page.evaluate("wasmrun.info.component.js")
     assert page.evaluate("wasmrun.info.component.inline") is True
     assert [url for url in asked if url.startswith("/__wasmrun/component/")] == []
     assert status(server, component_js) == 200
-    # jco's debug logging (`[AsyncTask#exit()]`, ...; printed only under Node's JCO_DEBUG) is
-    # dropped from the bundle: it still holds it when jco's `_debugLog` no longer reads as expected
     bundle = page.evaluate("document.querySelector('script[type=module]').textContent")
-    assert "wasmrunShim" in bundle
-    assert re.findall(r"\[[\w#]+\(\)\]", bundle) == []
-    # jco's instantiation steps get the core modules and instances as they are, not behind
-    # promises (each one a microtask): it falls back to promises when jco's driver reads otherwise
-    assert "Promise.resolve(new WebAssembly" not in bundle
-    assert re.search(r"return new WebAssembly\.Instance\(\w+,\w+\)", bundle)
+    assert_patched(bundle)
     # nothing of the managed install is served
     for elsewhere in ("/__wasmrun/npm/preview2-shim/cli.js", "/__wasmrun/npm/preview2-shim/..%2f..%2fpackage.json",
                       "/__wasmrun/npm/jco-transpile/package.json", "/__wasmrun/component/0123/component.js",
                       component_js.replace("component.js", "..%2ftranspiled.json")):
         assert status(server, elsewhere) == 404, elsewhere
+
+
+def assert_patched(bundle: str) -> None:
+    """The inline bundle is wasmrun's, with jco's output patched as transpile.mjs means to: each
+    patch falls back to jco's text unchanged when that no longer reads as expected."""
+    assert "wasmrunShim" in bundle
+    # jco-transpile's debug logging (`[AsyncTask#exit()]`, ...; printed only under Node's
+    # JCO_DEBUG) is dropped: the bundle still holds it when `_debugLog` no longer reads as expected
+    assert re.findall(r"\[[\w#]+\(\)\]", bundle) == []
+    # jco's instantiation steps get the core modules and instances as they are, not behind
+    # promises (each one a microtask): it falls back to promises when jco's driver reads otherwise
+    assert "Promise.resolve(new WebAssembly" not in bundle
+    assert re.search(r"return new WebAssembly\.Instance\(\w+,\w+\)", bundle)
+
+
+#: Extended constant expressions (WebAssembly 3.0) in a data segment's offset: newer than the
+#: parser of jco 1.12.0's generator, so jco-transpile transpiles this component.
+EXTENDED_CONST_WAT = """\
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\\10\\00\\00\\00\\10\\00\\00\\00")
+  (data (i32.add (i32.const 8) (i32.const 8)) "extended const!\\n")
+  (func (export "_start")
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+"""
+
+
+def test_a_component_jco_1_12_cannot_read_is_transpiled_by_jco_transpile(
+        make_project: Callable[..., Path], serve: Callable[..., DevServer], page: Any) -> None:
+    from playwright.sync_api import expect
+
+    server = serve(make_project({"main.wat": EXTENDED_CONST_WAT}, name="newer"), COMPONENT)
+    page.add_init_script(COUNT_ASYNC_WASM)
+    page.goto(server.url)
+    assert wait_done(page) == "exited"
+    expect(console(page)).to_have_text("extended const!\n")
+    assert page.evaluate("wasmrun.exitCode") == 0
+    assert page.evaluate("wasmrun.info.component.generator") == "jco-transpile 0.15.0"
+    expect(page.locator("#info")).to_contain_text("component, transpiled by jco-transpile 0.15.0")
+    assert page.evaluate("window.asyncWasmCalls") == 0
+    assert_patched(page.evaluate("document.querySelector('script[type=module]').textContent"))
 
 
 def test_a_bundle_too_large_for_the_page_is_imported_from_its_url(
@@ -143,7 +181,7 @@ def test_a_bundle_too_large_for_the_page_is_imported_from_its_url(
 
     from wasmrun.server import component_js
 
-    monkeypatch.setattr(component_js, "INLINE_PAGE_BYTES", 1000)  # a hello bundle is ~150 KB
+    monkeypatch.setattr(component_js, "INLINE_PAGE_BYTES", 1000)  # a hello bundle is ~50 KB
     monkeypatch.setattr(component_js, "_memo", {})
     server = serve(example("wat-hello"), COMPONENT)
     asked: list[str] = []
@@ -301,6 +339,8 @@ def test_a_javascript_program_runs_on_the_page(make_project: Callable[..., Path]
     assert server.site.page_mode() == "component"
     page.goto(server.url)
     assert wait_done(page) == "exited"
+    # QuickJS's component (about 2 MB) is larger than jco 1.12.0's generator is given
+    assert page.evaluate("wasmrun.info.component.generator") == "jco-transpile 0.15.0"
     expect(console(page).locator(".stderr")).to_have_text("to stderr\n")
     expect(console(page)).to_contain_text("hello from JavaScript")
     expect(console(page)).to_contain_text("after a timer")

@@ -123,6 +123,32 @@ def test_every_command_example_builds_as_a_component_that_exec_runs(
         assert ran.stdout.splitlines()[1:] == ["arg 1: a b", "arg 2: c"]
 
 
+@pytest.mark.toolchain("chromium")
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_command_example_runs_as_a_component_in_chromium_as_exec_runs_it(
+        name: str, example: Example, request: pytest.FixtureRequest) -> None:
+    """``run --headless --target component``: the component transpiled for wasmrun's page (by jco
+    1.12.0's generator, or jco-transpile for one it cannot read or a large one such as Go's)
+    prints in Chromium what ``exec`` prints, its arguments included, and exits 0."""
+    import importlib.util
+
+    plugin, _ = COMMANDS[name]
+    require_plugin_tools(_plugins(), plugin)
+    require_tool("playwright", found=importlib.util.find_spec("playwright") is not None)
+    require_tool("chromium", found=shutil.which("chromium") is not None)
+    for tool in (component_tools.JCO_TRANSPILE, component_tools.ESBUILD):  # not while a build runs
+        component_tools.ensure(tool)
+    project = example(name)
+    if plugin == "assemblyscript":
+        (project / "node_modules").symlink_to(request.getfixturevalue("asc_node_modules"), target_is_directory=True)
+    built = wasmrun("compile", project, "--target", "component", "--json")
+    assert built.returncode == 0, built.stderr
+    native = wasmrun("exec", json.loads(built.stdout)["wasm_path"], "a b", "c")
+    assert native.returncode == 0, native.stderr
+    page = wasmrun("run", "--headless", "--target", "component", project, "--", "a b", "c")
+    assert (page.returncode, page.stdout) == (0, native.stdout), page.stderr
+
+
 # -- libraries --------------------------------------------------------------------------------------
 
 GREETER_WIT = """\
@@ -387,5 +413,6 @@ def test_doctor_reports_the_component_tools(tools_dir: Path,
 def test_ci_warms_the_pinned_versions() -> None:
     """scripts/toolchains/components.sh caches the npm packages wasmrun pins, at those versions."""
     script = (Path(__file__).resolve().parents[1] / "scripts" / "toolchains" / "components.sh").read_text()
-    npm_specs = [component_tools.JCO.spec, *component_tools.JCO_TRANSPILE.with_packages]
+    npm_specs = [component_tools.JCO.spec, *component_tools.JCO_TRANSPILE.with_packages,
+                 *component_tools.JCO_TRANSPILE.with_tarballs]
     assert all(spec in script for spec in npm_specs), npm_specs

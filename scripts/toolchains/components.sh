@@ -11,5 +11,5 @@ source "$(dirname "$0")/_lib.sh"
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   apt_install nodejs npm
 fi
-npm cache add @bytecodealliance/jco@1.35.0 @bytecodealliance/jco-transpile@0.15.0 \
+npm cache add @bytecodealliance/jco@1.35.0 @bytecodealliance/jco@1.12.0 @bytecodealliance/jco-transpile@0.15.0 \
   @bytecodealliance/preview2-shim@0.26.1 --loglevel=error >/dev/null

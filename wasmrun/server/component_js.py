@@ -1,9 +1,13 @@
 """A component in the browser: transpiled by jco, bundled with the WASI 0.2 shim into one ES module.
 
 Browsers run core modules only, so ``wasmrun run`` turns a component into JavaScript with jco's
-transpiler (``@bytecodealliance/jco-transpile``, the library behind ``jco transpile``), and esbuild
-bundles that with the browser build of ``@bytecodealliance/preview2-shim`` (its WASI imports)
-into ONE ES module, with the small core modules inlined: the page asks for one file, as it does
+generator, and esbuild bundles that with the browser build of ``@bytecodealliance/preview2-shim``
+(its WASI imports) into ONE ES module. A component of at most :data:`SYNC_GENERATOR_BYTES` goes
+first to jco 1.12.0's generator, the last whose glue carries no component-model async runtime
+(for a hello component a quarter of the size: the page shows its output about 40 ms sooner);
+a component it cannot read, or a larger one (whose time goes to its core modules, not the glue),
+to jco-transpile (``@bytecodealliance/jco-transpile``, the library behind jco 1.35's ``transpile``).
+The result is with the small core modules inlined: the page asks for one file, as it does
 for a plain module, instead of the ten a transpiled component and the shim's modules make (each
 found only once the one importing it has arrived). All three come from wasmrun's managed install
 (:mod:`wasmrun.component_tools`), and the server serves the result itself: no CDN, so a page
@@ -40,6 +44,10 @@ INLINE_CORE_BYTES = 256 * 1024
 #: bundle to wait on (measured: the bundle's request was most of what the component page took
 #: longer than a module's, whose small .wasm is fetched while the page parses).
 INLINE_PAGE_BYTES = 1024 * 1024
+#: Components up to this size are first given to jco 1.12.0's generator (glue without the async
+#: runtime). A larger one (a whole language: tens of MB) goes to jco-transpile at once: its glue
+#: is a small part of the page's work, and the older parser would take seconds to reject it.
+SYNC_GENERATOR_BYTES = 1024 * 1024
 TIMEOUT_S = 300.0
 
 
@@ -47,7 +55,7 @@ TIMEOUT_S = 300.0
 class Transpiled:
     """A transpiled component: its directory in the cache, the files in it (the bundle, and the
     core modules too large to inline), what it imports (shim modules, bundled), its exports as jco
-    names them, and its top-level functions with their types."""
+    names them, its top-level functions with their types, and which generator wrote its glue."""
 
     digest: str
     directory: Path
@@ -55,6 +63,7 @@ class Transpiled:
     imports: list[str]
     exports: list[list[str]]
     functions: list[dict[str, Any]] = field(default_factory=list)
+    generator: str = ""
 
     @property
     def js_url(self) -> str:
@@ -67,7 +76,7 @@ class Transpiled:
     def page_info(self) -> dict[str, Any]:
         return {"js": self.js_url, "command": self.command, "functions": self.functions,
                 "imports": self.imports, "exports": [name for name, _ in self.exports],
-                "inline": self.inline_script is not None}
+                "inline": self.inline_script is not None, "generator": self.generator}
 
     def preloads(self) -> list[tuple[str, str]]:
         """What the page's head asks for at once, as (URL, kind): the bundle (unless the page
@@ -124,7 +133,8 @@ def transpile(component: Path) -> Transpiled:
     data = component.read_bytes()
     # the component, and how it is transpiled: another script or jco-transpile is another entry
     how = (SCRIPT.read_bytes() + component_tools.JCO_TRANSPILE.spec.encode() + component_tools.ESBUILD.spec.encode()
-           + str(INLINE_CORE_BYTES).encode())
+           + component_tools.JCO_SYNC_GENERATOR.encode() + str(INLINE_CORE_BYTES).encode()
+           + str(SYNC_GENERATOR_BYTES).encode())
     digest = hashlib.sha256(data + b"\0" + how).hexdigest()[:32]
     with _lock:
         if seen == (str(component.absolute()), tuple(identity(component.stat()))):  # unchanged while read
@@ -147,6 +157,7 @@ def _transpile(data: bytes, digest: str, directory: Path) -> Transpiled:
         raise MissingToolchainError("node is needed to run a component in the browser (apt-get install nodejs)")
     packages = component_tools.node_packages()
     index = packages / "@bytecodealliance" / "jco-transpile" / "dist" / "index.js"
+    generator = str(component_tools.sync_generator()) if len(data) <= SYNC_GENERATOR_BYTES else "-"
     esbuild = component_tools.ensure(component_tools.ESBUILD) / "node_modules" / "esbuild" / "lib" / "main.js"
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=directory.parent))
@@ -155,19 +166,19 @@ def _transpile(data: bytes, digest: str, directory: Path) -> Transpiled:
         source.write_bytes(data)
         out = staging / "out"
         try:
-            proc = subprocess.run([node, str(SCRIPT), str(index), str(esbuild), str(packages), str(source), str(out),
-                                   JS_NAME, str(INLINE_CORE_BYTES)], capture_output=True, text=True, errors="replace",
-                                  timeout=TIMEOUT_S, check=False, stdin=subprocess.DEVNULL)
+            proc = subprocess.run([node, str(SCRIPT), str(index), generator, str(esbuild), str(packages), str(source),
+                                   str(out), JS_NAME, str(INLINE_CORE_BYTES)], capture_output=True, text=True,
+                                  errors="replace", timeout=TIMEOUT_S, check=False, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise BuildError(f"jco transpile did not finish within {TIMEOUT_S:g} s") from None
         if proc.returncode != 0:
-            lines = [line for line in proc.stderr.splitlines() if line.strip()]
+            lines = [line for line in proc.stderr.splitlines() if line.strip() and not line.startswith("note: ")]
             reason = next((line.strip() for line in lines if "Error" in line), lines[-1] if lines else "")
             raise BuildError(f"jco transpile failed: {reason or f'exit code {proc.returncode}'}", output=proc.stderr)
         listing = json.loads(proc.stdout)
         done = Transpiled(digest=digest, directory=directory, files=list(listing["files"]),
                           imports=list(listing["imports"]), exports=[list(e) for e in listing["exports"]],
-                          functions=component_functions(data))
+                          functions=component_functions(data), generator=str(listing.get("generator", "")))
         record = {k: v for k, v in asdict(done).items() if k != "directory"}
         (out / "transpiled.json").write_text(json.dumps(record), encoding="utf-8")
         try:

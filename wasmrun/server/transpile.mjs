@@ -1,25 +1,60 @@
-// Transpile a component for the browser with jco's transpiler (the library behind
-// `jco transpile`), then bundle it with the WASI 0.2 browser shim into ONE ES module with esbuild:
-//   node transpile.mjs JCO_TRANSPILE_INDEX ESBUILD_MAIN NODE_MODULES COMPONENT OUT_DIR NAME INLINE_BYTES
+// Transpile a component for the browser with jco's generator, then bundle it with the WASI 0.2
+// browser shim into ONE ES module with esbuild:
+//   node transpile.mjs JCO_TRANSPILE_INDEX SYNC_GENERATOR ESBUILD_MAIN NODE_MODULES COMPONENT OUT_DIR NAME INLINE_BYTES
+// SYNC_GENERATOR is jco 1.12.0's generator (its `js-component-bindgen-component.js`), or "-" to skip
+// it: it writes glue without the component-model async runtime newer jco always includes (a
+// quarter of the size for a hello component), and is used when it can read the component; a
+// component it cannot read (newer encodings, such as extended constant expressions) is
+// transpiled by jco-transpile (JCO_TRANSPILE_INDEX, the library behind jco 1.35's `transpile`).
 // Core modules of at most INLINE_BYTES are inlined (base64) into the bundle; larger ones are
 // written beside it (OUT_DIR/NAME.coreN.wasm) and fetched by it. The bundle first hands the shim's
 // `cli` module to `globalThis.wasmrunShim` (when the page set one) so that stdout, stderr, stdin,
 // argv and the environment are wired before the component is instantiated, and once instantiated
 // hands the component's exports to `globalThis.wasmrunComponent` (for a page holding it inline).
-// Prints {files, imports, exports} as JSON on stdout: the files written, the shim modules the
-// component imports, and its exports as jco names them.
+// Prints {files, imports, exports, generator} as JSON on stdout: the files written, the shim
+// modules the component imports, its exports as jco names them, and which generator wrote the glue.
 import { readFile, writeFile, mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 
-const [index, esbuildMain, nodeModules, component, outDir, name, inline] = process.argv.slice(2);
-const { transpileBytes } = await import(pathToFileURL(index).href);
+const [index, syncGenerator, esbuildMain, nodeModules, component, outDir, name, inline] = process.argv.slice(2);
 const { build } = await import(pathToFileURL(esbuildMain).href);
 
+// where jco's `transpile` sends each WASI interface (its default map)
+const SHIM = Object.fromEntries(["cli", "clocks", "filesystem", "http", "io", "random", "sockets"]
+  .map((pkg) => [`wasi:${pkg}/*`, `@bytecodealliance/preview2-shim/${pkg}#*`]));
+
 // (not minified by jco: esbuild minifies the bundle, and `compileAtOnce` reads jco's own text)
-const result = await transpileBytes(await readFile(component), {
-  name, emitTypescriptDeclarations: false, minify: false, base64Cutoff: Number(inline),
-});
+const bytes = await readFile(component);
+const result = await withoutAsyncRuntime(bytes) ?? await withJcoTranspile(bytes);
+
+/** The glue of jco 1.12.0's generator, with the options jco's `transpile` gives it; null when it
+ *  cannot read the component (a `note:` line on stderr: wasmrun shows stderr only if jco-transpile fails too). */
+async function withoutAsyncRuntime(bytes) {
+  if (syncGenerator === "-") return null;
+  try {
+    const { $init, generate } = await import(pathToFileURL(syncGenerator).href);
+    await $init;
+    const { files, imports, exports } = generate(bytes, {
+      name, map: Object.entries(SHIM), noTypescript: true, base64Cutoff: Number(inline),
+      validLiftingOptimization: false, tracing: false, noNodejsCompat: false, tlaCompat: false,
+      noNamespacedExports: false, multiMemory: false,
+    });
+    return { files: Object.fromEntries(files), imports, exports, generator: "jco 1.12.0" };
+  } catch (error) {
+    process.stderr.write(`note: jco 1.12.0 cannot read the component (${String(error).split("\n")[0]}): jco-transpile instead\n`);
+    return null;
+  }
+}
+
+async function withJcoTranspile(bytes) {
+  const { transpileBytes } = await import(pathToFileURL(index).href);
+  const { files, imports, exports } = await transpileBytes(bytes, {
+    name, emitTypescriptDeclarations: false, minify: false, base64Cutoff: Number(inline),
+  });
+  return { files, imports, exports, generator: "jco-transpile 0.15.0" };
+}
+
 const glue = join(outDir, "glue");
 const allInlined = !Object.keys(result.files).some((file) => file.endsWith(".wasm"));
 for (const [file, data] of Object.entries(result.files)) {
@@ -33,9 +68,9 @@ for (const [file, data] of Object.entries(result.files)) {
   await writeFile(path, allInlined ? compileAtOnce(js) : js);
 }
 
-// jco's glue logs every step of its task machinery through `_debugLog(message, {details})`, which
-// prints only when Node's JCO_DEBUG is set: never in a browser, yet each call builds its details
-// and the page parses them all (about a tenth of the bundle). Its calls are marked pure, so that
+// jco-transpile's glue logs every step of its task machinery through `_debugLog(message,
+// {details})`, which prints only when Node's JCO_DEBUG is set: never in a browser, yet each call
+// builds its details and the page parses them all (about a tenth of the bundle). Its calls are marked pure, so that
 // esbuild drops them (keeping any argument with side effects). Only when `_debugLog` reads exactly
 // as expected; otherwise jco's output is left as it is.
 function withoutDebugLog(js) {
@@ -83,12 +118,12 @@ function wasmrunInstantiateNow(module, imports) {
 // instantiateCore(yield moduleN, ...)`, `const moduleN = base64Compile(...)`) whose driver runs
 // the next step at once after a value that is not a promise.
 function yieldsValues(js) {
-  const driver = /function runNext\(value\) \{\s*try \{\s*let done;\s*do \{\s*\(\{ value, done \} = gen\.next\(value\)\);\s*\} while \(!\(value instanceof Promise\) && !done\);/g;
+  const driver = /function runNext ?\(value\) \{\s*try \{\s*let done;\s*do \{\s*\(\{ value, done \} = gen\.next\(value\)\);\s*\} while \(!\(value instanceof Promise\) && !done\);/g;
   const compiles = js.match(/\bbase64Compile\(/g) ?? [];
   const compileSteps = js.match(/const module\d+ = base64Compile\(/g) ?? [];
   const instantiates = js.match(/\binstantiateCore\(/g) ?? [];
   const instantiateSteps = js.match(/= yield instantiateCore\(yield module\d+[,)]/g) ?? [];
-  return (js.match(driver) ?? []).length === 1 && (js.match(/\bfunction\* _initGenerator\b/g) ?? []).length === 1
+  return (js.match(driver) ?? []).length === 1 && (js.match(/\bfunction\* (?:_initGenerator|init) ?\(/g) ?? []).length === 1
     && compiles.length === compileSteps.length && instantiates.length === instantiateSteps.length;
 }
 
@@ -124,4 +159,4 @@ for (const file of Object.keys(result.files)) {
   }
 }
 await rm(glue, { recursive: true, force: true });
-process.stdout.write(JSON.stringify({ files, imports: result.imports, exports: result.exports }));
+process.stdout.write(JSON.stringify({ files, imports: result.imports, exports: result.exports, generator: result.generator }));

@@ -287,7 +287,8 @@ async function showInfo(info) {
     row("size", `${(info.size ?? 0).toLocaleString()} bytes`),
     row("built by", info.plugin || "(a .wasm file)"),
     row("runs as", info.mode === "module" ? `${info.glue} module, with the page's WASI shim`
-      : info.mode === "component" ? "component, transpiled by jco, with the WASI 0.2 shim" : `${info.glue} (its own JS glue)`),
+      : info.mode === "component" ? `component, transpiled by ${info.component?.generator || "jco"}, with the WASI 0.2 shim`
+      : `${info.glue} (its own JS glue)`),
     row("imports", info.imports.map((i) => `${i.module}.${i.name}`).join(", ") || "none"),
     row("exports", info.exports.map((e) => e.name).join(", ") || "none"));
   box.append(table);
