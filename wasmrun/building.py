@@ -20,7 +20,7 @@ from wasmrun.detection import choose_plugin as choose_plugin
 from wasmrun.detection import detect as detect
 from wasmrun.errors import BuildError, MissingToolchainError, NoPluginError, PluginError, UsageError
 from wasmrun.models import BuildConfig, BuildResult, Optimization, Target, ToolStatus, unusable_tools
-from wasmrun.outputs import Staging, default_output_dir, remove_outputs
+from wasmrun.outputs import Staging, configured_output_dir, remove_outputs, resolve_output_dir
 from wasmrun.plugins import Plugins, configured_plugins
 from wasmrun.project_config import load_project_config
 
@@ -99,7 +99,7 @@ def compile_project(
     options = manifests.invocation(project_dir, output_dir=output_dir, optimization=optimization, target=target,
                                    language=language, toolchain=toolchain_name, extra_args=list(extra_args or []),
                                    debug_info=debug_info, optimize=optimize,
-                                   default_output=settings.output_path(project_dir) or default_output_dir(project_dir))
+                                   default_output=configured_output_dir(project_dir, settings))
     cache = BuildCache.default()
     cached = CachedCompile(options, project_dir, read=use_cache, cache=cache) if cache.enabled else None
     restored = cached.lookup() if cached is not None else None
@@ -111,7 +111,7 @@ def compile_project(
     language = language or settings.language
     toolchain_name = toolchain_name or settings.toolchain
     extra_args = extra_args or settings.extra_args
-    out = (output_dir or settings.output_path(project_dir) or default_output_dir(project_dir)).absolute()
+    out = (output_dir or configured_output_dir(project_dir, settings)).absolute()
     name, claim = choose(project_dir, plugins, language)
     chosen_by_plugin = target is None and settings.target is None and claim is not None and claim.target is not None
     target = target or settings.target or (claim.target if claim is not None else None) or Target.WASM
@@ -199,8 +199,7 @@ def clean_project(project_dir: Path, plugins: Plugins, *, output_dir: Path | Non
     plugin's ``clean`` hook names (its toolchain's build directories). Files the user wrote stay,
     and no symlink is followed (:func:`wasmrun.outputs.remove_outputs`). ``make_clean``: the
     plugin also runs the project's own clean rule (``make clean``)."""
-    out = (output_dir or load_project_config(project_dir).output_path(project_dir)
-           or default_output_dir(project_dir)).absolute()
+    out = resolve_output_dir(project_dir, output_dir)
     removed = remove_outputs(out)
     try:
         name = choose_plugin(project_dir, plugins, language)

@@ -31,6 +31,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the c
 if TYPE_CHECKING:
     from typing import Any
 
+    from wasmrun.project_config import ProjectConfig
+
 DEFAULT_OUTPUT_DIRNAME = "wasmrun-out"
 MANIFEST_NAME = ".wasmrun-manifest.json"
 MANIFEST_VERSION = 2
@@ -54,6 +56,12 @@ KEPT_REASONS = {
 
 def default_output_dir(project_dir: Path) -> Path:
     return project_dir / DEFAULT_OUTPUT_DIRNAME
+
+
+def configured_output_dir(project_dir: Path, settings: ProjectConfig) -> Path:
+    """Where the project's builds go when no output directory is given: its ``wasmrun.toml``'s
+    ``output_dir``, else ``PROJECT/wasmrun-out`` (``compile`` and ``run`` both key builds by it)."""
+    return settings.output_path(project_dir) or default_output_dir(project_dir)
 
 
 # -- the manifest ----------------------------------------------------------------------------------
@@ -368,8 +376,7 @@ def resolve_output_dir(project_dir: Path, output_dir: Path | None = None) -> Pat
     else ``PROJECT/wasmrun-out``; absolute."""
     from wasmrun.project_config import load_project_config  # pydantic: not for the typer-free routes
 
-    return (output_dir or load_project_config(project_dir).output_path(project_dir)
-            or default_output_dir(project_dir)).absolute()
+    return (output_dir or configured_output_dir(project_dir, load_project_config(project_dir))).absolute()
 
 
 def remove_outputs(output_dir: Path) -> list[Path]:

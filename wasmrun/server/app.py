@@ -1033,7 +1033,7 @@ def prepare_site(path: str | Path, options: ServeOptions, build: BuildOptions | 
     plugin is loaded, as ``compile`` does (:mod:`wasmrun.manifests`): the plugins load when a
     rebuild or live reload needs them."""
     from wasmrun.manifests import invocation
-    from wasmrun.outputs import default_output_dir
+    from wasmrun.outputs import configured_output_dir
     from wasmrun.project_config import load_project_config
 
     build = build or BuildOptions()
@@ -1050,7 +1050,7 @@ def prepare_site(path: str | Path, options: ServeOptions, build: BuildOptions | 
     # the output directory before the first build (to serve and to ignore it); compile_project
     # reads the rest (target, optimization, toolchain, extra arguments) at every build
     settings = load_project_config(given)
-    default_output = settings.output_path(given) or default_output_dir(given)
+    default_output = configured_output_dir(given, settings)
     output_dir = (build.output_dir or default_output).absolute()
     compile_options = invocation(given, output_dir=output_dir, optimization=build.optimization, target=build.target,
                                  language=build.language, toolchain=build.toolchain,
