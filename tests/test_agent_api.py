@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
+import os
 import re
 import selectors
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -727,6 +730,61 @@ def test_sigterm_lets_a_running_exec_finish_while_ready_and_new_work_say_503(tmp
         code = agent.stop()
     assert code == 0
     assert "stopping" in agent.stderr()
+
+
+def test_an_exec_outliving_the_grace_period_is_cut_off_in_one_line_and_a_second_sigterm_exits_0(
+        tmp_path: Path, agent_env: dict[str, str]) -> None:
+    """An exec outlives the grace period: the server says in one line that it cut the request off
+    (uvicorn printed an ERROR and a CancelledError traceback), and a second SIGTERM as it stops
+    still ends it with exit code 0, the first signal's."""
+    agent = start_agent(["--workers", "1", "--grace", "2", "--state-dir", str(tmp_path / "state")], agent_env)
+    assert agent.process.stderr is not None
+    try:
+        with httpx.Client(base_url=agent.url, timeout=60) as client:
+            session = new_session(client)
+
+            def endless() -> None:
+                with contextlib.suppress(httpx.HTTPError):
+                    client.post(f"/sessions/{session}/exec", json={"language": "python",
+                                                                   "source": "import time\ntime.sleep(25)"})
+
+            caller = threading.Thread(target=endless, daemon=True)
+            caller.start()
+            time.sleep(1.0)
+            agent.process.send_signal(signal.SIGTERM)
+            selector = selectors.DefaultSelector()
+            selector.register(agent.process.stderr, selectors.EVENT_READ)
+            said, deadline = "", time.monotonic() + 30
+            while "cut off" not in said and time.monotonic() < deadline:
+                if selector.select(timeout=0.5):
+                    said += agent.process.stderr.readline()
+            assert "wasmrun agent: the grace period is over: 1 open request(s) cut off\n" in said, said
+            agent.process.send_signal(signal.SIGTERM)  # the worker is still in its exec: stopped now
+            code = agent.process.wait(20)
+            caller.join(10)
+    finally:
+        agent.stop(signal.SIGKILL)
+    rest = agent.stderr()
+    assert "Traceback" not in said + rest and "ERROR" not in said + rest, said + rest
+    assert code == 0
+
+
+def test_a_signal_while_the_workers_stop_ends_them_at_once() -> None:
+    """After the server has stopped, a further SIGTERM or Ctrl-C kills the workers still running
+    and returns (Python's own handling, back by then, ended wasmrun with 143 and left them)."""
+    from wasmrun.agent.serve import _signals_end_workers
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        before = signal.getsignal(sig)
+        worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            with _signals_end_workers(lambda pid=worker.pid: [pid]):
+                os.kill(os.getpid(), sig)
+                assert worker.wait(10) == -signal.SIGKILL
+        finally:
+            worker.kill()
+            worker.wait()
+        assert signal.getsignal(sig) == before  # the previous handler is back
 
 
 def test_a_failed_runtime_build_is_retried_until_ready_without_a_restart(tmp_path: Path, agent_runtimes: AgentRuntimes,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import logging
 import math
 import os
 import signal
@@ -151,6 +152,9 @@ def _serve_on(sock: socket.socket, options: AgentOptions, auth: AuthConfig | Non
         sandbox.begin_stop()
 
     server = _Server(config, on_exit=draining, busy=sandbox.busy, grace_s=options.grace_s)
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _CutOffRequests) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(_CutOffRequests())
 
     async def main() -> None:
         await sandbox.start()
@@ -158,7 +162,8 @@ def _serve_on(sock: socket.socket, options: AgentOptions, auth: AuthConfig | Non
             await server.serve(sockets=[sock])
         finally:
             spent = time.monotonic() - server.exit_requested_at if server.exit_requested_at else 0.0
-            await sandbox.stop(max(0.0, options.grace_s - spent))
+            with _signals_end_workers(sandbox.pool.pids):
+                await sandbox.stop(max(0.0, options.grace_s - spent))
 
     asyncio.run(main())
     return EXIT_INTERRUPTED if server.exit_signal == signal.SIGINT else EXIT_OK
@@ -221,6 +226,42 @@ class _Server(uvicorn.Server):
             left = self._grace_s - (time.monotonic() - self.exit_requested_at)
             self.config.timeout_graceful_shutdown = max(1, math.ceil(left))
         self.should_exit = True
+
+
+class _CutOffRequests(logging.Filter):
+    """uvicorn's words when the grace period ends with requests still open: its line about
+    cancelling them said as wasmrun says things, and no traceback for each cancelled request (an
+    exec cut off by the stop, not an error of the server)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Cancel %s running task(s)"):
+            count = record.args[0] if isinstance(record.args, tuple) and record.args else "the"
+            print(f"wasmrun agent: the grace period is over: {count} open request(s) cut off",
+                  file=sys.stderr, flush=True)
+            return False
+        return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
+
+
+@contextlib.contextmanager
+def _signals_end_workers(pids: Callable[[], list[int]]) -> Iterator[None]:
+    """While the workers are stopped, after the server: a further SIGTERM or Ctrl-C ends them at
+    once, and the exit code stays the first signal's (Python's own handling would end wasmrun
+    with 143, or a KeyboardInterrupt, with the workers left behind)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def end_now(sig: int, frame: FrameType | None) -> None:
+        for pid in pids():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+    previous = {sig: signal.signal(sig, end_now) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def serve_mcp_stdio(options: AgentOptions) -> int:
