@@ -49,13 +49,16 @@ INLINE_PAGE_BYTES = 1024 * 1024
 #: is a small part of the page's work, and the older parser would take seconds to reject it.
 SYNC_GENERATOR_BYTES = 1024 * 1024
 TIMEOUT_S = 300.0
+#: The shape of :func:`component_functions`' entries, stored with a transpiled component: another
+#: shape is another cache entry (an entry stored by an older wasmrun lacks the type trees).
+FUNCTIONS_FORMAT = b"functions: type trees, interfaces"
 
 
 @dataclass
 class Transpiled:
     """A transpiled component: its directory in the cache, the files in it (the bundle, and the
     core modules too large to inline), what it imports (shim modules, bundled), its exports as jco
-    names them, its top-level functions with their types, and which generator wrote its glue."""
+    names them, its exported functions with their types (:func:`component_functions`), and which generator wrote its glue."""
 
     digest: str
     directory: Path
@@ -134,7 +137,7 @@ def transpile(component: Path) -> Transpiled:
     # the component, and how it is transpiled: another script or jco-transpile is another entry
     how = (SCRIPT.read_bytes() + component_tools.JCO_TRANSPILE.spec.encode() + component_tools.ESBUILD.spec.encode()
            + component_tools.JCO_SYNC_GENERATOR.encode() + str(INLINE_CORE_BYTES).encode()
-           + str(SYNC_GENERATOR_BYTES).encode())
+           + str(SYNC_GENERATOR_BYTES).encode() + FUNCTIONS_FORMAT)
     digest = hashlib.sha256(data + b"\0" + how).hexdigest()[:32]
     with _lock:
         if seen == (str(component.absolute()), tuple(identity(component.stat()))):  # unchanged while read
@@ -192,19 +195,37 @@ def _transpile(data: bytes, digest: str, directory: Path) -> Transpiled:
 
 
 def component_functions(data: bytes) -> list[dict[str, Any]]:
-    """The component's top-level exported functions with their parameter and result types as WIT
-    writes them where they are used (``s32``, ``string``, ``list<u8>``), for the page's forms."""
+    """The component's exported functions, for the page's forms: top-level ones and those of
+    exported interfaces, named as ``exec --invoke`` names them (``example:shapes/geometry@0.1.0#area``;
+    ``interface`` and ``function`` say where jco puts it), each parameter's and the result's type
+    as WIT writes it where it is used (``list<item>``) and as a type tree (``tree``, ``result_tree``:
+    :func:`wasmrun.wasm.wit.type_tree`), from which the page parses and prints WAVE values.
+    Resource methods and constructors get no form (jco makes them methods of a class), nor a
+    command's ``wasi:cli/run``."""
     import wasmtime
     from wasmtime.component import Component
 
     from wasmrun.wasm.component import world_of
-    from wasmrun.wasm.wit import Function, type_ref
+    from wasmrun.wasm.wit import Function, type_ref, type_tree
 
     engine = wasmtime.Engine()
     try:
         world = world_of(Component(engine, data).type, engine)
     except wasmtime.WasmtimeError:
         return []
-    return [{"name": item.name, "params": [{"name": n, "type": type_ref(t)} for n, t in item.params],
-             "result": None if item.result is None else type_ref(item.result)}
-            for item in world.exports if isinstance(item, Function)]
+
+    def entry(function: Function, interface: str | None) -> dict[str, Any]:
+        result = function.result
+        return {"name": function.name if interface is None else f"{interface}#{function.name}",
+                "interface": interface, "function": function.name,
+                "params": [{"name": n, "type": type_ref(t), "tree": type_tree(t)} for n, t in function.params],
+                "result": None if result is None else type_ref(result),
+                "result_tree": None if result is None else type_tree(result)}
+
+    out: list[dict[str, Any]] = []
+    for item in world.exports:
+        if isinstance(item, Function):
+            out.append(entry(item, None))
+        elif not item.name.startswith("wasi:cli/run@"):  # a command's run: what the page runs at once
+            out.extend(entry(f, item.name) for f in item.functions if not f.name.startswith("["))
+    return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 #: The kinds of :class:`WitType` that carry nothing else.
 PRIMITIVES = ("bool", "s8", "s16", "s32", "s64", "u8", "u16", "u32", "u64", "f32", "f64", "char", "string")
@@ -117,6 +118,19 @@ def type_ref(t: WitType) -> str:
             return f"result<{type_ref(ok)}>"  # type: ignore[arg-type]
         return f"result<{'_' if ok is None else type_ref(ok)}, {type_ref(err)}>"
     return type_definition(t)  # an anonymous record, variant, enum or flags: spelt out inline
+
+
+def type_tree(t: WitType) -> dict[str, Any]:
+    """``t`` as JSON for the page's forms (wasmrun/server/static/wave.js): ``kind``, and where
+    they apply ``items`` (type trees), ``cases`` (``name`` and ``type``, a tree or None) and ``name``."""
+    tree: dict[str, Any] = {"kind": t.kind}
+    if t.items:
+        tree["items"] = [type_tree(item) for item in t.items]
+    if t.cases:
+        tree["cases"] = [{"name": name, "type": None if case is None else type_tree(case)} for name, case in t.cases]
+    if t.name is not None:
+        tree["name"] = t.name
+    return tree
 
 
 def type_definition(t: WitType, name: str | None = None) -> str:

@@ -184,58 +184,23 @@ async function runEsm(info) {
 }
 
 // -- components -----------------------------------------------------------------------------
-// boot.js runs a component (runComponent); here its functions get forms, with values parsed by
-// their WIT types.
+// boot.js runs a component (runComponent); here each exported function, top-level or in an
+// exported interface, gets a form whose inputs take WAVE values (wave.js: the syntax of
+// `wasmrun exec --invoke`, parsed by the parameters' types into the values jco's glue takes) and
+// whose output shows the result in WAVE, as exec prints it.
 
-const WIT_SMALL_INTEGERS = new Set(["s8", "s16", "s32", "u8", "u16", "u32"]);
-
-function parseWit(text, type) {
-  const value = text.trim();
-  switch (type) {
-    case "string":
-      return text;
-    case "char":
-      if ([...text].length !== 1) throw new Error(`a char is one character, not '${text}'`);
-      return text;
-    case "bool":
-      if (value === "true" || value === "false") return value === "true";
-      throw new Error(`'${value}' is not a bool (true or false)`);
-    case "s64":
-    case "u64":
-      if (!/^[+-]?\d+$/.test(value)) throw new Error(`'${value}' is not an ${type}`);
-      return BigInt(value);
-    case "f32":
-    case "f64": {
-      const number = Number(value);
-      if (value === "" || (Number.isNaN(number) && !/^[+-]?nan$/i.test(value))) throw new Error(`'${value}' is not an ${type}`);
-      return number;
-    }
-    default:
-      if (WIT_SMALL_INTEGERS.has(type)) {
-        if (!/^[+-]?\d+$/.test(value)) throw new Error(`'${value}' is not an ${type}`);
-        return Number(value);
-      }
-      try { return JSON.parse(value); } catch { throw new Error(`write a ${type} as JSON`); }
-  }
+/** The JavaScript function jco's glue exports for `fn`: `mod.safeDiv` for `safe-div`, and for a
+ *  function of an interface a member of the object jco exports under the interface's name. */
+function componentFunction(mod, fn, camel) {
+  if (!fn.interface) return mod[camel(fn.function ?? fn.name)];
+  const short = fn.interface.replace(/^[^:/]+:[^/]+\//, "").replace(/@.*$/, "");
+  const holder = mod[fn.interface] ?? mod[camel(fn.interface)] ?? mod[camel(short)];
+  return holder?.[camel(fn.function)];
 }
 
-function formatWit(value) {
-  if (value === undefined) return "(no result)";
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "object" && value !== null) {
-    return JSON.stringify(value, (key, v) => (typeof v === "bigint" ? String(v) : v));
-  }
-  return String(value);
-}
-
-/** jco's JavaScript name of a WIT name: `is-prime` is `isPrime`. */
-function jsName(name) {
-  return name.replace(/-([a-zA-Z0-9])/g, (_, c) => c.toUpperCase());
-}
-
-function componentForm(fn, call) {
+function componentForm(fn, target, wave) {
   const inputs = fn.params.map((p) => el("input", { name: p.name, placeholder: `${p.name}: ${p.type}`, "data-type": p.type,
-    autocomplete: "off", ariaLabel: `${fn.name} ${p.name} (${p.type})` }));
+    autocomplete: "off", spellcheck: false, ariaLabel: `${fn.name} ${p.name} (${p.type})` }));
   const output = el("output", { name: "result" });
   const button = el("button", { type: "submit" }, "call");
   const form = el("form", { class: "export", "data-export": fn.name },
@@ -245,24 +210,31 @@ function componentForm(fn, call) {
     event.preventDefault();
     output.className = "";
     try {
-      output.textContent = formatWit(call(...inputs.map((input) => parseWit(input.value, input.dataset.type))));
+      const args = fn.params.map((p, i) => wave.parseValue(inputs[i].value, p.tree, `argument '${p.name}' of ${fn.name}`));
+      const text = wave.printOutcome(() => target(...args), fn.result_tree ?? null);
+      if (fn.result_tree) output.textContent = text;
+      else { output.className = "muted"; output.textContent = "(no result)"; }
     } catch (error) {
+      wasmrun.wasi?.flush();
       output.className = "error";
-      output.textContent = error?.exitError ? `exited with code ${error.code}` : `${error.name}: ${error.message}`;
+      output.textContent = error instanceof wave.WaveError ? error.message
+        : error?.exitError ? `exited with code ${error.code}` : `${error?.name ?? "Error"}: ${error?.message ?? String(error)}`;
     }
   });
   return form;
 }
 
-function renderComponentExports(functions, mod) {
+async function renderComponentExports(functions, mod) {
   const box = $("#exports");
   box.replaceChildren();
+  const wave = functions.length ? await import("./wave.js") : null;
+  const missing = [];
   for (const fn of functions) {
-    const target = mod[jsName(fn.name)];
-    if (typeof target === "function") box.append(componentForm(fn, (...args) => target(...args)));
+    const target = componentFunction(mod, fn, wave.camel);
+    if (typeof target === "function") box.append(componentForm(fn, target, wave));
+    else missing.push(fn.name);
   }
-  const interfaces = Object.keys(mod).filter((name) => typeof mod[name] === "object" && name.includes(":"));
-  if (interfaces.length) box.append(el("p", { class: "muted" }, `also exported: ${interfaces.join(", ")}`));
+  if (missing.length) box.append(el("p", { class: "muted" }, `not found in jco's glue: ${missing.join(", ")}`));
   if (!box.children.length) box.append(el("p", { class: "muted" }, "no exports"));
 }
 
@@ -319,7 +291,7 @@ async function main() {
   if (wasmrun.ran) {  // a plain module or a component: boot.js runs it, the rest waits for its output to show
     await wasmrun.ran;
     await afterPaint();
-    if (wasmrun.component) renderComponentExports(info.component.functions, wasmrun.component);
+    if (wasmrun.component) await renderComponentExports(info.component.functions, wasmrun.component);
     else if (wasmrun.instance) renderExports(info.exports, wasmrun.instance.exports);
     showInfo(info);
     return;
