@@ -19,13 +19,15 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import wasmrun.server
 from tests.test_wave import types, values
+from wasmrun.testing import require_tool
 from wasmrun.wasm import wit
 from wasmrun.wasm.wave import WaveError, parse_value, print_value
 from wasmrun.wasm.wit import WitType, type_tree
-from wasmrun.testing import require_tool
 
-WAVE_JS = Path(__file__).parents[1] / "wasmrun" / "server" / "static" / "wave.js"
+#: the installed package's (CI tests a built wheel)
+WAVE_JS = Path(wasmrun.server.__file__).with_name("static") / "wave.js"
 #: How long one answer may take: a hang (a parser loop that does not advance) fails the test.
 ANSWER_S = 10.0
 
@@ -85,7 +87,8 @@ for await (const line of createInterface({ input: process.stdin })) {
   try {
     reply = answer(JSON.parse(line));
   } catch (error) {
-    reply = { error: String(error?.message ?? error), name: error?.name ?? typeof error, wave: error instanceof wave.WaveError };
+    reply = { error: String(error?.message ?? error), name: error?.name ?? typeof error,
+              wave: error instanceof wave.WaveError };
   }
   process.stdout.write(JSON.stringify(reply) + "\n");
 }
@@ -175,7 +178,7 @@ def js_outcome(node: NodeWave, text: str, t: WitType) -> dict[str, Any]:
     return reply
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_what_python_prints_js_reads_and_prints_the_same(node: NodeWave, data: st.DataObject) -> None:
     t = data.draw(types())
@@ -189,11 +192,12 @@ def test_what_python_prints_js_reads_and_prints_the_same(node: NodeWave, data: s
 NEAR_WAVE = st.one_of(
     st.sampled_from(["[", "]", "(", ")", "{", "}", ",", ":", "'", '"', "\\", "%", "-", ".", "_", "//", "\n", " ",
                      "some", "none", "ok", "err", "true", "false", "inf", "nan", "e", "E", "+", "1", "0", "7.5",
-                     "\\u{", "\\u{1F600}", "\\u{d800}", "\\t", "a-b", "\u00a0", "\x1c", "\u00b2", "\U0001F600", "\u20ac"]),
+                     "\\u{", "\\u{1F600}", "\\u{d800}", "\\t", "a-b", "\u00a0", "\x1c", "\u00b2", "\U0001F600",
+                     "\u20ac"]),
     st.characters(max_codepoint=0x2FF))
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data(), st.lists(NEAR_WAVE, max_size=12).map("".join))
 def test_any_text_gives_the_same_value_or_the_same_error_as_python(node: NodeWave, data: st.DataObject,
                                                                    text: str) -> None:
@@ -202,7 +206,7 @@ def test_any_text_gives_the_same_value_or_the_same_error_as_python(node: NodeWav
     assert js_outcome(node, text, t) == python_outcome(text, t)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_a_printed_value_cut_short_or_damaged_fails_as_in_python(node: NodeWave, data: st.DataObject) -> None:
     t = data.draw(types())

@@ -58,7 +58,8 @@ FUNCTIONS_FORMAT = b"functions: type trees, interfaces"
 class Transpiled:
     """A transpiled component: its directory in the cache, the files in it (the bundle, and the
     core modules too large to inline), what it imports (shim modules, bundled), its exports as jco
-    names them, its exported functions with their types (:func:`component_functions`), and which generator wrote its glue."""
+    names them, its exported functions with their types (:func:`component_functions`), and which
+    generator wrote its glue."""
 
     digest: str
     directory: Path
