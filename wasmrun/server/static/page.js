@@ -199,8 +199,13 @@ function componentFunction(mod, fn, camel) {
 }
 
 function componentForm(fn, target, wave) {
-  const inputs = fn.params.map((p) => el("input", { name: p.name, placeholder: `${p.name}: ${p.type}`, "data-type": p.type,
-    autocomplete: "off", spellcheck: false, ariaLabel: `${fn.name} ${p.name} (${p.type})` }));
+  const inputs = fn.params.map((p) => {
+    const hint = `${p.name}: ${p.type}`;
+    const input = el("input", { name: p.name, placeholder: hint, title: hint, "data-type": p.type,
+      autocomplete: "off", spellcheck: false, ariaLabel: `${fn.name} ${p.name} (${p.type})` });
+    input.style.width = `${Math.min(48, Math.max(16, hint.length + 2))}ch`;  // a record's value is long
+    return input;
+  });
   const output = el("output", { name: "result" });
   const button = el("button", { type: "submit" }, "call");
   const form = el("form", { class: "export", "data-export": fn.name },
