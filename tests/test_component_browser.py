@@ -358,6 +358,7 @@ def test_the_forms_take_and_show_wave_as_exec_invoke_does(
     assert wait_done(page) == "ready"
     assert page.evaluate("wasmrun.info.component.generator") == generator
     forms = page.locator("#exports form")
+    expect(forms).to_have_count(13)  # page.js adds them after the status is "ready"
     assert forms.evaluate_all("forms => forms.map(f => f.dataset.export)") == [
         "add", "greet", "total", "half", "safe-div", "next-color", "invert", "upper", "scale", "swap", "counts",
         f"{GEOMETRY}#area", f"{GEOMETRY}#add"]
