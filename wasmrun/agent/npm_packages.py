@@ -22,10 +22,24 @@ are); Node's built-in modules are left to the runtime's ``require`` (``fs`` and 
 sandbox's own, the others a clear "not available" error when called). A package esbuild cannot
 bundle is refused with its first error.
 
-The result lands in ``CACHE/.npm/NAME/VERSION/`` (``index.cjs`` and a ``package.json`` naming it),
-read-only, renamed into place whole under a lock per package name. The sandbox sees the cache
-read-only at ``/.packages``; :func:`install` returns the guest directories, whose
-``package.json`` the runtime reads to map a name to its file.
+**Subpaths** (``require('lodash/chunk')``, ``nanoid/non-secure``) are bundled at install time,
+all of them, into a second file, ``subpaths.cjs``: one CommonJS bundle whose ``module.exports``
+maps each subpath (``./chunk.js``, ``./non-secure``) to a function that requires it. esbuild wraps
+every module lazily, so a subpath's code runs only when it is required, and a module shared by
+many subpaths is in the file once. The subpaths are the package's ``exports`` keys (patterns
+expanded over its files), or, without ``exports``, its ``.js``/``.cjs``/``.mjs``/``.json`` files and
+its folders holding a ``package.json``. Why at install time: it costs one esbuild run (0.4 s
+for lodash's 1,049 files, 0.5 s for date-fns's 741 exports, measured here) and needs no host
+step when a cell runs, so a subpath required from a session's own file or by a computed name
+works too; the price is parsing the whole file on a session's first subpath require of that
+package (about 0.2 s a MB in QuickJS; lodash's is 1 MB, date-fns's 2.4 MB). A subpath that
+esbuild cannot bundle is left out; if none can be, the package installs without subpaths and
+a subpath require says why.
+
+The result lands in ``CACHE/.npm/NAME/VERSION/`` (``index.cjs``, ``subpaths.cjs`` and a
+``package.json`` naming them), read-only, renamed into place whole under a lock per package name.
+The sandbox sees the cache read-only at ``/.packages``; :func:`install` returns the guest
+directories, whose ``package.json`` the runtime reads to map a name to its files.
 """
 
 from __future__ import annotations
@@ -53,6 +67,15 @@ MAX_NAME_CHARS = 214  # npm's own limit
 #: A name npm would read as a tarball file (npm-package-arg), not a registry package.
 TARBALL_SUFFIXES = (".tgz", ".tar", ".tar.gz")
 BUNDLE = "index.cjs"
+SUBPATHS = "subpaths.cjs"
+#: The files a package's subpaths are made of when it has no ``exports`` map.
+SUBPATH_SUFFIXES = (".js", ".cjs", ".mjs", ".json")
+#: More subpaths than this and the package gets none (a bundle that size is no use to a cell).
+MAX_SUBPATHS = 5000
+#: How many times a subpath esbuild cannot bundle is dropped and the rest bundled again.
+SUBPATH_RETRIES = 10
+#: A manifest without this key was written before subpaths were bundled: installed again.
+LAYOUT_KEY = "subpaths"
 BUNDLE_TIMEOUT_S = 60.0
 NATIVE_MARKERS = (".node",)
 
@@ -103,8 +126,17 @@ def installed(cache: Path, name: str, version: str | None) -> Path | None:
     return max(matching, key=lambda p: _version_key(p.name)) if matching else None
 
 
+def current(directory: Path | None) -> Path | None:
+    """``directory`` if its manifest is of this layout (it names its subpaths), else None."""
+    try:
+        return directory if directory is not None and LAYOUT_KEY in json.loads(
+            (directory / "package.json").read_text(encoding="utf-8")) else None
+    except (OSError, ValueError):
+        return None
+
+
 def _install_one(spec: str, name: str, version: str | None, cache: Path, deadline: float, max_bytes: int) -> Path:
-    return common.install_once(cache, name, lambda: installed(cache, name, version),
+    return common.install_once(cache, name, lambda: current(installed(cache, name, version)),
                                lambda scratch: _install_and_bundle(spec, name, version, cache, scratch, deadline,
                                                                    max_bytes))
 
@@ -140,10 +172,14 @@ def _install_and_bundle(spec: str, name: str, version: str | None, cache: Path, 
         raise BadRequest(f"package {spec!r} is refused: it has a native addon ({native[0]}), which the "
                          "sandbox's JavaScript cannot load")
     _bundle(spec, name, project, out / BUNDLE, deadline)
-    (out / "package.json").write_text(json.dumps({"name": name, "version": resolved, "main": BUNDLE}),
-                                      encoding="utf-8")
+    manifest_fields: dict[str, object] = {"name": name, "version": resolved, "main": BUNDLE}
+    manifest_fields.update(_bundle_subpaths(name, project, out / SUBPATHS, deadline))
+    (out / "package.json").write_text(json.dumps(manifest_fields), encoding="utf-8")
     target = cache / name / resolved
     target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():  # of an older layout (see current): replaced whole
+        stale = scratch / "stale"
+        os.replace(target, stale)
     os.replace(out, target)
     common.make_read_only(target)
     return target
@@ -206,10 +242,21 @@ def node_builtins() -> tuple[str, ...]:
         raise Unavailable(f"npm packages cannot be bundled: node cannot list its built-in modules ({exc})") from None
 
 
+def _bundle_options(out: Path) -> list[str]:
+    """esbuild's options for a package's bundle: one CommonJS file, Node's built-ins left to the
+    runtime's ``require``."""
+    from wasmrun.agent.runtimes.js_cells import ESBUILD_OPTIONS
+
+    externals = [f"--external:{module}" for module in node_builtins() if not module.startswith("_")]
+    return ["--bundle", "--format=cjs", "--platform=neutral", "--main-fields=main,module",
+            "--define:global=globalThis", f"--outfile={out}", "--external:node:*", *externals, *ESBUILD_OPTIONS,
+            "--charset=ascii"]  # non-ASCII escaped: the runtime reads an ASCII file fastest
+
+
 def _bundle(spec: str, name: str, project: Path, out: Path, deadline: float) -> None:
     """esbuild: the package and its dependencies as one CommonJS file whose ``module.exports`` is
     what ``require(name)`` gives in Node (an ES module's namespace, ``default`` included)."""
-    from wasmrun.agent.runtimes.js_cells import ESBUILD_OPTIONS, esbuild_binary, first_error
+    from wasmrun.agent.runtimes.js_cells import esbuild_binary, first_error
 
     try:
         esbuild = esbuild_binary()
@@ -217,10 +264,7 @@ def _bundle(spec: str, name: str, project: Path, out: Path, deadline: float) -> 
         raise Unavailable(f"npm packages cannot be bundled: {exc}") from None
     entry = project / "wasmrun-entry.cjs"
     entry.write_text(f"module.exports = require({json.dumps(name)});\n", encoding="utf-8")
-    externals = [f"--external:{module}" for module in node_builtins() if not module.startswith("_")]
-    argv = [*esbuild, str(entry), "--bundle", "--format=cjs", "--platform=neutral",
-            "--main-fields=main,module", "--define:global=globalThis", f"--outfile={out}", "--external:node:*",
-            *externals, *ESBUILD_OPTIONS]
+    argv = [*esbuild, str(entry), *_bundle_options(out)]
     left = max(1.0, min(BUNDLE_TIMEOUT_S, deadline - time.monotonic()))
     try:
         proc = subprocess.run(argv, cwd=project, capture_output=True, timeout=left, check=False,
@@ -230,3 +274,121 @@ def _bundle(spec: str, name: str, project: Path, out: Path, deadline: float) -> 
     if proc.returncode != 0 or not out.is_file():
         reason = first_error(proc.stderr.decode("utf-8", "replace")).removeprefix("SyntaxError: ")
         raise BadRequest(f"package {spec!r} is refused: it cannot be bundled for the sandbox: {reason}")
+
+
+# --- subpaths ------------------------------------------------------------------------------------
+
+def subpaths(package: Path) -> list[str]:
+    """The subpaths ``require('NAME/...')`` may name, each as ``./REST`` (sorted, ``.`` excluded):
+    the ``exports`` map's keys, a ``*`` pattern expanded over the files its target matches; with
+    no ``exports``, every ``.js``/``.cjs``/``.mjs``/``.json`` file and every folder holding a
+    ``package.json`` (node_modules excluded)."""
+    try:
+        manifest = json.loads((package / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    files = _files(package)
+    exports = manifest.get("exports") if isinstance(manifest, dict) else None
+    if exports is None:
+        found = {f"./{rel}" for rel in files if rel.endswith(SUBPATH_SUFFIXES)}
+        found |= {f"./{rel.rsplit('/', 1)[0]}" for rel in files if rel.endswith("/package.json")}
+        return sorted(found)
+    if not isinstance(exports, dict) or not any(str(key).startswith(".") for key in exports):
+        return []  # one entry point (a string, an array or conditions)
+    found = set()
+    for key, value in exports.items():
+        target = _target(value)
+        if not key.startswith("./") or target is None:
+            continue
+        if key.endswith("/") and target.endswith("/"):  # Node's old folder mapping
+            key, target = f"{key}*", f"{target}*"
+        if "*" not in key:
+            found.add(key)
+            continue
+        prefix, _, suffix = target.partition("*")
+        for rel in files:
+            path = f"./{rel}"
+            if path.startswith(prefix) and path.endswith(suffix) and len(path) >= len(prefix) + len(suffix):
+                star = path[len(prefix):len(path) - len(suffix)]
+                if star and "node_modules" not in star.split("/"):
+                    found.add(key.replace("*", star, 1))
+    return sorted(found)
+
+
+def _files(package: Path) -> list[str]:
+    """Every file under ``package`` (relative, POSIX), node_modules excluded."""
+    out = []
+    for directory, dirs, names in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "node_modules")
+        base = Path(directory).relative_to(package).as_posix()
+        out.extend(name if base == "." else f"{base}/{name}" for name in names)
+    return out
+
+
+def _target(value: object) -> str | None:
+    """The file an ``exports`` value points to for ``require`` (conditions tried as Node's require
+    would, then ``import``: esbuild resolves the real one), or None (blocked, ``null``)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return next((t for t in map(_target, value) if t is not None), None)
+    if isinstance(value, dict):
+        for condition in ("require", "node", "default", "import", *value):
+            if condition in value and not str(condition).startswith("."):
+                found = _target(value[condition])
+                if found is not None:
+                    return found
+    return None
+
+
+_LOCATION = re.compile(r"^\s*(\S+?):(\d+):\d+:$", re.MULTILINE)
+
+
+def _bundle_subpaths(name: str, project: Path, out: Path, deadline: float) -> dict[str, object]:
+    """Every subpath of the package in ``out`` (see the module's docstring): the manifest fields
+    saying so (``subpaths``: the file, or None when the package has no subpaths or they could
+    not be bundled, with ``subpaths_error`` saying why)."""
+    from wasmrun.agent.runtimes.js_cells import esbuild_binary, first_error
+
+    package = project / "node_modules" / name
+    keys = subpaths(package)
+    if not keys:
+        return {"subpaths": None}
+    if len(keys) > MAX_SUBPATHS:
+        return {"subpaths": None, "subpaths_error": f"it has {len(keys)} subpaths, more than the "
+                                                    f"{MAX_SUBPATHS} the sandbox bundles"}
+    entry = project / "wasmrun-subpaths.cjs"
+    reason = ""
+    for _ in range(SUBPATH_RETRIES):
+        lines = [f"  {json.dumps(key)}: () => require({json.dumps(name + key[1:])})," for key in keys]
+        entry.write_text("module.exports = {\n" + "\n".join(lines) + "\n};\n", encoding="utf-8")
+        argv = [*esbuild_binary(), str(entry), *_bundle_options(out)]
+        left = max(1.0, min(BUNDLE_TIMEOUT_S, deadline - time.monotonic()))
+        try:
+            proc = subprocess.run(argv, cwd=project, capture_output=True, timeout=left, check=False,
+                                  stdin=subprocess.DEVNULL, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        except subprocess.TimeoutExpired:
+            return {"subpaths": None, "subpaths_error": "bundling them did not finish within the install time cap"}
+        if proc.returncode == 0 and out.is_file():
+            return {"subpaths": SUBPATHS}
+        errors = proc.stderr.decode("utf-8", "replace")
+        reason = first_error(errors).removeprefix("SyntaxError: ")
+        culprit = _culprit(errors, keys, entry.name, name)
+        if culprit is None:
+            break
+        keys.remove(culprit)
+        if not keys:
+            break
+    return {"subpaths": None, "subpaths_error": f"they cannot be bundled for the sandbox: {reason}"}
+
+
+def _culprit(errors: str, keys: list[str], entry: str, name: str) -> str | None:
+    """The subpath esbuild's first error is about (its line of the entry, or its own file), if any."""
+    match = _LOCATION.search(errors)
+    if match is None:
+        return None
+    where, line = match[1], int(match[2])
+    if where == entry:
+        return keys[line - 2] if 2 <= line < len(keys) + 2 else None
+    own = f"./{where.removeprefix(f'node_modules/{name}/')}"
+    return own if where.startswith(f"node_modules/{name}/") and own in keys else None

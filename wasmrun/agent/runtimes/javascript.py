@@ -32,6 +32,7 @@ __all__ = ["CELL_INTERFACE", "RUNTIMES", "build", "prepare", "transform"]
 
 RUNTIME_JS = Path(__file__).with_name("js_runtime.js")
 FS_JS = Path(__file__).with_name("js_fs.js")
+NODE_JS = Path(__file__).with_name("js_node.js")
 DEFAULT_FILENAME = js_cells.DEFAULT_FILENAME
 #: js_runtime.js's OUT_OF_MEMORY: what ``run`` returns when QuickJS ran out of memory.
 OUT_OF_MEMORY = -2
@@ -44,8 +45,9 @@ def prelude() -> Path:
 
 
 def runtime_source() -> str:
-    """The module componentize-qjs builds: the prelude, ``fs`` and ``path``, the cell runner."""
-    return "\n".join(part.read_text(encoding="utf-8") for part in (prelude(), FS_JS, RUNTIME_JS))
+    """The module componentize-qjs builds: the prelude, ``fs`` and ``path``, Node's other built-ins
+    the sandbox provides (``js_node.js``), the cell runner."""
+    return "\n".join(part.read_text(encoding="utf-8") for part in (prelude(), FS_JS, NODE_JS, RUNTIME_JS))
 
 
 def cache_key() -> str:

@@ -10,8 +10,18 @@
 const __wasmrunAgent = (() => {
   const { Exit, write, drain, reset, errorText, inspect, unhandled, utf8 } = __wasmrun;
 
-  // UTF-8 to text; a malformed sequence becomes U+FFFD, as TextDecoder does.
+  // UTF-8 to text; a malformed sequence becomes U+FFFD, as TextDecoder does. Native functions do
+  // the work where they can (a loop per byte in JavaScript took a second a megabyte): ASCII (every
+  // package bundle: esbuild escapes the rest) is the bytes as they are, well-formed UTF-8 goes
+  // through decodeURIComponent; only malformed input takes the loop.
+  const ASCII = /^[\x00-\x7f]*$/;
   function decode(bytes) {
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 8192) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+    if (ASCII.test(binary)) return binary;
+    try { return decodeURIComponent(escape(binary)); } catch (malformed) { return decodeLoop(bytes); }
+  }
+  function decodeLoop(bytes) {
     let out = "";
     for (let i = 0; i < bytes.length;) {
       const b = bytes[i];
@@ -79,13 +89,31 @@ const __wasmrunAgent = (() => {
       return encoding ? decode(stdinBytes) : stdinBytes.slice();
     },
   });
-  const modules = { fs, "fs/promises": fs.promises, path: __wasmrunFs.path };
   const path = __wasmrunFs.path;
+  const modules = Object.assign({ fs, "fs/promises": fs.promises, path, "path/posix": path, process },
+    __wasmrunNode.modules);
+  const BUILTINS = Object.keys(modules).sort().map((name) => `'${name}'`).join(", ");
 
   function notFound(name, why) {
     const error = new Error(`Cannot find module '${name}': ${why}`);
     error.code = "MODULE_NOT_FOUND";
     return error;
+  }
+
+  // A built-in by name ("crypto", "node:crypto"), or undefined when the name is none of Node's;
+  // one of Node's the sandbox has not got is one clear error naming it.
+  function builtin(name) {
+    const key = name.startsWith("node:") ? name.slice(5) : name;
+    if (Object.prototype.hasOwnProperty.call(modules, key)) return modules[key];
+    if (__wasmrunNode.IMPOSSIBLE.includes(key)) {
+      throw notFound(name, `Node's '${key}' module is not available in the sandbox, which has no processes, `
+        + "network, threads or inspector");
+    }
+    if (__wasmrunNode.MISSING.includes(key)) {
+      throw notFound(name, `Node's '${key}' module is not available in the sandbox, whose built-ins are ${BUILTINS}`);
+    }
+    if (name.startsWith("node:")) throw notFound(name, `'${key}' is not one of Node's built-in modules`);
+    return undefined;
   }
 
   // CommonJS require of the session's own .js/.cjs/.json files (a path starting with ./, ../ or
@@ -96,13 +124,20 @@ const __wasmrunAgent = (() => {
   // npm packages (wasmrun/agent/npm_packages.py): each a directory of the read-only package cache
   // holding a package.json ({name, main}) and ONE CommonJS bundle, named by an exec's `packages`.
   // They stay known to the instance, and each loads once: the cache never changes under it.
-  const packages = new Map(); // name -> { file, module }
+  // A package's subpaths (require('lodash/chunk')) are a second bundle, whose exports map each
+  // subpath ("./chunk.js") to a function requiring it; loaded on the first subpath asked for.
+  const packages = new Map(); // name -> { file, module, subpaths: { file, module } | null, subpathsError }
   function addPackages(dirs) {
     for (const dir of dirs || []) {
       const manifest = JSON.parse(__wasmrunFs.fs.readFileSync(`${dir}/package.json`, "utf8"));
       const known = packages.get(manifest.name);
       const file = `${dir}/${manifest.main}`;
-      if (!known || known.file !== file) packages.set(manifest.name, { file, module: undefined });
+      if (!known || known.file !== file) {
+        packages.set(manifest.name, {
+          file, module: undefined, subpathsError: manifest.subpaths_error,
+          subpaths: manifest.subpaths ? { file: `${dir}/${manifest.subpaths}`, module: undefined } : null,
+        });
+      }
     }
   }
   function loadPackage(entry) {
@@ -115,14 +150,40 @@ const __wasmrunAgent = (() => {
     entry.module = module;
     return module.exports;
   }
+  // Node's extensions and index files, tried in its order when the package has no exports map
+  // (with one, its keys are exact and the first candidate is the only one that can match).
+  const SUBPATH_CANDIDATES = ["", ".js", ".cjs", ".mjs", ".json", "/index.js", "/index.cjs", "/index.json"];
+  function loadSubpath(name, packageName, rest) {
+    if (rest.split("/").some((part) => part === "" || part === "." || part === ".." || part.includes("\\"))) {
+      throw notFound(name, "a package subpath may not be empty or hold '.', '..' or '\\' segments");
+    }
+    const entry = packages.get(packageName);
+    if (!entry.subpaths) {
+      throw notFound(name, entry.subpathsError ? `the subpaths of package '${packageName}' are not available: `
+        + entry.subpathsError : `package '${packageName}' has no subpaths`);
+    }
+    const map = loadPackage(entry.subpaths);
+    const key = SUBPATH_CANDIDATES.map((suffix) => `./${rest}${suffix}`)
+      .find((candidate) => Object.prototype.hasOwnProperty.call(map, candidate));
+    if (key === undefined) throw notFound(name, `package '${packageName}' has no subpath './${rest}'`);
+    return map[key]();
+  }
   function requireFrom(dir) {
     return (name) => {
-      const key = String(name).replace(/^node:/, "");
-      if (Object.prototype.hasOwnProperty.call(modules, key)) return modules[key];
-      if (packages.has(String(name))) return loadPackage(packages.get(String(name)));
-      if (!/^(\.{1,2}(\/|$)|\/)/.test(key)) {
-        throw notFound(name, "not available in the sandbox, whose JavaScript has only 'fs', 'fs/promises', " +
-          "'path', the session's own files and the npm packages an exec names in its 'packages'");
+      name = String(name);
+      const found = builtin(name);
+      if (found !== undefined) return found;
+      if (packages.has(name)) return loadPackage(packages.get(name));
+      const isFile = /^(\.{1,2}(\/|$)|\/)/.test(name);
+      const [first, second] = name.split("/");
+      const packageName = first.startsWith("@") && second !== undefined ? `${first}/${second}` : first;
+      if (!isFile && packageName !== name && packages.has(packageName)) {
+        return loadSubpath(name, packageName, name.slice(packageName.length + 1));
+      }
+      const key = name;
+      if (!isFile) {
+        throw notFound(name, "not available in the sandbox, whose JavaScript has the built-ins " + BUILTINS +
+          ", the session's own files and the npm packages an exec names in its 'packages'");
       }
       const base = path.resolve(dir, key);
       const file = [base, `${base}.js`, `${base}.cjs`, `${base}.json`, `${base}/index.js`].find((candidate) => {

@@ -80,6 +80,8 @@ const __wasmrun = (() => {
     if (value === null) return "null";
     if (value instanceof Error) return depth === 0 ? errorText(value) : `[${errorText(value).split("\n")[0]}]`;
     if (seen.includes(value)) return "[Circular]";
+    const custom = value[Symbol.for("nodejs.util.inspect.custom")]; // Node's hook (Buffer, URL)
+    if (typeof custom === "function") return String(custom.call(value, 2 - depth, {}));
     if (value instanceof Date) return value.toISOString();
     if (value instanceof RegExp) return String(value);
     const nested = seen.concat([value]);
