@@ -671,7 +671,7 @@ const __wasmrunNode = (() => {
   const SPECIAL = { "http:": "80", "https:": "443", "ws:": "80", "wss:": "443", "ftp:": "21", "file:": "" };
 
   function invalidUrl(input) {
-    return codeError(TypeError, "ERR_INVALID_URL", `Invalid URL: ${input}`);
+    return Object.assign(codeError(TypeError, "ERR_INVALID_URL", "Invalid URL"), { input: String(input) });
   }
 
   function percentEncode(text, extra) {
@@ -733,7 +733,8 @@ const __wasmrunNode = (() => {
     if (special) rest = rest.replace(/\\/g, "/");
     let path, search, hash;
     if (special || rest.startsWith("//")) {
-      rest = special ? rest.replace(/^\/*/, "") : rest.slice(2);
+      if (protocol === "file:") rest = rest.startsWith("//") ? rest.slice(2) : `/${rest.replace(/^\/+/, "")}`;
+      else rest = special ? rest.replace(/^\/*/, "") : rest.slice(2);
       const end = rest.search(/[/?#]/);
       parseAuthority(parts, end >= 0 ? rest.slice(0, end) : rest, input);
       [path, search, hash] = splitTail(end >= 0 ? rest.slice(end) : "");

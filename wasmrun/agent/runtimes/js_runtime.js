@@ -49,7 +49,8 @@ const __wasmrunAgent = (() => {
     globalThis.TextDecoder = class TextDecoder {
       get encoding() { return "utf-8"; }
       decode(bytes = new Uint8Array(0)) {
-        return decode(bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer || bytes));
+        return decode(ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+          : new Uint8Array(bytes));
       }
     };
   }
