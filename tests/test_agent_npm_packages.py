@@ -219,3 +219,113 @@ def test_concurrent_installs_of_one_package_install_it_once(tools: Path, tmp_pat
         thread.join(300)
     assert results == [["/.packages/.npm/ms/2.1.3"]] * 3
     assert [p.name for p in (tmp_path / ".npm" / "ms").iterdir()] == ["2.1.3"]
+
+
+# --- subpaths: which a package has (no npm: packages laid out by hand) ----------------------------
+
+def lay_out(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_without_exports_every_module_file_and_sub_package_is_a_subpath(tmp_path: Path) -> None:
+    package = lay_out(tmp_path, {
+        "package.json": '{"name": "p", "main": "lib/index.js"}', "lib/index.js": "", "chunk.js": "", "fp/map.js": "",
+        "data.json": "{}", "esm.mjs": "", "c.cjs": "", "README.md": "", "types.d.ts": "", "sub/package.json": "{}",
+        "sub/main.js": "", "node_modules/dep/index.js": "", "fp/node_modules/x/package.json": "{}",
+    })
+    assert npm_packages.subpaths(package) == [
+        "./c.cjs", "./chunk.js", "./data.json", "./esm.mjs", "./fp/map.js", "./lib/index.js", "./package.json",
+        "./sub", "./sub/main.js", "./sub/package.json"]
+
+
+def test_with_exports_its_keys_are_the_subpaths_and_patterns_are_expanded(tmp_path: Path) -> None:
+    exports = {
+        ".": {"import": "./esm/index.js", "require": "./cjs/index.js"},
+        "./non-secure": {"types": "./x.d.ts", "default": "./non-secure/index.js"},
+        "./package.json": "./package.json",
+        "./features/*": {"require": "./cjs/features/*.js", "import": "./esm/features/*.mjs"},
+        "./features/private/*": None,
+        "./legacy/": "./old/",
+        "./only-browser": {"browser": "./b.js"},
+        "./blocked": None,
+        "types": "./index.d.ts",
+    }
+    package = lay_out(tmp_path, {
+        "package.json": json.dumps({"name": "p", "exports": exports}), "cjs/index.js": "", "non-secure/index.js": "",
+        "cjs/features/a.js": "", "cjs/features/deep/b.js": "", "cjs/features/c.txt": "", "esm/features/z.mjs": "",
+        "old/x.js": "", "old/y/z.json": "", "cjs/features/node_modules/q.js": "",
+    })
+    assert npm_packages.subpaths(package) == [
+        "./features/a", "./features/deep/b", "./legacy/x.js", "./legacy/y/z.json", "./non-secure", "./only-browser",
+        "./package.json"]
+
+
+@pytest.mark.parametrize("exports", ['"./index.js"', '["./a.js", "./b.js"]', '{"import": "./a.mjs", "require": "./a.js"}',
+                                     '{".": "./a.js"}'])
+def test_a_single_entry_exports_map_has_no_subpaths(tmp_path: Path, exports: str) -> None:
+    package = lay_out(tmp_path, {"package.json": f'{{"name": "p", "exports": {exports}}}', "a.js": "", "b.js": ""})
+    assert npm_packages.subpaths(package) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+                    max_leaves=12))
+def test_any_exports_value_gives_subpaths_inside_the_package_or_none(exports: object) -> None:
+    """Whatever a package's manifest says, the subpaths are ``./``-relative names, never holding a
+    ``..`` segment that a pattern could have smuggled out of the package."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        package = lay_out(Path(directory), {"package.json": json.dumps({"name": "p", "exports": exports}),
+                                            "a.js": "", "d/b.js": ""})
+        for subpath in npm_packages.subpaths(package):
+            first, *rest = subpath.split("/")
+            assert first == "." and rest and not {"", ".", ".."} & set(rest), subpath
+
+
+def test_exports_keys_that_step_out_of_the_package_are_dropped(tmp_path: Path) -> None:
+    exports = {"./../x": "./a.js", "./a/../b": "./a.js", "./ok": "./a.js", ".//y": "./a.js", "./*": "./*.js",
+               "./z\\w": "./a.js"}
+    package = lay_out(tmp_path, {"package.json": json.dumps({"name": "p", "exports": exports}), "a.js": ""})
+    assert npm_packages.subpaths(package) == ["./a", "./ok"]
+
+
+@pytest.mark.slow
+def test_subpaths_are_bundled_into_a_second_file_that_gives_what_node_gives(tools: Path, tmp_path: Path) -> None:
+    """nanoid 5 is an ES module with an ``exports`` map (``./non-secure``); its bundle of subpaths,
+    required in Node, gives the same module as Node's own ``require('nanoid/non-secure')``."""
+    cache = tmp_path / "cache"
+    assert npm_packages.install(["nanoid@5.1.16"], cache) == ["/.packages/.npm/nanoid/5.1.16"]
+    home = cache / ".npm" / "nanoid" / "5.1.16"
+    assert sorted(p.name for p in home.iterdir()) == ["index.cjs", "package.json", "subpaths.cjs"]
+    manifest = json.loads((home / "package.json").read_text())
+    assert manifest == {"name": "nanoid", "version": "5.1.16", "main": "index.cjs", "subpaths": "subpaths.cjs"}
+    assert (home / "subpaths.cjs").read_bytes().isascii()
+    node = shutil.which("node")
+    assert node is not None
+    script = (f"const map = require({json.dumps(str(home / 'subpaths.cjs'))});"
+              "console.log(Object.keys(map).join(','), map['./non-secure']().customAlphabet('ab', 12)().length)")
+    assert subprocess.run([node, "-e", script], capture_output=True, text=True, check=True).stdout == \
+        "./non-secure,./package.json 12\n"
+
+
+@pytest.mark.slow
+def test_a_package_cached_before_subpaths_were_bundled_is_installed_again(tools: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    old = cache / ".npm" / "ms" / "2.1.3"
+    old.mkdir(parents=True)
+    (old / "package.json").write_text('{"name": "ms", "version": "2.1.3", "main": "index.cjs"}')
+    (old / "index.cjs").write_text("module.exports = 'old';")
+    assert npm_packages.install(["ms@2.1.3"], cache) == ["/.packages/.npm/ms/2.1.3"]
+    manifest = json.loads((old / "package.json").read_text())
+    assert manifest["subpaths"] == "subpaths.cjs" and "old" not in (old / "index.cjs").read_text()
+    assert only_locks_and(cache, {"ms"})
+
+
+def only_locks_and(cache: Path, names: set[str]) -> bool:
+    """The npm cache holds those packages and lock files: no scratch directory was left behind."""
+    return {p.name for p in (cache / npm_packages.SUBDIRECTORY).iterdir()} == names | {".locks"}

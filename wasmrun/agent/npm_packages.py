@@ -292,7 +292,7 @@ def subpaths(package: Path) -> list[str]:
     if exports is None:
         found = {f"./{rel}" for rel in files if rel.endswith(SUBPATH_SUFFIXES)}
         found |= {f"./{rel.rsplit('/', 1)[0]}" for rel in files if rel.endswith("/package.json")}
-        return sorted(found)
+        return sorted(key for key in found if _plain(key))
     if not isinstance(exports, dict) or not any(str(key).startswith(".") for key in exports):
         return []  # one entry point (a string, an array or conditions)
     found = set()
@@ -312,7 +312,14 @@ def subpaths(package: Path) -> list[str]:
                 star = path[len(prefix):len(path) - len(suffix)]
                 if star and "node_modules" not in star.split("/"):
                     found.add(key.replace("*", star, 1))
-    return sorted(found)
+    return sorted(key for key in found if _plain(key))
+
+
+def _plain(subpath: str) -> bool:
+    """A subpath a cell can ask for: ``./`` and segments none of which is empty, ``.``, ``..`` or
+    holds a backslash (the runtime refuses those names anyway)."""
+    parts = subpath.split("/")
+    return parts[0] == "." and len(parts) > 1 and all(p not in ("", ".", "..") and "\\" not in p for p in parts[1:])
 
 
 def _files(package: Path) -> list[str]:
