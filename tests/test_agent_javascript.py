@@ -627,3 +627,82 @@ def test_a_stack_overflow_ends_the_exec_and_the_next_starts_afresh(sandbox: Call
     # recursion 1500 deep fits (wasmtime's default stack held a few hundred QuickJS calls)
     result = run(language="js", source="function g(n) { return n ? g(n - 1) + 1 : 0 } console.log(g(1500))")
     assert (result.stdout, result.exit_code) == ("1500\n", 0)
+
+
+# -- npm subpaths and packages that need Node's built-ins ------------------------------------------
+
+def test_subpaths_are_required_and_imported_in_javascript_and_typescript(sandbox: Callable[..., Any]) -> None:
+    """lodash has no ``exports`` map (a subpath is a file, with or without ``.js``); date-fns 4 has
+    one with 741 keys and conditions; both installed through ``packages``."""
+    box = sandbox.box  # type: ignore[attr-defined]
+    run = exec_in(sandbox, box.create_session("tenant").session_id)
+    result = run(language="js", source="const chunk = require('lodash/chunk');\n"
+                                       "console.log(JSON.stringify(chunk([1, 2, 3, 4, 5], 2)), require('lodash/chunk.js') === chunk,"
+                                       " require('lodash/fp/map')((x) => x * 2)([1, 2]), require('lodash/package.json').version)",
+                 packages=["lodash@4.17.21"])
+    assert (result.stdout, result.stderr, result.exit_code) == ("[[1,2],[3,4],[5]] true [ 2, 4 ] 4.17.21\n", "", 0), result
+    result = run(language="ts", source="import chunk from 'lodash/chunk';\nimport { addDays } from 'date-fns/addDays';\n"
+                                       "import { format } from 'date-fns/format';\n"
+                                       "const day: Date = addDays(new Date(2024, 0, 30), 3);\n"
+                                       "console.log(format(day, 'yyyy-MM-dd'), chunk([1, 2, 3], 2).length,"
+                                       " require('date-fns/locale').fr.code)",
+                 packages=["date-fns@4.1.0"])
+    assert (result.stdout, result.stderr, result.exit_code) == ("2024-02-02 2 fr\n", "", 0), result
+    # a session's own file requires a subpath too (the bundle was made at install time, not per cell)
+    files = {"lib/pairs.js": "module.exports = (xs) => require('lodash/chunk')(xs, 2);"}
+    result = run(language="js", files=files, source="console.log(JSON.stringify(require('./lib/pairs')([1, 2, 3])))")
+    assert (result.stdout, result.exit_code) == ("[[1,2],[3]]\n", 0), result
+
+
+def test_a_subpath_that_escapes_or_does_not_exist_is_one_clear_error(sandbox: Callable[..., Any]) -> None:
+    box = sandbox.box  # type: ignore[attr-defined]
+    run = exec_in(sandbox, box.create_session("tenant").session_id)
+    assert run(language="js", source="require('lodash/chunk')", packages=["lodash@4.17.21"]).exit_code == 0
+    refused = {
+        "lodash/../../x": "a package subpath may not be empty or hold '.', '..' or '\\' segments",
+        "lodash/./chunk": "a package subpath may not be empty or hold '.', '..' or '\\' segments",
+        "lodash//chunk": "a package subpath may not be empty or hold '.', '..' or '\\' segments",
+        "lodash/fp/../../../../.npm/ms/2.1.3/index.cjs": "a package subpath may not be empty or hold '.', '..' or "
+                                                         "'\\' segments",
+        "lodash/nope": "package 'lodash' has no subpath './nope'",
+        "node:lodash/chunk": "'lodash/chunk' is not one of Node's built-in modules",
+        "node:../x": "'../x' is not one of Node's built-in modules",
+        "/.packages/.npm/nope.js": "no /.packages/.npm/nope.js(.js|.cjs|.json|/index.js) in the session",
+        "left-pad/x": "not available in the sandbox",
+    }
+    for name, reason in refused.items():
+        result = run(language="js", source=f"require({name!r})")
+        assert (result.stdout, result.exit_code) == ("", 1), name
+        first = result.stderr.splitlines()[0]
+        assert first.startswith(f"Error: Cannot find module '{name}': ") and reason in first, first
+    # nothing was loaded or written along the way
+    assert run(language="js", source="console.log(typeof require('lodash/chunk'))").stdout == "function\n"
+
+
+def test_nanoid_uuid_and_a_scoped_packages_subpaths_use_the_sandboxs_crypto(sandbox: Callable[..., Any]) -> None:
+    """nanoid 5 imports ``webcrypto`` from ``node:crypto``; uuid 11 uses the global ``crypto``;
+    @noble/hashes is scoped and reached by subpaths only."""
+    import hashlib
+    import uuid
+
+    box = sandbox.box  # type: ignore[attr-defined]
+    run = exec_in(sandbox, box.create_session("tenant").session_id)
+    result = run(language="js", source="const { nanoid, customAlphabet } = require('nanoid');"
+                                       "const insecure = require('nanoid/non-secure');"
+                                       "const ids = new Set(Array.from({ length: 100 }, () => nanoid()));"
+                                       "console.log(ids.size, [...ids][0].length, /^[01]{8}$/.test(customAlphabet('01', 8)()),"
+                                       " insecure.nanoid(5).length)",
+                 packages=["nanoid@5.1.16"])
+    assert (result.stdout, result.stderr, result.exit_code) == ("100 21 true 5\n", "", 0), result
+    result = run(language="ts", source="import { v4, v5, validate, version } from 'uuid';\nconst id: string = v4();\n"
+                                       "console.log(id, validate(id), version(id), v5('hello', v5.URL))",
+                 packages=["uuid@11.1.0"])
+    assert (result.stderr, result.exit_code) == ("", 0), result
+    made, valid, number, named = result.stdout.split()
+    assert uuid.UUID(made).version == 4 and (valid, number) == ("true", "4")
+    assert named == str(uuid.uuid5(uuid.NAMESPACE_URL, "hello"))
+    result = run(language="js", source="const { sha512 } = require('@noble/hashes/sha2');"
+                                       "const { bytesToHex, randomBytes } = require('@noble/hashes/utils');"
+                                       "console.log(bytesToHex(sha512(new TextEncoder().encode('abc'))), randomBytes(8).length)",
+                 packages=["@noble/hashes@1.8.0"])
+    assert (result.stdout, result.stderr, result.exit_code) == (f"{hashlib.sha512(b'abc').hexdigest()} 8\n", "", 0)
