@@ -637,11 +637,15 @@ def test_subpaths_are_required_and_imported_in_javascript_and_typescript(sandbox
     box = sandbox.box  # type: ignore[attr-defined]
     run = exec_in(sandbox, box.create_session("tenant").session_id)
     result = run(language="js", source="const chunk = require('lodash/chunk');\n"
-                                       "console.log(JSON.stringify(chunk([1, 2, 3, 4, 5], 2)), require('lodash/chunk.js') === chunk,"
-                                       " require('lodash/fp/map')((x) => x * 2)([1, 2]), require('lodash/package.json').version)",
+                                       "console.log(JSON.stringify(chunk([1, 2, 3, 4, 5], 2)), "
+                                       "require('lodash/chunk.js') === chunk,"
+                                       " require('lodash/fp/map')((x) => x * 2)([1, 2]), "
+                                       "require('lodash/package.json').version)",
                  packages=["lodash@4.17.21"])
-    assert (result.stdout, result.stderr, result.exit_code) == ("[[1,2],[3,4],[5]] true [ 2, 4 ] 4.17.21\n", "", 0), result
-    result = run(language="ts", source="import chunk from 'lodash/chunk';\nimport { addDays } from 'date-fns/addDays';\n"
+    assert (result.stdout, result.stderr, result.exit_code) == ("[[1,2],[3,4],[5]] true [ 2, 4 ] "
+                                                                "4.17.21\n", "", 0), result
+    result = run(language="ts", source="import chunk from 'lodash/chunk';\nimport { addDays } from "
+                                       "'date-fns/addDays';\n"
                                        "import { format } from 'date-fns/format';\n"
                                        "const day: Date = addDays(new Date(2024, 0, 30), 3);\n"
                                        "console.log(format(day, 'yyyy-MM-dd'), chunk([1, 2, 3], 2).length,"
@@ -690,7 +694,8 @@ def test_nanoid_uuid_and_a_scoped_packages_subpaths_use_the_sandboxs_crypto(sand
     result = run(language="js", source="const { nanoid, customAlphabet } = require('nanoid');"
                                        "const insecure = require('nanoid/non-secure');"
                                        "const ids = new Set(Array.from({ length: 100 }, () => nanoid()));"
-                                       "console.log(ids.size, [...ids][0].length, /^[01]{8}$/.test(customAlphabet('01', 8)()),"
+                                       "console.log(ids.size, [...ids][0].length, "
+                                       "/^[01]{8}$/.test(customAlphabet('01', 8)()),"
                                        " insecure.nanoid(5).length)",
                  packages=["nanoid@5.1.16"])
     assert (result.stdout, result.stderr, result.exit_code) == ("100 21 true 5\n", "", 0), result
@@ -703,6 +708,7 @@ def test_nanoid_uuid_and_a_scoped_packages_subpaths_use_the_sandboxs_crypto(sand
     assert named == str(uuid.uuid5(uuid.NAMESPACE_URL, "hello"))
     result = run(language="js", source="const { sha512 } = require('@noble/hashes/sha2');"
                                        "const { bytesToHex, randomBytes } = require('@noble/hashes/utils');"
-                                       "console.log(bytesToHex(sha512(new TextEncoder().encode('abc'))), randomBytes(8).length)",
+                                       "console.log(bytesToHex(sha512(new TextEncoder().encode('abc'))), "
+                                       "randomBytes(8).length)",
                  packages=["@noble/hashes@1.8.0"])
     assert (result.stdout, result.stderr, result.exit_code) == (f"{hashlib.sha512(b'abc').hexdigest()} 8\n", "", 0)

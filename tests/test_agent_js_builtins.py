@@ -4,6 +4,7 @@ own hashlib, hmac and urllib) gives; the ones the sandbox cannot provide refused
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -70,7 +71,7 @@ def test_sha256_sha1_md5_sha224_of_abc_equal_hashlibs(session: Session) -> None:
                       "console.log(createHash('sha256').update('abc').digest('base64'),"
                       " createHash('md5').update('').digest().length)")
     expected = [hashlib.new(a, b"abc").hexdigest() for a in ("sha256", "sha1", "md5", "sha224", "sha256")]
-    assert out.splitlines() == [*expected, f"{__import__('base64').b64encode(hashlib.sha256(b'abc').digest()).decode()} 16"]
+    assert out.splitlines() == [*expected, f"{base64.b64encode(hashlib.sha256(b'abc').digest()).decode()} 16"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -97,8 +98,10 @@ def test_random_values_uuids_and_bytes_come_from_the_hosts_source(session: Sessi
     out = ok(session, "const c = require('crypto');"
                       "const ids = new Set(Array.from({ length: 200 }, () => c.randomUUID()));"
                       "console.log(ids.size, [...ids][0]);"
-                      "const a = c.getRandomValues(new Uint32Array(64)); const b = crypto.getRandomValues(new Uint8Array(4096));"
-                      "console.log(a.some((x) => x > 2 ** 31), new Set(b).size > 200, c.randomBytes(16).toString('hex').length,"
+                      "const a = c.getRandomValues(new Uint32Array(64)); const b = crypto.getRandomValues(new "
+                      "Uint8Array(4096));"
+                      "console.log(a.some((x) => x > 2 ** 31), new Set(b).size > 200, "
+                      "c.randomBytes(16).toString('hex').length,"
                       " c.randomInt(10) < 10, c.webcrypto.getRandomValues === crypto.getRandomValues);"
                       "try { c.getRandomValues(new Uint8Array(65537)) } catch (e) { console.log(e.name) }"
                       "c.randomBytes(3, (e, buf) => console.log('async', e, buf.length));")
@@ -114,20 +117,23 @@ def test_random_values_uuids_and_bytes_come_from_the_hosts_source(session: Sessi
 def test_buffer_encodes_decodes_and_reads_like_nodes(session: Session) -> None:
     out = ok(session, "const b = Buffer.from('héllo wörld €');"
                       "console.log(b.length, b.toString('hex'), b.toString('base64'), b.toString('base64url'));"
-                      "console.log(Buffer.from(b.toString('base64'), 'base64').equals(b), Buffer.from('68656c6c6f', 'hex').toString(),"
-                      " Buffer.from([104, 105]).toString('latin1'), Buffer.byteLength('€'), Buffer.isBuffer(b), b instanceof Uint8Array);"
+                      "console.log(Buffer.from(b.toString('base64'), 'base64').equals(b), "
+                      "Buffer.from('68656c6c6f', 'hex').toString(),"
+                      " Buffer.from([104, 105]).toString('latin1'), Buffer.byteLength('€'), Buffer.isBuffer(b), "
+                      "b instanceof Uint8Array);"
                       "const c = Buffer.concat([Buffer.from('ab'), new Uint8Array([99])]);"
-                      "console.log(c.toString(), c.slice(1).toString(), c.indexOf('c'), c.includes('bc'), JSON.stringify(c));"
+                      "console.log(c.toString(), c.slice(1).toString(), c.indexOf('c'), c.includes('bc'), "
+                      "JSON.stringify(c));"
                       "const n = Buffer.alloc(8); n.writeUInt32BE(0xdeadbeef, 0); n.writeInt16LE(-2, 4);"
                       "console.log(n.readUInt32BE(0).toString(16), n.readInt16LE(4), n.readUInt8(0), n);"
-                      "console.log(Buffer.alloc(4, 'ab').toString(), Buffer.compare(Buffer.from('a'), Buffer.from('b')),"
+                      "console.log(Buffer.alloc(4, 'ab').toString(), Buffer.compare(Buffer.from('a'), "
+                      "Buffer.from('b')),"
                       " require('buffer').Buffer === Buffer);"
                       "try { n.readUInt32LE(6) } catch (e) { console.log(e.code) }")
     text = "héllo wörld €".encode()
-    import base64
-
     assert out.splitlines() == [
-        f"{len(text)} {text.hex()} {base64.b64encode(text).decode()} {base64.urlsafe_b64encode(text).decode().rstrip('=')}",
+        f"{len(text)} {text.hex()} {base64.b64encode(text).decode()} "
+        f"{base64.urlsafe_b64encode(text).decode().rstrip('=')}",
         "true hello hi 3 true true",
         'abc bc 2 true {"type":"Buffer","data":[97,98,99]}',
         "deadbeef -2 222 <Buffer de ad be ef fe ff 00 00>",
@@ -138,14 +144,18 @@ def test_buffer_encodes_decodes_and_reads_like_nodes(session: Session) -> None:
 
 def test_util_format_inspect_promisify_and_text_codecs(session: Session) -> None:
     out = ok(session, "const util = require('util');"
-                      "console.log(util.format('%s=%d %j', 'n', 42, { a: [1] }), util.inspect('x'), util.inspect({ a: { b: 1 } }));"
+                      "console.log(util.format('%s=%d %j', 'n', 42, { a: [1] }), util.inspect('x'), "
+                      "util.inspect({ a: { b: 1 } }));"
                       "const later = util.promisify((a, b, cb) => setTimeout(() => cb(null, a + b), 1));"
                       "const fails = util.promisify((cb) => cb(new Error('nope')));"
                       "console.log(await later(2, 3), await fails().catch((e) => e.message));"
-                      "const bytes = new util.TextEncoder().encode('€'); console.log(bytes, new util.TextDecoder().decode(bytes));"
-                      "console.log(util.isDeepStrictEqual({ a: [1, new Map([[1, 2]])] }, { a: [1, new Map([[1, 2]])] }),"
+                      "const bytes = new util.TextEncoder().encode('€'); console.log(bytes, new "
+                      "util.TextDecoder().decode(bytes));"
+                      "console.log(util.isDeepStrictEqual({ a: [1, new Map([[1, 2]])] }, { a: [1, new Map([[1, "
+                      "2]])] }),"
                       " util.isDeepStrictEqual([1], ['1']), util.types.isPromise(Promise.resolve()));"
-                      "function A() {} function B() {} util.inherits(A, B); console.log(new A() instanceof B, A.super_ === B)")
+                      "function A() {} function B() {} util.inherits(A, B); console.log(new A() instanceof B, "
+                      "A.super_ === B)")
     assert out.splitlines() == ["n=42 {\"a\":[1]} 'x' { a: { b: 1 } }", "5 nope",
                                 "Uint8Array(3) [ 226, 130, 172 ] €", "true false true", "true true"]
 
@@ -153,9 +163,11 @@ def test_util_format_inspect_promisify_and_text_codecs(session: Session) -> None
 def test_events_emitter_on_once_off_and_error(session: Session) -> None:
     out = ok(session, "const EventEmitter = require('events'); const { once } = require('node:events');"
                       "class Bus extends EventEmitter {} const bus = new Bus(); const seen = [];"
-                      "const f = (x) => seen.push('on' + x); bus.on('e', f); bus.once('e', (x) => seen.push('once' + x));"
+                      "const f = (x) => seen.push('on' + x); bus.on('e', f); bus.once('e', (x) => "
+                      "seen.push('once' + x));"
                       "bus.prependListener('e', (x) => seen.push('first' + x));"
-                      "console.log(bus.emit('e', 1), bus.emit('e', 2), bus.listenerCount('e')); bus.off('e', f); bus.emit('e', 3);"
+                      "console.log(bus.emit('e', 1), bus.emit('e', 2), bus.listenerCount('e')); bus.off('e', f); "
+                      "bus.emit('e', 3);"
                       "console.log(seen.join(' '), bus.emit('none'), bus.eventNames());"
                       "try { bus.emit('error', new Error('boom')) } catch (e) { console.log('thrown', e.message) }"
                       "setTimeout(() => bus.emit('ready', 'a', 'b'), 1); console.log(await once(bus, 'ready'));"
@@ -165,14 +177,19 @@ def test_events_emitter_on_once_off_and_error(session: Session) -> None:
 
 
 def test_os_assert_timers_and_process(session: Session) -> None:
-    out = ok(session, "const os = require('os'); console.log(JSON.stringify(os.EOL), os.platform(), os.arch(), os.tmpdir(),"
+    out = ok(session, "const os = require('os'); console.log(JSON.stringify(os.EOL), os.platform(), os.arch(), "
+                      "os.tmpdir(),"
                       " require('process') === process, typeof require('node:timers').setTimeout);"
                       "const assert = require('assert');"
-                      "assert(true); assert.strictEqual(1, 1); assert.deepStrictEqual({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] });"
-                      "assert.throws(() => { throw new TypeError('bad') }, TypeError); assert.throws(() => { throw new Error('x1') }, /x\\d/);"
-                      "for (const f of [() => assert.strictEqual(1, 2), () => assert.deepStrictEqual([1], [2]), () => assert(0, 'custom'),"
+                      "assert(true); assert.strictEqual(1, 1); assert.deepStrictEqual({ a: [1, { b: 2 }] }, { a: "
+                      "[1, { b: 2 }] });"
+                      "assert.throws(() => { throw new TypeError('bad') }, TypeError); assert.throws(() => { "
+                      "throw new Error('x1') }, /x\\d/);"
+                      "for (const f of [() => assert.strictEqual(1, 2), () => assert.deepStrictEqual([1], [2]), "
+                      "() => assert(0, 'custom'),"
                       " () => assert.throws(() => {}), () => require('node:assert/strict').equal(1, '1')]) {"
-                      " try { f(); console.log('passed') } catch (e) { console.log(e.name, e.code, JSON.stringify(e.message.split('\\n')[0])) } }"
+                      " try { f(); console.log('passed') } catch (e) { console.log(e.name, e.code, "
+                      "JSON.stringify(e.message.split('\\n')[0])) } }"
                       "await assert.rejects(Promise.reject(new Error('r')), { message: 'r' });"
                       "console.log(await require('timers/promises').setTimeout(1, 'slept'))")
     assert out.splitlines() == [
@@ -226,8 +243,10 @@ def test_url_and_search_params_parse_resolve_and_serialise_like_node(session: Se
                       "const u = new U('https://h/p?a=1&b=x+y&a=2'); u.searchParams.append('c', 'd&e f');"
                       "u.searchParams.set('a', '3'); u.hash = 'top';"
                       "console.log(u.href, u.searchParams.getAll('a'), u.searchParams.get('b'), U === URL);"
-                      "const p = new P({ k: 'v w', 'é': '!' }); p.sort(); console.log(p.toString(), [...p.keys()], p.has('k'));"
-                      "console.log(fileURLToPath('file:///tmp/x%20y.txt'), pathToFileURL('/a b').href, URL.canParse('nope'));"
+                      "const p = new P({ k: 'v w', 'é': '!' }); p.sort(); console.log(p.toString(), "
+                      "[...p.keys()], p.has('k'));"
+                      "console.log(fileURLToPath('file:///tmp/x%20y.txt'), pathToFileURL('/a b').href, "
+                      "URL.canParse('nope'));"
                       "try { new URL('not a url') } catch (e) { console.log(e.code, e.message, e.input) }")
     assert out.splitlines() == ["https://h/p?a=3&b=x+y&c=d%26e+f#top [ '3' ] x y true",
                                 "k=v+w&%C3%A9=%21 [ 'k', 'é' ] true", "/tmp/x y.txt file:///a%20b false",

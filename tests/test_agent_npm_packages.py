@@ -124,8 +124,9 @@ def test_a_package_is_bundled_into_one_read_only_file_then_comes_from_the_cache(
     cache = tmp_path / "cache"
     assert npm_packages.install(["ms@2.1.3"], cache) == ["/.packages/.npm/ms/2.1.3"]
     home = cache / ".npm" / "ms" / "2.1.3"
-    assert sorted(p.name for p in home.iterdir()) == ["index.cjs", "package.json"]
-    assert json.loads((home / "package.json").read_text()) == {"name": "ms", "version": "2.1.3", "main": "index.cjs"}
+    assert sorted(p.name for p in home.iterdir()) == ["index.cjs", "package.json", "subpaths.cjs"]
+    assert json.loads((home / "package.json").read_text()) == {"name": "ms", "version": "2.1.3", "main": "index.cjs",
+                                                               "subpaths": "subpaths.cjs"}
     assert not os.access(home / "index.cjs", os.W_OK) or os.geteuid() == 0
     assert stat.S_IMODE((home / "index.cjs").stat().st_mode) == 0o444
     assert stat.S_IMODE(home.stat().st_mode) == 0o555
@@ -263,8 +264,8 @@ def test_with_exports_its_keys_are_the_subpaths_and_patterns_are_expanded(tmp_pa
         "./package.json"]
 
 
-@pytest.mark.parametrize("exports", ['"./index.js"', '["./a.js", "./b.js"]', '{"import": "./a.mjs", "require": "./a.js"}',
-                                     '{".": "./a.js"}'])
+@pytest.mark.parametrize("exports", ['"./index.js"', '["./a.js", "./b.js"]',
+                                     '{"import": "./a.mjs", "require": "./a.js"}', '{".": "./a.js"}'])
 def test_a_single_entry_exports_map_has_no_subpaths(tmp_path: Path, exports: str) -> None:
     package = lay_out(tmp_path, {"package.json": f'{{"name": "p", "exports": {exports}}}', "a.js": "", "b.js": ""})
     assert npm_packages.subpaths(package) == []
@@ -272,7 +273,8 @@ def test_a_single_entry_exports_map_has_no_subpaths(tmp_path: Path, exports: str
 
 @settings(max_examples=200, deadline=None)
 @given(st.recursive(st.none() | st.text(max_size=20),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+                    lambda inner: st.lists(inner, max_size=3)
+                    | st.dictionaries(st.text(max_size=12), inner, max_size=4),
                     max_leaves=12))
 def test_any_exports_value_gives_subpaths_inside_the_package_or_none(exports: object) -> None:
     """Whatever a package's manifest says, the subpaths are ``./``-relative names, never holding a

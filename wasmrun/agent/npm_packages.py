@@ -324,7 +324,7 @@ def _plain(subpath: str) -> bool:
 
 def _files(package: Path) -> list[str]:
     """Every file under ``package`` (relative, POSIX), node_modules excluded."""
-    out = []
+    out: list[str] = []
     for directory, dirs, names in os.walk(package):
         dirs[:] = sorted(d for d in dirs if d != "node_modules")
         base = Path(directory).relative_to(package).as_posix()
@@ -369,7 +369,9 @@ def _bundle_subpaths(name: str, project: Path, out: Path, deadline: float) -> di
     for _ in range(SUBPATH_RETRIES):
         lines = [f"  {json.dumps(key)}: () => require({json.dumps(name + key[1:])})," for key in keys]
         entry.write_text("module.exports = {\n" + "\n".join(lines) + "\n};\n", encoding="utf-8")
-        argv = [*esbuild_binary(), str(entry), *_bundle_options(out)]
+        # whitespace and syntax minified: QuickJS parses the whole file on the first subpath
+        # required, and a smaller file parses faster (date-fns: 2.3 -> 1.6 MB, 0.54 -> 0.42 s)
+        argv = [*esbuild_binary(), str(entry), *_bundle_options(out), "--minify-whitespace", "--minify-syntax"]
         left = max(1.0, min(BUNDLE_TIMEOUT_S, deadline - time.monotonic()))
         try:
             proc = subprocess.run(argv, cwd=project, capture_output=True, timeout=left, check=False,

@@ -229,9 +229,13 @@ const __wasmrunAgent = (() => {
   // What run() returns when the interpreter ran out of memory (the store's memory limit): the
   // worker reports error "memory" and discards the instance, whose heap may be too full to go on.
   const OUT_OF_MEMORY = -2;
+  // QuickJS's own error, or, when the heap ran out at a point where QuickJS could not make that
+  // error whole (a Map growing: the error seen is then another, and the interpreter is broken), a
+  // heap that cannot give 256 KiB more.
   function outOfMemory(error) {
-    return error !== null && typeof error === "object" && error.name === "InternalError"
-      && String(error.message) === "out of memory";
+    if (error !== null && typeof error === "object" && error.name === "InternalError"
+      && String(error.message) === "out of memory") return true;
+    try { return new ArrayBuffer(256 * 1024).byteLength !== 256 * 1024; } catch (failed) { return true; }
   }
 
   process.stdin = stdin;
