@@ -10,6 +10,10 @@ beside spawning ``node -e 'console.log(1)'`` on the host, in the same run (inter
   ``packages: ["ms@2.1.3"]``, already installed (the first, untimed exec installs it into wasmrun's
   package cache from the npm registry): the cache look-up plus the bundle, loaded once per
   interpreter. Target: at most 1.0x the node spawn.
+* **first subpath require** (reported, no target): a new session's ``require('lodash/chunk')``
+  with ``packages: ["lodash@4.17.21"]``: the interpreter parses lodash's whole bundle of subpaths
+  (1 MB, made at install time). **A later subpath** (``lodash/fp/map``) in that session: the bundle
+  is loaded, only that subpath's modules run.
 
 The sandbox serves JavaScript only here (the Python runtime is bench_agent_sandbox.py's); the
 runtime is built (once) into wasmrun's cache of the current home, the state directory is temporary.
@@ -95,7 +99,21 @@ async def rows(box: Any, runs: int, node: str) -> list[Row]:
         new_spawns.append(spawn(node))
         await box.destroy_session("bench", fresh)
         await asyncio.sleep(0.3)
+    subpath = ("javascript", "require('lodash/chunk'); console.log(1)", ("lodash@4.17.21",))
+    await timed(session, *subpath)  # installs it (once per machine)
+    first_subpath, later_subpath, spawns_subpath = [], [], []
+    for _ in range(runs * 3):
+        fresh = box.create_session("bench").session_id
+        first_subpath.append(await timed(fresh, *subpath))
+        later_subpath.append(await timed(fresh, "javascript", "require('lodash/fp/map'); console.log(1)"))
+        spawns_subpath.append(spawn(node))
+        await box.destroy_session("bench", fresh)
+        await asyncio.sleep(0.3)
     return [
+        measured("new session: first subpath require (lodash/chunk)", "Sandbox.exec (in-process)", "node spawn",
+                 SPAWN_SHOWN, first_subpath, spawns_subpath),
+        measured("then another subpath (lodash/fp/map)", "Sandbox.exec (in-process)", "node spawn",
+                 SPAWN_SHOWN, later_subpath, spawns_subpath),
         measured("warm JavaScript exec console.log(1)", "Sandbox.exec (in-process)", "node spawn", SPAWN_SHOWN,
                  js, spawns_js, target=WARM),
         measured("warm TypeScript exec (esbuild per exec)", "Sandbox.exec (in-process)", "node spawn", SPAWN_SHOWN,

@@ -712,3 +712,13 @@ def test_nanoid_uuid_and_a_scoped_packages_subpaths_use_the_sandboxs_crypto(sand
                                        "randomBytes(8).length)",
                  packages=["@noble/hashes@1.8.0"])
     assert (result.stdout, result.stderr, result.exit_code) == (f"{hashlib.sha512(b'abc').hexdigest()} 8\n", "", 0)
+
+
+@pytest.mark.parametrize("megabytes", [48, 56, 64, 72])
+def test_a_growing_map_is_out_of_memory_at_any_limit(session: Session, megabytes: int) -> None:
+    """A Map outgrowing the heap can leave QuickJS without a whole error to throw (before: exit 1,
+    nothing said and a broken interpreter, at three of these four limits); the runtime still
+    reports it as out of memory, so the worker discards the interpreter."""
+    session.store.set_limits(memory_size=megabytes * 1024 * 1024)
+    code = "console.log('growing'); const m = new Map(); for (let i = 0; ; i++) m.set(i, { i })"
+    assert session.exec(code)[:2] == (javascript.OUT_OF_MEMORY, "growing\n")
