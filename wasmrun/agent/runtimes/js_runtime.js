@@ -1,6 +1,8 @@
 // wasmrun's agent runtime for JavaScript and TypeScript, appended to the prelude of JavaScript
 // commands (wasmrun/languages/javascript/prelude.js: console, process, Promise, timers, the event
-// loop) and to js_fs.js (fs and path over the session's files). One QuickJS instance serves one session; each exec is a "cell" that run() evaluates by
+// loop), to js_fs.js (fs and path over the session's files) and to js_node.js (Node's other
+// built-ins that the sandbox provides). One QuickJS instance serves one session; each exec is a
+// "cell" that run() evaluates by
 // indirect eval in the one global scope, so `var`s, functions and globalThis properties live on
 // into the next cell. The host has already prepared the cell (wasmrun/agent/runtimes/js_cells.py):
 // TypeScript stripped, async functions lowered onto the prelude's Promise (QuickJS runs no job of
