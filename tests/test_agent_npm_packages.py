@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -331,3 +332,29 @@ def test_a_package_cached_before_subpaths_were_bundled_is_installed_again(tools:
 def only_locks_and(cache: Path, names: set[str]) -> bool:
     """The npm cache holds those packages and lock files: no scratch directory was left behind."""
     return {p.name for p in (cache / npm_packages.SUBDIRECTORY).iterdir()} == names | {".locks"}
+
+
+@pytest.mark.slow
+def test_a_subpath_esbuild_cannot_bundle_is_left_out_and_the_rest_kept(tools: Path, tmp_path: Path) -> None:
+    """The real esbuild over a package laid out by hand: a file with a syntax error and one that
+    imports a package that is not installed are dropped; the others are bundled. When none can
+    be, the package has no subpaths and says why."""
+    project = tmp_path / "project"
+    lay_out(project / "node_modules" / "p", {
+        "package.json": '{"name": "p"}', "index.js": "module.exports = 1;", "good.js": "module.exports = 'good';",
+        "broken.js": "module.exports = (;", "needs.js": "import x from 'not-installed'; export default x;",
+        "also.js": "module.exports = require('./good') + '!';",
+    })
+    out = tmp_path / "subpaths.cjs"
+    fields = npm_packages._bundle_subpaths("p", project, out, deadline=time.monotonic() + 60)
+    assert fields == {"subpaths": "subpaths.cjs"}
+    node = shutil.which("node")
+    assert node is not None
+    script = f"const m = require({json.dumps(str(out))}); console.log(Object.keys(m).join(','), m['./also.js']())"
+    assert subprocess.run([node, "-e", script], capture_output=True, text=True, check=True).stdout == \
+        "./also.js,./good.js,./index.js,./package.json good!\n"
+    lay_out(project / "node_modules" / "q", {"package.json": '{"name": "q", "exports": {"./a": "./a.js"}}',
+                                             "a.js": "export default (;"})
+    fields = npm_packages._bundle_subpaths("q", project, tmp_path / "q.cjs", deadline=time.monotonic() + 60)
+    assert fields["subpaths"] is None
+    assert str(fields["subpaths_error"]).startswith("they cannot be bundled for the sandbox: Unexpected")
