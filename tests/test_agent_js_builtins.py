@@ -289,3 +289,23 @@ def test_builtins_are_imported_in_typescript_with_their_types_stripped(session: 
             "e.on('x', (v: string) => { got = v; }); e.emit('x', createHash('sha1').update('abc').digest('hex'));\n"
             "console.log(got, randomUUID().length, Buffer.from('hi').toString('hex'), os.EOL.length)")
     assert ok(session, code, language="typescript") == f"{hashlib.sha1(b'abc').hexdigest()} 36 6869 1\n"
+
+
+BUILTIN_NAMES = {"assert", "assert/strict", "buffer", "crypto", "events", "fs", "fs/promises", "os", "path",
+                 "path/posix", "process", "timers", "timers/promises", "url", "util", "util/types"}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=30) | st.sampled_from(sorted(BUILTIN_NAMES)).map(lambda n: f"node:{n}")
+       | st.from_regex(r"(node:)?(@[a-z]{1,3}/)?[a-z.]{1,6}(/[a-z.\\]{0,4}){0,3}", fullmatch=True))
+def test_any_name_required_is_a_built_in_or_one_module_not_found_line(shared_session: Session, name: str) -> None:
+    """No name makes require reach a package, a file outside the session or a crash: the session
+    (made empty) has no files and no packages, so anything but a built-in is MODULE_NOT_FOUND."""
+    code = (f"try {{ const m = require({json.dumps(name)}); console.log('found', typeof m) }}"
+            " catch (e) { console.log(e.code, JSON.stringify(String(e.message).split('\\n').length)) }")
+    out = ok(shared_session, code)
+    bare = name.removeprefix("node:")
+    functions = {"assert", "assert/strict", "events"}
+    expected = "MODULE_NOT_FOUND 1" if bare not in BUILTIN_NAMES else \
+        "found function" if bare in functions else "found object"
+    assert out == f"{expected}\n", (name, out)
