@@ -631,11 +631,16 @@ def test_a_stack_overflow_ends_the_exec_and_the_next_starts_afresh(sandbox: Call
 
 # -- npm subpaths and packages that need Node's built-ins ------------------------------------------
 
-def test_subpaths_are_required_and_imported_in_javascript_and_typescript(sandbox: Callable[..., Any]) -> None:
+@pytest.fixture
+def run_fresh(sandbox: Callable[..., Any]) -> Callable[..., Any]:
+    """``run(**request)`` in a new session of the module's sandbox."""
+    return exec_in(sandbox, sandbox.box.create_session("tenant").session_id)  # type: ignore[attr-defined]
+
+
+def test_subpaths_are_required_and_imported_in_javascript_and_typescript(run_fresh: Callable[..., Any]) -> None:
     """lodash has no ``exports`` map (a subpath is a file, with or without ``.js``); date-fns 4 has
     one with 741 keys and conditions; both installed through ``packages``."""
-    box = sandbox.box  # type: ignore[attr-defined]
-    run = exec_in(sandbox, box.create_session("tenant").session_id)
+    run = run_fresh
     result = run(language="js", source="const chunk = require('lodash/chunk');\n"
                                        "console.log(JSON.stringify(chunk([1, 2, 3, 4, 5], 2)), "
                                        "require('lodash/chunk.js') === chunk,"
@@ -658,9 +663,8 @@ def test_subpaths_are_required_and_imported_in_javascript_and_typescript(sandbox
     assert (result.stdout, result.exit_code) == ("[[1,2],[3]]\n", 0), result
 
 
-def test_a_subpath_that_escapes_or_does_not_exist_is_one_clear_error(sandbox: Callable[..., Any]) -> None:
-    box = sandbox.box  # type: ignore[attr-defined]
-    run = exec_in(sandbox, box.create_session("tenant").session_id)
+def test_a_subpath_that_escapes_or_does_not_exist_is_one_clear_error(run_fresh: Callable[..., Any]) -> None:
+    run = run_fresh
     assert run(language="js", source="require('lodash/chunk')", packages=["lodash@4.17.21"]).exit_code == 0
     refused = {
         "lodash/../../x": "a package subpath may not be empty or hold '.', '..' or '\\' segments",
@@ -679,18 +683,17 @@ def test_a_subpath_that_escapes_or_does_not_exist_is_one_clear_error(sandbox: Ca
         assert (result.stdout, result.exit_code) == ("", 1), name
         first = result.stderr.splitlines()[0]
         assert first.startswith(f"Error: Cannot find module '{name}': ") and reason in first, first
-    # nothing was loaded or written along the way
+    # the session is unharmed
     assert run(language="js", source="console.log(typeof require('lodash/chunk'))").stdout == "function\n"
 
 
-def test_nanoid_uuid_and_a_scoped_packages_subpaths_use_the_sandboxs_crypto(sandbox: Callable[..., Any]) -> None:
+def test_nanoid_uuid_and_a_scoped_packages_subpaths_use_the_sandboxs_crypto(run_fresh: Callable[..., Any]) -> None:
     """nanoid 5 imports ``webcrypto`` from ``node:crypto``; uuid 11 uses the global ``crypto``;
     @noble/hashes is scoped and reached by subpaths only."""
     import hashlib
     import uuid
 
-    box = sandbox.box  # type: ignore[attr-defined]
-    run = exec_in(sandbox, box.create_session("tenant").session_id)
+    run = run_fresh
     result = run(language="js", source="const { nanoid, customAlphabet } = require('nanoid');"
                                        "const insecure = require('nanoid/non-secure');"
                                        "const ids = new Set(Array.from({ length: 100 }, () => nanoid()));"
