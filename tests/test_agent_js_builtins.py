@@ -171,9 +171,12 @@ def test_events_emitter_on_once_off_and_error(session: Session) -> None:
                       "console.log(seen.join(' '), bus.emit('none'), bus.eventNames());"
                       "try { bus.emit('error', new Error('boom')) } catch (e) { console.log('thrown', e.message) }"
                       "setTimeout(() => bus.emit('ready', 'a', 'b'), 1); console.log(await once(bus, 'ready'));"
-                      "console.log(EventEmitter.EventEmitter === EventEmitter)")
+                      "console.log(EventEmitter.EventEmitter === EventEmitter);"
+                      "function Old() { EventEmitter.call(this); } require('util').inherits(Old, EventEmitter);"
+                      "const old = new Old(); old.on('x', (v) => console.log('old', v)); old.emit('x', 1);"
+                      "console.log(new Old().listenerCount('x'))")
     assert out.splitlines() == ["true true 2", "first1 on1 once1 first2 on2 first3 false [ 'e' ]", "thrown boom",
-                                "[ 'a', 'b' ]", "true"]
+                                "[ 'a', 'b' ]", "true", "old 1", "0"]
 
 
 def test_os_assert_timers_and_process(session: Session) -> None:

@@ -438,28 +438,33 @@ const __wasmrunNode = (() => {
   };
 
   // --- events ---------------------------------------------------------------------------------
-  class EventEmitter {
-    constructor() { this._events = new Map(); this._maxListeners = EventEmitter.defaultMaxListeners; }
+  // A function, not a class, as Node's is: older packages call EventEmitter.call(this) from their
+  // own constructors (with util.inherits) as well as `class X extends EventEmitter`.
+  function EventEmitter() {
+    if (!this._events || this._events === Object.getPrototypeOf(this)._events) this._events = new Map();
+    if (this._maxListeners === undefined) this._maxListeners = EventEmitter.defaultMaxListeners;
+  }
+  Object.assign(EventEmitter.prototype, {
     _list(name) {
       if (!this._events) this._events = new Map();
       if (!this._events.has(name)) this._events.set(name, []);
       return this._events.get(name);
-    }
+    },
     on(name, listener, prepend) {
       if (typeof listener !== "function") throw codeError(TypeError, "ERR_INVALID_ARG_TYPE", "The \"listener\" argument must be of type function");
       if (this._events && this._events.has("newListener")) this.emit("newListener", name, listener.listener || listener);
       const list = this._list(name);
       if (prepend) list.unshift(listener); else list.push(listener);
       return this;
-    }
-    addListener(name, listener) { return this.on(name, listener); }
-    prependListener(name, listener) { return this.on(name, listener, true); }
+    },
+    addListener(name, listener) { return this.on(name, listener); },
+    prependListener(name, listener) { return this.on(name, listener, true); },
     once(name, listener, prepend) {
       const wrapper = (...args) => { this.removeListener(name, wrapper); return listener.apply(this, args); };
       wrapper.listener = listener;
       return this.on(name, wrapper, prepend);
-    }
-    prependOnceListener(name, listener) { return this.once(name, listener, true); }
+    },
+    prependOnceListener(name, listener) { return this.once(name, listener, true); },
     removeListener(name, listener) {
       const list = this._events && this._events.get(name);
       if (!list) return this;
@@ -470,13 +475,13 @@ const __wasmrunNode = (() => {
         if (this._events.has("removeListener")) this.emit("removeListener", name, listener);
       }
       return this;
-    }
-    off(name, listener) { return this.removeListener(name, listener); }
+    },
+    off(name, listener) { return this.removeListener(name, listener); },
     removeAllListeners(name) {
       if (!this._events) return this;
       if (name === undefined) this._events.clear(); else this._events.delete(name);
       return this;
-    }
+    },
     emit(name, ...args) {
       const list = this._events && this._events.get(name);
       if (!list || !list.length) {
@@ -488,14 +493,14 @@ const __wasmrunNode = (() => {
       }
       for (const listener of list.slice()) listener.apply(this, args);
       return true;
-    }
-    listeners(name) { return ((this._events && this._events.get(name)) || []).map((l) => l.listener || l); }
-    rawListeners(name) { return ((this._events && this._events.get(name)) || []).slice(); }
-    listenerCount(name) { return ((this._events && this._events.get(name)) || []).length; }
-    eventNames() { return this._events ? [...this._events.keys()] : []; }
-    setMaxListeners(n) { this._maxListeners = n; return this; }
+    },
+    listeners(name) { return ((this._events && this._events.get(name)) || []).map((l) => l.listener || l); },
+    rawListeners(name) { return ((this._events && this._events.get(name)) || []).slice(); },
+    listenerCount(name) { return ((this._events && this._events.get(name)) || []).length; },
+    eventNames() { return this._events ? [...this._events.keys()] : []; },
+    setMaxListeners(n) { this._maxListeners = n; return this; },
     getMaxListeners() { return this._maxListeners; }
-  }
+  });
   EventEmitter.defaultMaxListeners = 10;
   EventEmitter.EventEmitter = EventEmitter;
   EventEmitter.once = (emitter, name) => new Promise((resolve, reject) => {
