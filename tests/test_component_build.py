@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.wasm_samples import shapes_project
 from wasmrun import component_tools
 from wasmrun.building import compile_project
-from wasmrun.errors import MissingToolchainError
+from wasmrun.errors import EXIT_USAGE, MissingToolchainError
 from wasmrun.models import GlueKind, Target, unusable_tools
 from wasmrun.plugins import Plugins, load_plugins
 from wasmrun.testing import require_tool
@@ -264,6 +265,30 @@ def test_a_library_with_nothing_a_world_can_describe_is_one_error_line(make_proj
     assert proc.stderr.strip().splitlines()[-1] == (
         "error: lib.wasm exports no function a WIT world can describe from its core types; "
         "write the world in wit/ to build it as a component")
+
+
+def test_inspect_names_the_types_a_built_world_defines_and_its_wit_reads_back_the_same(
+        make_project: MakeProject, tmp_path: Path) -> None:
+    """A WIT library built by ``--target component``: wasm-tools writes the world's own records,
+    enums and flags as type imports (wasmtime lists none of them), yet ``inspect`` names them
+    (``list<item>``, not an anonymous record) and its WIT, read by wasm-tools, is the world
+    wasm-tools reads from the component itself."""
+    project = make_project(shapes_project(), name="shapes")
+    built = wasmrun("compile", project, "--target", "component", "--json")
+    assert built.returncode == 0, built.stderr
+    component = json.loads(built.stdout)["wasm_path"]
+    report = json.loads(wasmrun("inspect", "--json", component).stdout)
+    ours = report["component"]["wit"]
+    assert "record item { name: string, qty: u32 }" in ours and "anonymous" not in ours
+    assert "export total: func(items: list<item>) -> u64;" in ours
+    exports = {e["name"]: e for e in report["component"]["world"]["exports"]}
+    assert exports["next-color"]["signature"] == "func(c: color) -> color"
+    (tmp_path / "inspected.wit").write_text(ours, encoding="utf-8")
+    assert wasm_tools("component", "wit", tmp_path / "inspected.wit") == wasm_tools("component", "wit", component)
+    # --invoke names the expected type by its name too
+    wrong = wasmrun("exec", "--invoke", "total([1])", component)
+    assert wrong.returncode == EXIT_USAGE and "item" in wrong.stderr.splitlines()[0], wrong.stderr
+    assert len(wrong.stderr.splitlines()) == 1
 
 
 @pytest.mark.parametrize(("name", "plugin", "function", "args", "expected"), [

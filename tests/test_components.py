@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import CliResult
 from tests.wasm_samples import LIBRARY_WAT, wat
@@ -300,3 +302,31 @@ def test_an_import_exec_does_not_provide(cli: Cli, tmp_path: Path) -> None:
         "error: cannot instantiate foreign.wasm: component imports instance `test:pkg/host@1.0.0`, but a matching "
         "implementation was not found in the linker",
         "hint: exec provides the WASI 0.2 interfaces (wasi:*) to components, nothing else"]
+
+
+# -- the world's own type names, read from the binary ---------------------------------------------
+
+def test_the_names_of_a_worlds_own_types_come_from_the_binary(built: dict[str, Path]) -> None:
+    from wasmrun.wasm.declared_types import declared_types
+    from wasmrun.wasm.wit import type_definition
+
+    named = [(name, type_definition(t)) for name, t in declared_types(built["shapes"].read_bytes())]
+    assert named == [("item", "record item { name: string, qty: u32 }"), ("color", "enum color { red, green, blue }"),
+                     ("perms", "flags perms { read, write, exec }")]
+    assert declared_types(built["hello"].read_bytes()) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=400), cut=st.integers(min_value=0, max_value=4000), flip=st.integers(0, 255))
+def test_reading_type_names_never_fails_on_damaged_or_arbitrary_bytes(data: bytes, cut: int, flip: int) -> None:
+    """A truncated, corrupted or made-up component gives some names or none, never an error."""
+    from wasmrun.wasm.declared_types import declared_types
+
+    shapes = wat((SOURCES / "shapes.wat").read_text())
+    damaged = bytearray(shapes[:cut])
+    if damaged:
+        damaged[cut % len(damaged)] ^= flip
+    for candidate in (bytes(damaged), b"\0asm\x0d\x00\x01\x00" + data, shapes[:8] + data):
+        names = declared_types(candidate)
+        assert all(isinstance(name, str) and t.kind in ("record", "variant", "enum", "flags", "resource")
+                   for name, t in names)

@@ -299,3 +299,23 @@ MALFORMED: dict[str, tuple[bytes, str, int]] = {
     "imported-page-size-exponent": (PREAMBLE + section(2, b"\x01" + name("m") + name("mem") + b"\x02\x08\x00\x20"),
                                     "page size 2**32 is not allowed", 20),
 }
+
+
+COMPONENT_SOURCES = REPO / "tests" / "components"
+
+
+def shapes_project() -> dict[str, str]:
+    """tests/components/shapes.wat's core module, with the interface's functions exported under
+    their canonical ABI names, and shapes.wit as its world: a library project that ``--target
+    component`` builds (with wasm-tools) into the shapes component, which both generators read
+    (neither reads the hand-assembled shapes.wasm: "component export `item` was not a function or
+    instance")."""
+    text = (COMPONENT_SOURCES / "shapes.wat").read_text()
+    core = text[text.index("(core module $m"):text.index("(core instance $i")].strip()
+    core = core.replace("(core module $m", "(module", 1)
+    area = '(func (export "area")'
+    add = '(func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))'
+    assert core.count(area) == 1 and core.count(add) == 1
+    core = core.replace(area, '(func (export "example:shapes/geometry@0.1.0#area")').replace(
+        add, f'(func $add {add[len("(func "):]}\n    (export "example:shapes/geometry@0.1.0#add" (func $add))')
+    return {"lib.wat": core, "wit/world.wit": (COMPONENT_SOURCES / "shapes.wit").read_text()}

@@ -211,7 +211,7 @@ def component_functions(data: bytes) -> list[dict[str, Any]]:
 
     engine = wasmtime.Engine()
     try:
-        world = world_of(Component(engine, data).type, engine)
+        world = world_of(Component(engine, data).type, engine, data)
     except wasmtime.WasmtimeError:
         return []
 

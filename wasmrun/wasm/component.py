@@ -30,6 +30,12 @@ class _Scope:
     """Named types seen so far: (interface or None for the world, name, wasmtime type)."""
 
     named: list[tuple[str | None, str, Any]] = field(default_factory=list)
+    #: the component's own named types as its binary declares them (wasmtime does not list them)
+    declared: list[tuple[str, WitType]] = field(default_factory=list)
+
+    def declared_name(self, t: WitType) -> str | None:
+        """The name of the declared type ``t`` is (same shape and kind), if any."""
+        return next((name for name, known in self.declared if known == t), None)
 
     def name_of(self, vt: Any, here: str | None, uses: dict[str, str] | None) -> str | None:
         """The name ``vt`` has where it is used: first among the types of ``here``, then elsewhere
@@ -75,14 +81,18 @@ def wit_type(vt: Any, scope: _Scope, here: str | None = None, uses: dict[str, st
         return wit.result_of(None if vt.ok is None else inner(vt.ok), None if vt.err is None else inner(vt.err))
     if isinstance(vt, c.TupleType):
         return wit.tuple_of(*(inner(t) for t in vt.elements))
-    if isinstance(vt, c.RecordType):
-        return wit.record(name, ((n, inner(t)) for n, t in vt.fields))
-    if isinstance(vt, c.VariantType):
-        return wit.variant(name, ((n, None if t is None else inner(t)) for n, t in vt.cases))
-    if isinstance(vt, c.EnumType):
-        return wit.enum(name, vt.names)
-    if isinstance(vt, c.FlagsType):
-        return wit.flags(name, vt.names)
+    if isinstance(vt, (c.RecordType, c.VariantType, c.EnumType, c.FlagsType)):
+        if isinstance(vt, c.RecordType):
+            t = wit.record(name, ((n, inner(t)) for n, t in vt.fields))
+        elif isinstance(vt, c.VariantType):
+            t = wit.variant(name, ((n, None if t is None else inner(t)) for n, t in vt.cases))
+        else:
+            t = (wit.enum if isinstance(vt, c.EnumType) else wit.flags)(name, vt.names)
+        if name is None and not declaring:
+            name = scope.declared_name(t)
+            if name is not None:
+                return WitType(t.kind, t.items, t.cases, name=name)
+        return t
     if isinstance(vt, (c.OwnType, c.BorrowType)):
         resource = scope.name_of(vt.ty, here, uses) or "resource"
         return WitType("own" if isinstance(vt, c.OwnType) else "borrow", name=resource)
@@ -103,11 +113,14 @@ def _is_type(item: Any) -> bool:
     return isinstance(item, (c.ValType, c.ResourceType))
 
 
-def world_of(component_type: Any, engine: Any) -> World:
-    """The world of a compiled component's type (``Component(...).type``)."""
+def world_of(component_type: Any, engine: Any, data: bytes | None = None) -> World:
+    """The world of a compiled component's type (``Component(...).type``); ``data``, the
+    component's bytes, names the types the world defines itself (wasmtime leaves them unnamed)."""
     from wasmtime import component as c
 
-    scope = _Scope()
+    from wasmrun.wasm.declared_types import declared_types
+
+    scope = _Scope(declared=declared_types(data) if data is not None else [])
     sides = (("import", component_type.imports(engine)), ("export", component_type.exports(engine)))
     items: list[tuple[str, str, Any]] = []
     for direction, externs in sides:
@@ -124,6 +137,8 @@ def world_of(component_type: Any, engine: Any) -> World:
                     scope.named.append((None, name, item))
                 items.append((direction, name, item))
     world = World()
+    given = {name for _, name, _ in items}
+    world.types.extend((name, t) for name, t in scope.declared if name not in given)
     for direction, name, item in items:
         target = world.imports if direction == "import" else world.exports
         if isinstance(item, dict):

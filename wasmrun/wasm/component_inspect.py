@@ -65,7 +65,7 @@ def describe(module: WasmModule, file: str, report: dict[str, Any]) -> None:
         engine, component = compiled_component(module.path or Path(file), module.data, default_cache_dir())
     except WasmrunError:
         return  # invalid: the validator's finding says why
-    world = world_of(component.type, engine)
+    world = world_of(component.type, engine, module.data)
     component_report["world"] = world_json(world)
     component_report["wit"] = world_text(world)
     foreign = [i.name for i in world.imports if not i.name.startswith("wasi:")]

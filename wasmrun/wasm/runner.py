@@ -782,7 +782,11 @@ def _component_call(engine: Any, component: Any, request: RunRequest, call: str)
     from wasmrun.wasm import wave
     from wasmrun.wasm.component import find_function, to_wasmtime, world_of
 
-    world = world_of(component.type, engine)
+    try:  # the world's own type names, for messages naming an expected type
+        data: bytes | None = request.wasm_path.read_bytes()
+    except OSError:
+        data = None
+    world = world_of(component.type, engine, data)
     is_call = wave.is_call(call)
     target = find_function(world, wave.call_name(call) if is_call else call)
     params = list(target.function.params)
