@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import AgentRuntimes
@@ -298,7 +298,9 @@ BUILTIN_NAMES = {"assert", "assert/strict", "buffer", "crypto", "events", "fs", 
                  "path/posix", "process", "timers", "timers/promises", "url", "util", "util/types"}
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example("\n")  # a newline in the name: the message stays one line (CI found it)
+@example("a\u2028b")
 @given(st.text(max_size=30) | st.sampled_from(sorted(BUILTIN_NAMES)).map(lambda n: f"node:{n}")
        | st.from_regex(r"(node:)?(@[a-z]{1,3}/)?[a-z.]{1,6}(/[a-z.\\]{0,4}){0,3}", fullmatch=True))
 def test_any_name_required_is_a_built_in_or_one_module_not_found_line(shared_session: Session, name: str) -> None:

@@ -97,8 +97,11 @@ const __wasmrunAgent = (() => {
     __wasmrunNode.modules);
   const BUILTINS = Object.keys(modules).sort().map((name) => `'${name}'`).join(", ");
 
+  // One line, whatever the name holds: control characters (a newline in a required name) escaped.
   function notFound(name, why) {
-    const error = new Error(`Cannot find module '${name}': ${why}`);
+    const text = `Cannot find module '${name}': ${why}`.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g,
+      (c) => (c === "\n" ? "\\n" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+    const error = new Error(text);
     error.code = "MODULE_NOT_FOUND";
     return error;
   }
