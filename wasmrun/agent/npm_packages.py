@@ -265,16 +265,21 @@ def _bundle(spec: str, name: str, project: Path, out: Path, deadline: float) -> 
         raise Unavailable(f"npm packages cannot be bundled: {exc}") from None
     entry = project / "wasmrun-entry.cjs"
     entry.write_text(f"module.exports = require({json.dumps(name)});\n", encoding="utf-8")
-    argv = [*esbuild, str(entry), *_bundle_options(out)]
-    left = max(1.0, min(BUNDLE_TIMEOUT_S, deadline - time.monotonic()))
     try:
-        proc = subprocess.run(argv, cwd=project, capture_output=True, timeout=left, check=False,
-                              stdin=subprocess.DEVNULL, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        proc = _esbuild([*esbuild, str(entry), *_bundle_options(out)], project, deadline)
     except subprocess.TimeoutExpired:
         raise BadRequest(f"package {spec!r}: bundling it did not finish within the install time cap") from None
     if proc.returncode != 0 or not out.is_file():
         reason = first_error(proc.stderr.decode("utf-8", "replace")).removeprefix("SyntaxError: ")
         raise BadRequest(f"package {spec!r} is refused: it cannot be bundled for the sandbox: {reason}")
+
+
+def _esbuild(argv: list[str], project: Path, deadline: float) -> subprocess.CompletedProcess[bytes]:
+    """esbuild run in ``project`` with PATH only, within what is left of the install's time cap
+    (at most :data:`BUNDLE_TIMEOUT_S`); ``subprocess.TimeoutExpired`` past it."""
+    left = max(1.0, min(BUNDLE_TIMEOUT_S, deadline - time.monotonic()))
+    return subprocess.run(argv, cwd=project, capture_output=True, timeout=left, check=False,
+                          stdin=subprocess.DEVNULL, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
 
 
 # --- subpaths ------------------------------------------------------------------------------------
@@ -373,10 +378,8 @@ def _bundle_subpaths(name: str, project: Path, out: Path, deadline: float) -> di
         # whitespace and syntax minified: QuickJS parses the whole file on the first subpath
         # required, and a smaller file parses faster (date-fns: 2.3 -> 1.6 MB, 0.54 -> 0.42 s)
         argv = [*esbuild_binary(), str(entry), *_bundle_options(out), "--minify-whitespace", "--minify-syntax"]
-        left = max(1.0, min(BUNDLE_TIMEOUT_S, deadline - time.monotonic()))
         try:
-            proc = subprocess.run(argv, cwd=project, capture_output=True, timeout=left, check=False,
-                                  stdin=subprocess.DEVNULL, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+            proc = _esbuild(argv, project, deadline)
         except subprocess.TimeoutExpired:
             return {"subpaths": None, "subpaths_error": "bundling them did not finish within the install time cap"}
         if proc.returncode == 0 and out.is_file():

@@ -673,7 +673,8 @@ def run_module(request: RunRequest) -> RunOutcome:
         cached = True
     call_args = read.call_args if read is not None else []
     if plan.component_call is not None:
-        outcome = _call_component(engine, artifact, request, plan.component_call)
+        outcome = _call_component(engine, artifact, request, plan.component_call,
+                                  read.binary if read is not None else None)
     elif plan.run_interfaces is not None:
         outcome = _run_component(engine, artifact, request, plan.run_interfaces)
     else:
@@ -776,17 +777,14 @@ def _run_component(engine: Any, component: Any, request: RunRequest, run_interfa
     return _guarded(engine, store, request, run, component=True)
 
 
-def _component_call(engine: Any, component: Any, request: RunRequest, call: str) -> tuple[Any, list[Any], Any]:
+def _component_call(engine: Any, component: Any, request: RunRequest, call: str,
+                    binary: bytes | None) -> tuple[Any, list[Any], Any]:
     """The function ``call`` names, its arguments as wasmtime-py takes them, and its type: all
     checked against the component's own types before anything is instantiated."""
     from wasmrun.wasm import wave
     from wasmrun.wasm.component import find_function, to_wasmtime, world_of
 
-    try:  # the world's own type names, for messages naming an expected type
-        data: bytes | None = request.wasm_path.read_bytes()
-    except OSError:
-        data = None
-    world = world_of(component.type, engine, data)
+    world = world_of(component.type, engine, binary)  # its bytes name the world's own types
     is_call = wave.is_call(call)
     target = find_function(world, wave.call_name(call) if is_call else call)
     params = list(target.function.params)
@@ -801,7 +799,7 @@ def _component_call(engine: Any, component: Any, request: RunRequest, call: str)
     return target, args, item
 
 
-def _call_component(engine: Any, component: Any, request: RunRequest, call: str) -> RunOutcome:
+def _call_component(engine: Any, component: Any, request: RunRequest, call: str, binary: bytes | None) -> RunOutcome:
     """``--invoke`` on a component: call an exported function with WAVE arguments; its result is
     printed in WAVE. The component gets WASI 0.2 as a command does (``--dir``, ``--env``, limits)."""
     from wasmtime.component import Linker
@@ -809,7 +807,7 @@ def _call_component(engine: Any, component: Any, request: RunRequest, call: str)
     from wasmrun.wasm.component import from_wasmtime
     from wasmrun.wasm.wave import print_value
 
-    target, args, func_type = _component_call(engine, component, request, call)
+    target, args, func_type = _component_call(engine, component, request, call, binary)
     linker = Linker(engine)
     linker.add_wasip2()
     store = _store(engine, request)

@@ -149,12 +149,16 @@ const __wasmrunAgent = (() => {
   function loadPackage(entry) {
     if (entry.module) return entry.module.exports;
     const module = { exports: {}, id: entry.file, filename: entry.file, loaded: false };
-    const source = __wasmrunFs.fs.readFileSync(entry.file, "utf8");
-    const body = new Function("exports", "require", "module", "__filename", "__dirname", source);
-    body.call(module.exports, module.exports, requireFrom("/"), module, entry.file, path.dirname(entry.file));
-    module.loaded = true;
+    runCommonJs(module, __wasmrunFs.fs.readFileSync(entry.file, "utf8"), "/");
     entry.module = module;
     return module.exports;
+  }
+  // A CommonJS module's code run as Node runs it, its require resolving from `requireDir`.
+  function runCommonJs(module, source, requireDir) {
+    const body = new Function("exports", "require", "module", "__filename", "__dirname", source);
+    body.call(module.exports, module.exports, requireFrom(requireDir), module, module.filename,
+      path.dirname(module.filename));
+    module.loaded = true;
   }
   // Node's extensions and index files, tried in its order when the package has no exports map
   // (with one, its keys are exact and the first candidate is the only one that can match).
@@ -186,12 +190,11 @@ const __wasmrunAgent = (() => {
       if (!isFile && packageName !== name && packages.has(packageName)) {
         return loadSubpath(name, packageName, name.slice(packageName.length + 1));
       }
-      const key = name;
       if (!isFile) {
         throw notFound(name, "not available in the sandbox, whose JavaScript has the built-ins " + BUILTINS +
           ", the session's own files and the npm packages an exec names in its 'packages'");
       }
-      const base = path.resolve(dir, key);
+      const base = path.resolve(dir, name);
       const file = [base, `${base}.js`, `${base}.cjs`, `${base}.json`, `${base}/index.js`].find((candidate) => {
         try { return fs.statSync(candidate).isFile(); } catch (error) { return false; }
       });
@@ -208,8 +211,7 @@ const __wasmrunAgent = (() => {
           throw new Error(`${file}: a required file runs without the host's compilation: async/await and ` +
             "import/export are not supported in it (put them in the exec's own code)");
         }
-        const body = new Function("exports", "require", "module", "__filename", "__dirname", source);
-        body.call(module.exports, module.exports, requireFrom(path.dirname(file)), module, file, path.dirname(file));
+        runCommonJs(module, source, path.dirname(file));
       }
       module.loaded = true;
       return module.exports;
